@@ -1,0 +1,188 @@
+import { ConfigurationError } from './errors';
+
+/**
+ * Every app setting the product reads, named once. Bindings refer to the same names
+ * (`%SUBMISSIONS_CONTAINER%`, `connection: 'SUBMISSIONS_STORAGE'`), so the table in the
+ * README, local.settings.example.json and this file are the whole contract.
+ */
+export const SETTINGS = {
+  /** Connection (string, or `__blobServiceUri`/`__serviceUri` for identity) of the storage that holds the zips. */
+  submissionsStorage: 'SUBMISSIONS_STORAGE',
+  submissionsContainer: 'SUBMISSIONS_CONTAINER',
+  reportsContainer: 'REPORTS_CONTAINER',
+  tenantId: 'STORE_TENANT_ID',
+  clientId: 'STORE_CLIENT_ID',
+  clientSecret: 'STORE_CLIENT_SECRET',
+  clientCertificatePath: 'STORE_CLIENT_CERTIFICATE_PATH',
+  credentialKind: 'STORE_CREDENTIAL',
+  authorityHost: 'STORE_AUTHORITY_HOST',
+  apiBaseUrl: 'STORE_API_BASE_URL',
+  tokenScope: 'STORE_TOKEN_SCOPE',
+  requestTimeoutSeconds: 'STORE_REQUEST_TIMEOUT_SECONDS',
+  maxRequestsPerMinute: 'STORE_MAX_REQUESTS_PER_MINUTE',
+  pollFirstSeconds: 'POLL_FIRST_INTERVAL_SECONDS',
+  pollMaxSeconds: 'POLL_MAX_INTERVAL_SECONDS',
+  commitDeadlineMinutes: 'COMMIT_DEADLINE_MINUTES',
+  publishDeadlineHours: 'PUBLISH_DEADLINE_HOURS',
+  uploadBlockMiB: 'UPLOAD_BLOCK_SIZE_MIB',
+  uploadConcurrency: 'UPLOAD_CONCURRENCY',
+  uploadMethod: 'UPLOAD_METHOD',
+} as const;
+
+export type CredentialKind = 'secret' | 'certificate' | 'managedIdentity' | 'workloadIdentity';
+export type UploadMethod = 'auto' | 'fromUrl' | 'stream';
+
+export interface Config {
+  submissionsStorage: string;
+  submissionsContainer: string;
+  reportsContainer: string;
+  store: {
+    tenantId: string;
+    clientId: string;
+    credentialKind: CredentialKind;
+    clientSecret?: string;
+    clientCertificatePath?: string;
+    authorityHost: string;
+    apiBaseUrl: string;
+    tokenScope: string;
+    requestTimeoutMs: number;
+    maxRequestsPerMinute: number;
+  };
+  polling: {
+    firstIntervalSeconds: number;
+    maxIntervalSeconds: number;
+    commitDeadlineMinutes: number;
+    publishDeadlineHours: number;
+  };
+  upload: {
+    blockSizeBytes: number;
+    concurrency: number;
+    method: UploadMethod;
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Collects every problem before failing, so one start-up error lists all missing settings. */
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  required(name: string): string {
+    const value = this.env[name]?.trim();
+    if (!value) {
+      this.problems.push(`${name} is not set`);
+      return '';
+    }
+    return value;
+  }
+
+  optional(name: string, fallback: string): string {
+    return this.env[name]?.trim() || fallback;
+  }
+
+  absent(name: string): string | undefined {
+    return this.env[name]?.trim() || undefined;
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      this.problems.push(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.env[name]?.trim();
+    if (!raw) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  url(name: string, fallback: string): string {
+    const value = this.optional(name, fallback);
+    try {
+      new URL(value);
+    } catch {
+      this.problems.push(`${name} must be an absolute URL, got "${value}"`);
+    }
+    return value;
+  }
+
+  /** A connection setting is either NAME itself or NAME__blobServiceUri / NAME__serviceUri (identity-based). */
+  connection(name: string): string {
+    if (this.env[name]?.trim() || this.env[`${name}__blobServiceUri`] || this.env[`${name}__serviceUri`]) return name;
+    this.problems.push(`${name} (or ${name}__blobServiceUri for an identity-based connection) is not set`);
+    return name;
+  }
+}
+
+const CREDENTIAL_KINDS: readonly CredentialKind[] = ['secret', 'certificate', 'managedIdentity', 'workloadIdentity'];
+
+export function loadConfig(env: Env = process.env): Config {
+  const r = new Reader(env);
+  const clientSecret = r.absent(SETTINGS.clientSecret);
+  const clientCertificatePath = r.absent(SETTINGS.clientCertificatePath);
+  const inferredKind: CredentialKind = clientSecret ? 'secret' : clientCertificatePath ? 'certificate' : 'managedIdentity';
+  const credentialKind = r.oneOf(SETTINGS.credentialKind, CREDENTIAL_KINDS, inferredKind);
+  if (credentialKind === 'secret' && !clientSecret) r.problems.push(`${SETTINGS.clientSecret} is not set`);
+  if (credentialKind === 'certificate' && !clientCertificatePath)
+    r.problems.push(`${SETTINGS.clientCertificatePath} is not set`);
+
+  const config: Config = {
+    submissionsStorage: r.connection(SETTINGS.submissionsStorage),
+    submissionsContainer: r.required(SETTINGS.submissionsContainer),
+    reportsContainer: r.optional(SETTINGS.reportsContainer, 'submission-reports'),
+    store: {
+      tenantId: r.required(SETTINGS.tenantId),
+      clientId: credentialKind === 'managedIdentity' ? r.optional(SETTINGS.clientId, '') : r.required(SETTINGS.clientId),
+      credentialKind,
+      clientSecret,
+      clientCertificatePath,
+      authorityHost: r.url(SETTINGS.authorityHost, 'https://login.microsoftonline.com'),
+      apiBaseUrl: withTrailingSlash(r.url(SETTINGS.apiBaseUrl, 'https://manage.devcenter.microsoft.com/v1.0/my/')),
+      tokenScope: r.optional(SETTINGS.tokenScope, 'https://manage.devcenter.microsoft.com/.default'),
+      requestTimeoutMs: r.number(SETTINGS.requestTimeoutSeconds, 60, 1, 600) * 1000,
+      maxRequestsPerMinute: r.number(SETTINGS.maxRequestsPerMinute, 20, 1, 10000),
+    },
+    polling: {
+      firstIntervalSeconds: r.number(SETTINGS.pollFirstSeconds, 30, 1, 3600),
+      maxIntervalSeconds: r.number(SETTINGS.pollMaxSeconds, 900, 1, 86400),
+      commitDeadlineMinutes: r.number(SETTINGS.commitDeadlineMinutes, 180, 1, 60 * 24 * 30),
+      publishDeadlineHours: r.number(SETTINGS.publishDeadlineHours, 24 * 14, 1, 24 * 90),
+    },
+    upload: {
+      blockSizeBytes: r.number(SETTINGS.uploadBlockMiB, 8, 1, 100) * 1024 * 1024,
+      concurrency: r.number(SETTINGS.uploadConcurrency, 4, 1, 64),
+      method: r.oneOf<UploadMethod>(SETTINGS.uploadMethod, ['auto', 'fromUrl', 'stream'], 'auto'),
+    },
+  };
+  if (r.problems.length > 0) {
+    throw new ConfigurationError(`App settings are missing or invalid: ${r.problems.join('; ')}.`, r.problems);
+  }
+  return config;
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+let cached: Config | undefined;
+
+/** The process-wide configuration, read once; throws a ConfigurationError naming every bad setting. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** For tests that change the environment between cases. */
+export function resetConfigForTests(): void {
+  cached = undefined;
+}

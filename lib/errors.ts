@@ -1,0 +1,242 @@
+/**
+ * Typed errors. Every error the product raises says whether trying again can help
+ * (`retriable`) and carries a stable `code` that the orchestrator, the status document
+ * and the CLI act on. Nothing here may hold a token, a secret or a SAS signature:
+ * messages travel into orchestration history and reports.
+ */
+
+export interface ErrorFacts {
+  /** Stable machine-readable code, e.g. `InvalidManifest`, `InvalidState`, `CommitFailed`. */
+  code: string;
+  retriable: boolean;
+  /** HTTP status of the failed call, when there was one. */
+  status?: number;
+  /** `MS-CorrelationId` of the failed Store call: what Microsoft support asks for. */
+  correlationId?: string;
+  /** Milliseconds the service asked us to wait (429 `Retry-After`). */
+  retryAfterMs?: number;
+  /** Problems with the user's input, each naming the file and field. */
+  problems?: InputProblem[];
+  /** The Store's own error codes and details (statusDetails.errors, or the error envelope). */
+  storeErrors?: Array<{ code: string; details: string }>;
+}
+
+export interface InputProblem {
+  /** The file inside the zip (or the blob) the problem is in, e.g. `submission.json`. */
+  file: string;
+  /** A JSON pointer or dotted path to the field, when the problem is in one. */
+  field?: string;
+  message: string;
+}
+
+export abstract class SubmitterError extends Error {
+  abstract readonly code: string;
+  abstract readonly retriable: boolean;
+
+  facts(): ErrorFacts {
+    return { code: this.code, retriable: this.retriable };
+  }
+}
+
+export class ConfigurationError extends SubmitterError {
+  override readonly name = 'ConfigurationError';
+  readonly code = 'Configuration';
+  readonly retriable = false;
+  constructor(
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** The zip or its manifest cannot be submitted as it is; the user has to fix it. */
+export class InputError extends SubmitterError {
+  override readonly name = 'InputError';
+  readonly retriable = false;
+  constructor(
+    readonly problems: InputProblem[],
+    readonly code: string = 'InvalidInput',
+  ) {
+    super(InputError.describe(problems));
+  }
+
+  static describe(problems: InputProblem[]): string {
+    return problems
+      .map((p) => `${p.file}${p.field ? ` ${p.field}` : ''}: ${p.message}`)
+      .join('\n');
+  }
+
+  override facts(): ErrorFacts {
+    return { ...super.facts(), problems: this.problems };
+  }
+}
+
+/** The zip blob is gone, or was replaced while a run was reading it (its ETag moved). */
+export class SourceBlobError extends SubmitterError {
+  override readonly name = 'SourceBlobError';
+  readonly retriable = false;
+  constructor(
+    message: string,
+    readonly code: 'BlobNotFound' | 'BlobChanged' | 'BlobUnreadable',
+  ) {
+    super(message);
+  }
+}
+
+/** A Store API call answered with an error, or could not be made. */
+export class StoreRequestError extends SubmitterError {
+  override readonly name = 'StoreRequestError';
+  readonly retriable: boolean;
+  readonly code: string;
+  readonly status?: number;
+  readonly correlationId?: string;
+  readonly retryAfterMs?: number;
+  readonly storeErrors?: Array<{ code: string; details: string }>;
+
+  constructor(
+    message: string,
+    init: {
+      code: string;
+      status?: number;
+      correlationId?: string;
+      retryAfterMs?: number;
+      retriable?: boolean;
+      storeErrors?: Array<{ code: string; details: string }>;
+    },
+  ) {
+    super(message);
+    this.code = init.code;
+    this.status = init.status;
+    this.correlationId = init.correlationId;
+    this.retryAfterMs = init.retryAfterMs;
+    this.storeErrors = init.storeErrors;
+    this.retriable = init.retriable ?? isRetriableStatus(init.status);
+  }
+
+  override facts(): ErrorFacts {
+    return {
+      ...super.facts(),
+      status: this.status,
+      correlationId: this.correlationId,
+      retryAfterMs: this.retryAfterMs,
+      storeErrors: this.storeErrors,
+    };
+  }
+}
+
+/** The Store took the submission but ended it in a failed state (CommitFailed, CertificationFailed, ...). */
+export class StoreOutcomeError extends SubmitterError {
+  override readonly name = 'StoreOutcomeError';
+  readonly retriable = false;
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly storeErrors: Array<{ code: string; details: string }> = [],
+  ) {
+    super(message);
+  }
+
+  override facts(): ErrorFacts {
+    return { ...super.facts(), storeErrors: this.storeErrors };
+  }
+}
+
+/** Copying the zip to the Store's upload URL failed. */
+export class UploadError extends SubmitterError {
+  override readonly name = 'UploadError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retriable: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+
+  override facts(): ErrorFacts {
+    return { ...super.facts(), status: this.status };
+  }
+}
+
+export function isSubmitterError(e: unknown): e is SubmitterError {
+  return e instanceof SubmitterError;
+}
+
+export function isStoreRequestError(e: unknown): e is StoreRequestError {
+  return e instanceof StoreRequestError;
+}
+
+export function isInputError(e: unknown): e is InputError {
+  return e instanceof InputError;
+}
+
+/** 408, 429 and 5xx are worth another try; other 4xx say the request itself is wrong. */
+export function isRetriableStatus(status: number | undefined): boolean {
+  if (status === undefined) return true; // no answer at all: network error or timeout
+  return status === 408 || status === 429 || status >= 500;
+}
+
+// ---------------------------------------------------------------------------
+// Crossing the activity boundary. The Durable host hands an orchestrator only the
+// failed activity's message, so the facts ride at its end behind a marker and are
+// read back (and stripped from what users see) by `parseActivityFailure`.
+
+const MARKER = '\n[[submitter-error]]';
+
+/** Turns anything thrown inside an activity into an Error whose message carries its facts. */
+export function toActivityError(e: unknown): Error {
+  const err = e instanceof Error ? e : new Error(String(e));
+  if (err.message.includes(MARKER)) return err;
+  const facts: ErrorFacts & { name: string } = isSubmitterError(err)
+    ? { name: err.name, ...err.facts() }
+    : { name: err.name || 'Error', code: 'Unexpected', retriable: true };
+  const wrapped = new Error(`${err.message}${MARKER}${JSON.stringify(facts)}`);
+  wrapped.name = err.name;
+  wrapped.stack = `${err.name}: ${wrapped.message}`;
+  return wrapped;
+}
+
+export interface ActivityFailure extends ErrorFacts {
+  name: string;
+  /** The message as the activity wrote it, without the facts and the host's prefixes. */
+  message: string;
+}
+
+/** Reads the facts back out of the error an orchestrator sees when an activity failed. */
+export function parseActivityFailure(e: unknown): ActivityFailure {
+  const raw = e instanceof Error ? e.message : String(e);
+  const at = raw.indexOf(MARKER);
+  if (at < 0) {
+    return { name: 'Error', code: 'Unexpected', retriable: true, message: stripHostPrefix(raw).trim() };
+  }
+  const message = stripHostPrefix(raw.slice(0, at)).trim();
+  const tail = raw.slice(at + MARKER.length);
+  const end = findJsonEnd(tail);
+  try {
+    const facts = JSON.parse(tail.slice(0, end)) as ErrorFacts & { name: string };
+    return { ...facts, message };
+  } catch {
+    return { name: 'Error', code: 'Unexpected', retriable: true, message };
+  }
+}
+
+// "Activity function 'x' failed: " (Reason/Details form) or "Error: " (FailureDetails form).
+function stripHostPrefix(message: string): string {
+  return message.replace(/^Activity function '[^']*' failed:\s*/, '').replace(/^[A-Za-z]*Error:\s*/, '');
+}
+
+function findJsonEnd(text: string): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return i + 1;
+  }
+  return text.length;
+}
