@@ -1,0 +1,34 @@
+import { app, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { registerBlobBindingFactory, type BlobReference } from '../lib/blobBinding';
+import { config } from '../lib/config';
+import { startRunForBlob } from '../lib/runs';
+
+registerBlobBindingFactory();
+
+/**
+ * A zip landed in the submissions container. The deferred binding hands over the blob's
+ * identity, never its content (multi-GB zips must not be loaded into the worker), and the
+ * run is keyed by the blob's ETag, so the trigger firing twice for one upload starts one run.
+ */
+export async function submissionBlobTrigger(blob: BlobReference, context: InvocationContext): Promise<void> {
+  config(); // fail fast, naming every missing setting, before anything is started
+  const client = df.getClient(context);
+  const result = await startRunForBlob(client, blob.client, { container: blob.containerName, name: blob.blobName }, {
+    source: 'blob',
+    requestedAt: new Date().toISOString(),
+  });
+  context.log(
+    result.started
+      ? `[${result.instanceId}] started for ${blob.containerName}/${blob.blobName} (ETag ${result.etag})`
+      : `[${result.instanceId}] already has ${blob.containerName}/${blob.blobName} (ETag ${result.etag}); nothing started`,
+  );
+}
+
+app.storageBlob('submissionBlobTrigger', {
+  path: '%SUBMISSIONS_CONTAINER%/{name}.zip',
+  connection: 'SUBMISSIONS_STORAGE',
+  sdkBinding: true,
+  extraInputs: [df.input.durableClient()],
+  handler: submissionBlobTrigger as (blob: unknown, context: InvocationContext) => Promise<void>,
+});

@@ -1,0 +1,21 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * One orchestration per uploaded blob version: the id is a digest of container, name and
+ * ETag, so a trigger that fires twice for one upload finds the run it already started,
+ * while a new upload of the same name (new ETag) starts a new one.
+ */
+export function instanceIdFor(container: string, name: string, etag: string): string {
+  const digest = createHash('sha256').update(`${container}\n${name}\n${normalizeEtag(etag)}`).digest('hex');
+  return `zip-${digest.slice(0, 40)}`;
+}
+
+/** ETags arrive quoted from some APIs and bare from others; the id must not depend on which. */
+export function normalizeEtag(etag: string): string {
+  const bare = etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+  return `"${bare}"`;
+}
+
+export function isInstanceId(value: string): boolean {
+  return /^zip-[0-9a-f]{40}$/.test(value);
+}

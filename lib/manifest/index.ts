@@ -1,0 +1,60 @@
+/**
+ * The manifest (submission.json) of a submission zip: reading it from the blob, validating it
+ * against the zip, and merging it onto the Store's cloned submission.
+ */
+import type { BlobClient } from '@azure/storage-blob';
+import { InputError } from '../errors';
+import { openBlobZip, ReadStats, ZipEntryInfo } from '../zip/blobZip';
+import { displayName } from '../zip/format';
+import { MANIFEST_NAME, Manifest, MAX_MANIFEST_BYTES } from './types';
+import { validateManifest } from './validate';
+
+export type {
+  AddonSpec,
+  AddonTarget,
+  AppTarget,
+  FlightSpec,
+  FlightTarget,
+  Manifest,
+  ManifestOptions,
+  Target,
+  TargetKind,
+} from './types';
+export {
+  DEFAULT_OPTIONS,
+  isPackageFileName,
+  MANIFEST_NAME,
+  MAX_MANIFEST_BYTES,
+  MAX_PACKAGES,
+  PACKAGE_EXTENSIONS,
+  packagesKey,
+  zipPath,
+} from './types';
+export { mergeSubmission, pendingUploads } from './merge';
+export { SUBMISSION_SCHEMA } from './schema';
+export { START_REQUEST, validateManifest, validateOptions } from './validate';
+
+/** openBlobZip + read submission.json + validateManifest: the one call the pipeline makes. */
+export async function readSubmissionZip(
+  blob: BlobClient,
+  etag: string,
+  overrides?: unknown,
+): Promise<{ manifest: Manifest; entries: ZipEntryInfo[]; stats: ReadStats }> {
+  const zip = await openBlobZip(blob, etag);
+  const entry = zip.entries.find((e) => e.name === MANIFEST_NAME);
+  if (!entry || entry.directory) {
+    throw new InputError([{ file: MANIFEST_NAME, message: missingManifest(zip.entries) }], 'InvalidManifest');
+  }
+  const bytes = await zip.readEntryText(MANIFEST_NAME, MAX_MANIFEST_BYTES);
+  const manifest = validateManifest(bytes, zip.entries, overrides);
+  return { manifest, entries: zip.entries, stats: { ...zip.stats } };
+}
+
+function missingManifest(entries: ZipEntryInfo[]): string {
+  const base = `is not at the root of the zip; add a ${MANIFEST_NAME} that names the target (see lib/manifest/submission.schema.json)`;
+  const near = entries.find((e) => !e.directory && e.name.toLowerCase().endsWith(MANIFEST_NAME));
+  if (!near) return entries.length ? base : `is missing: the zip is empty; ${base.slice(base.indexOf('add'))}`;
+  if (near.name.toLowerCase() === MANIFEST_NAME)
+    return `is missing; the zip has "${displayName(near.name)}" (the name must be lower-case ${MANIFEST_NAME})`;
+  return `is not at the root of the zip; found "${displayName(near.name)}": zip the folder's contents, not the folder itself`;
+}

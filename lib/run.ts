@@ -1,0 +1,153 @@
+/**
+ * The data that crosses the orchestration boundary: orchestration input, activity inputs
+ * and outputs, custom status. All of it is stored in the task hub's history in plain text
+ * and readable through the status API, so it holds identities, ids, statuses and messages
+ * only — never a token, a SAS URL, a secret, or the manifest's body (activities read that
+ * again from the pinned blob).
+ */
+import type { ErrorFacts } from './errors';
+import type { ManifestOptions, Target } from './manifest';
+import type { ProductRef } from './store/kinds';
+import type { StatusDetails, SubmissionStatus } from './store/types';
+
+export interface BlobIdentity {
+  container: string;
+  name: string;
+  /** The version of the zip this run reads; every read is pinned to it. */
+  etag: string;
+}
+
+export interface RunInput {
+  blob: BlobIdentity;
+  /** Options given to the HTTP start call; they win over the manifest's. */
+  overrides?: Partial<ManifestOptions>;
+  source: 'blob' | 'http';
+  /** When the run was requested (ISO), for the timeline. */
+  requestedAt?: string;
+}
+
+export type Phase =
+  | 'Queued'
+  | 'Validating'
+  | 'CheckingCredential'
+  | 'ResolvingProduct'
+  | 'SettlingRollout'
+  | 'ClearingPendingSubmission'
+  | 'CreatingSubmission'
+  | 'UpdatingSubmission'
+  | 'Uploading'
+  | 'Committing'
+  | 'WaitingForStore'
+  | 'CleaningUp'
+  | 'WritingReport'
+  | 'Succeeded'
+  | 'Failed'
+  | 'Canceled';
+
+export type Outcome = 'Succeeded' | 'DryRunSucceeded' | 'Failed' | 'Canceled';
+
+export interface StepRecord {
+  step: string;
+  startedAt: string;
+  endedAt?: string;
+  result: 'ok' | 'failed' | 'retrying' | 'skipped';
+  /** `MS-CorrelationId`s of the Store calls the step made. */
+  correlationIds?: string[];
+  detail?: string;
+  attempts?: number;
+}
+
+export interface RunFailure {
+  step: string;
+  message: string;
+  /** What the user can do about it. */
+  advice?: string;
+  facts: ErrorFacts;
+}
+
+/** What the orchestration publishes as custom status at every step, and hands to the report. */
+export interface RunState {
+  phase: Phase;
+  blob: BlobIdentity;
+  kind?: Target['kind'];
+  product?: ProductRef;
+  submissionId?: string;
+  storeStatus?: SubmissionStatus;
+  statusDetails?: StatusDetails;
+  options?: ManifestOptions;
+  dryRun?: boolean;
+  timeline: StepRecord[];
+  failure?: RunFailure;
+  outcome?: Outcome;
+  upload?: { bytes: number; blocks: number; method: string; durationMs: number };
+  /** When the next Store status poll is due (ISO), while waiting. */
+  nextPollAt?: string;
+  polls?: number;
+  reportBlob?: string;
+}
+
+// ---- activity contracts ----
+
+export interface ValidatedZip {
+  target: Target;
+  options: ManifestOptions;
+  size: number;
+  entryCount: number;
+  /** Package files the submission will add (names only). */
+  packageFiles: string[];
+  readStats: { requests: number; bytes: number };
+}
+
+export interface ResolvedProduct {
+  product: ProductRef;
+  /** The product's pending submission when there is one. */
+  pendingSubmissionId?: string;
+  /** True when the pending submission was made in Partner Center: the API can neither change nor delete it. */
+  pendingMadeInPortal?: boolean;
+  publishedSubmissionId?: string;
+  /** The published submission still rolls out a package: the Store refuses a new submission until it is halted or finalized. */
+  rolloutInProgress?: boolean;
+  created?: 'flight' | 'addon';
+  correlationIds: string[];
+}
+
+export interface StoreStepResult {
+  correlationIds: string[];
+}
+
+export interface CreatedSubmission extends StoreStepResult {
+  submissionId: string;
+  /** The create call failed ambiguously (e.g. 503 after creating) and the run adopted the submission it had made. */
+  adopted?: boolean;
+}
+
+export interface UpdatedSubmission extends StoreStepResult {
+  pendingUploads: number;
+  pendingDeletes: number;
+  languages: string[];
+}
+
+export interface StatusPoll extends StoreStepResult {
+  status: SubmissionStatus;
+  statusDetails?: StatusDetails;
+  targetPublishMode?: string;
+}
+
+export interface FollowInput {
+  product: ProductRef;
+  submissionId: string;
+  waitFor: 'commit' | 'published';
+  /** ISO time after which waiting fails. */
+  deadline: string;
+  polls: number;
+  intervalSeconds: number;
+  lastStatus?: SubmissionStatus;
+}
+
+export interface FollowResult {
+  status: SubmissionStatus;
+  statusDetails?: StatusDetails;
+  polls: number;
+  timedOut: boolean;
+  correlationIds: string[];
+}

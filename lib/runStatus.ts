@@ -1,0 +1,126 @@
+/**
+ * The status document: what `GET /api/submissions/{id}` answers and what the report blob
+ * holds at the end of a run. Built from the orchestration's custom status (a RunState)
+ * and the Durable runtime status, so it is the same shape while running and after.
+ */
+import type { Outcome, Phase, RunFailure, RunState, StepRecord } from './run';
+
+export type RunStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
+
+export interface StatusDocument {
+  instanceId: string;
+  status: RunStatus;
+  phase: Phase;
+  outcome?: Outcome;
+  blob: RunState['blob'];
+  kind?: RunState['kind'];
+  product?: RunState['product'];
+  submissionId?: string;
+  storeStatus?: string;
+  dryRun: boolean;
+  storeErrors: Array<{ code: string; details: string }>;
+  storeWarnings: Array<{ code: string; details: string }>;
+  certificationReports: Array<{ date?: string; reportUrl: string }>;
+  failure?: RunFailure;
+  timeline: StepRecord[];
+  upload?: RunState['upload'];
+  polls?: number;
+  nextPollAt?: string;
+  createdTime?: string;
+  lastUpdatedTime?: string;
+  reportBlob?: string;
+}
+
+/** The parts of a Durable status the document needs (the client's DurableOrchestrationStatus fits). */
+export interface DurableStatusLike {
+  instanceId: string;
+  runtimeStatus: string;
+  customStatus?: unknown;
+  output?: unknown;
+  input?: unknown;
+  createdTime?: Date | string;
+  lastUpdatedTime?: Date | string;
+}
+
+/** The follower sub-orchestration's custom status while the run waits for the Store. */
+export interface FollowerView {
+  storeStatus?: string;
+  statusDetails?: RunState['statusDetails'];
+  polls?: number;
+  nextPollAt?: string;
+}
+
+export function isRunState(value: unknown): value is RunState {
+  return !!value && typeof value === 'object' && 'phase' in value && 'blob' in value && 'timeline' in value;
+}
+
+function runStatusOf(runtimeStatus: string, state: RunState | undefined): RunStatus {
+  switch (runtimeStatus) {
+    case 'Pending':
+      return 'Pending';
+    case 'Running':
+    case 'ContinuedAsNew':
+    case 'Suspended':
+      return 'Running';
+    case 'Completed':
+      return state?.outcome === 'Canceled' ? 'Canceled' : state?.outcome === 'Failed' ? 'Failed' : 'Succeeded';
+    case 'Terminated':
+    case 'Canceled':
+      return 'Canceled';
+    default:
+      return 'Failed';
+  }
+}
+
+function iso(value: Date | string | undefined): string | undefined {
+  if (!value) return undefined;
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+export function statusDocument(durable: DurableStatusLike, follower?: FollowerView): StatusDocument {
+  const state: RunState | undefined = isRunState(durable.customStatus) ? durable.customStatus : undefined;
+  const input = (durable.input ?? {}) as { blob?: RunState['blob'] };
+  const status = runStatusOf(durable.runtimeStatus, state);
+  const waiting = status === 'Running' && state?.phase === 'WaitingForStore' && follower;
+  const details = (waiting ? follower.statusDetails : undefined) ?? state?.statusDetails;
+  let failure = state?.failure;
+  if (!failure && status === 'Failed') {
+    const message = typeof durable.output === 'string' ? durable.output : 'The run failed before it could record why.';
+    failure = { step: state?.phase ?? 'unknown', message, facts: { code: 'Unexpected', retriable: false } };
+  }
+  return {
+    instanceId: durable.instanceId,
+    status,
+    phase: status === 'Canceled' ? 'Canceled' : (state?.phase ?? 'Queued'),
+    outcome: state?.outcome,
+    blob: state?.blob ?? input.blob ?? { container: '', name: '', etag: '' },
+    kind: state?.kind,
+    product: state?.product,
+    submissionId: state?.submissionId,
+    storeStatus: (waiting ? follower.storeStatus : undefined) ?? state?.storeStatus,
+    dryRun: state?.dryRun ?? false,
+    storeErrors: details?.errors ?? [],
+    storeWarnings: details?.warnings ?? [],
+    certificationReports: details?.certificationReports ?? [],
+    failure,
+    timeline: state?.timeline ?? [],
+    upload: state?.upload,
+    polls: (waiting ? follower.polls : undefined) ?? state?.polls,
+    nextPollAt: waiting ? follower.nextPollAt : undefined,
+    createdTime: iso(durable.createdTime),
+    lastUpdatedTime: iso(durable.lastUpdatedTime),
+    reportBlob: state?.reportBlob,
+  };
+}
+
+/** The report written at the end of a run: the final document, as the orchestration saw it. */
+export function finalDocument(instanceId: string, state: RunState, createdTime: string | undefined, endedTime: string): StatusDocument {
+  const runtimeStatus = state.outcome === 'Failed' ? 'Failed' : 'Completed';
+  return statusDocument({ instanceId, runtimeStatus, customStatus: state, createdTime, lastUpdatedTime: endedTime });
+}
+
+/** A line for lists (`GET /api/submissions?blob=`). */
+export function summaryOf(doc: StatusDocument): Pick<StatusDocument, 'instanceId' | 'status' | 'phase' | 'blob' | 'kind' | 'submissionId' | 'storeStatus' | 'createdTime' | 'lastUpdatedTime'> {
+  const { instanceId, status, phase, blob, kind, submissionId, storeStatus, createdTime, lastUpdatedTime } = doc;
+  return { instanceId, status, phase, blob, kind, submissionId, storeStatus, createdTime, lastUpdatedTime };
+}

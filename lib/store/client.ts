@@ -1,0 +1,411 @@
+/**
+ * The typed Microsoft Store submission API client: one pipeline, one code path for apps,
+ * flights and add-ons (the kinds table supplies paths and field names).
+ */
+import { rootCertificates } from 'node:tls';
+import type { TokenCredential } from '@azure/identity';
+import {
+  createDefaultHttpClient,
+  createHttpHeaders,
+  createPipelineFromOptions,
+  createPipelineRequest,
+  isRestError,
+  redirectPolicyName,
+  retryPolicy,
+  type HttpClient,
+  type HttpMethods,
+  type Pipeline,
+  type PipelineRequest,
+} from '@azure/core-rest-pipeline';
+import type { Config } from '../config';
+import { StoreRequestError } from '../errors';
+import { redact, registerSecret } from '../redact';
+import { storeCredential } from './credential';
+import { correlationIdOf, parseJson, storeErrorFromResponse } from './errors';
+import { productPath, segment, submissionPath, type ProductRef } from './kinds';
+import {
+  TIMEOUT_CODE,
+  attemptTimeoutPolicy,
+  callLogPolicy,
+  failureCode,
+  relativePath,
+  storeBearerPolicy,
+  storeRetryStrategy,
+  type StoreCallLog,
+} from './policies';
+import type {
+  Flight,
+  InAppProduct,
+  NewFlight,
+  NewInAppProduct,
+  PackageRollout,
+  Product,
+  StatusDetails,
+  Submission,
+  SubmissionStatus,
+  SubmissionStatusResult,
+} from './types';
+
+export type { StoreCallLog } from './policies';
+
+export interface StoreResult<T> {
+  value: T;
+  /** `MS-CorrelationId` of the answer (of the first page, for lists): what Microsoft support asks for. */
+  correlationId: string;
+}
+
+export interface StoreClientOptions {
+  /** `https://manage.devcenter.microsoft.com/v1.0/my/` or an emulator's; plain HTTP only on loopback. */
+  baseUrl: string;
+  credential: TokenCredential;
+  scope: string;
+  /** Deadline for one attempt, body included. Default 60 s (the config's default). */
+  timeoutMs?: number;
+  /** Retries after the first attempt, for 429, 5xx and network errors. Default 3. */
+  maxRetries?: number;
+  /** Longest wait inside the client; a longer Retry-After is thrown (retriable, with retryAfterMs). Default 20 s. */
+  maxRetryDelayMs?: number;
+  /** First backoff step; doubles per retry, with jitter. Default 1 s. */
+  retryDelayMs?: number;
+  userAgent?: string;
+  logger?: (line: StoreCallLog) => void;
+  /** PEM of extra CAs to trust for the API host, on top of the public roots (a local emulator's CA). */
+  caCertificates?: string;
+  /** `top` of list calls; lists follow every page whatever it is. Default 100. */
+  pageSize?: number;
+  /** Replaces the default HTTP client. */
+  httpClient?: HttpClient;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_RETRIES = 3;
+const DEFAULT_MAX_RETRY_DELAY_MS = 20_000;
+const DEFAULT_RETRY_DELAY_MS = 1_000;
+const CONTENT_TYPE = 'application/json; charset=utf-8';
+const PAGE_SIZE = 100;
+const MAX_PAGES = 1000;
+
+interface CallOptions {
+  query?: Record<string, string | number | boolean>;
+  body?: unknown;
+  /** False for calls that must not be repeated blindly (POST create, commit, ...). */
+  idempotent: boolean;
+}
+
+interface Answer<T> {
+  value: T;
+  correlationId: string;
+}
+
+export class StoreClient {
+  private readonly baseUrl: string;
+  private readonly pipeline: Pipeline;
+  private readonly httpClient: HttpClient;
+  private readonly notIdempotent = new WeakSet<PipelineRequest>();
+  private readonly pageSize: number;
+
+  constructor(options: StoreClientOptions) {
+    this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
+    new URL(this.baseUrl); // fail at construction on a malformed base URL, not at the first call
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const maxRetryDelayMs = options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
+
+    const pipeline = createPipelineFromOptions({
+      userAgentOptions: { userAgentPrefix: options.userAgent ?? 'store-submitter' },
+      tlsOptions: options.caCertificates ? { ca: [...rootCertificates, options.caCertificates] } : undefined,
+    });
+    pipeline.removePolicy({ phase: 'Retry' });
+    // A token must never follow a redirect; the Store does not redirect, so a 3xx is an error.
+    pipeline.removePolicy({ name: redirectPolicyName });
+    pipeline.addPolicy(
+      retryPolicy(
+        [
+          storeRetryStrategy({
+            isIdempotent: (request) => !this.notIdempotent.has(request),
+            baseDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
+            maxRetryDelayMs,
+            name: (request) => this.callName(request),
+          }),
+        ],
+        { maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES },
+      ),
+      { phase: 'Retry' },
+    );
+    pipeline.addPolicy(
+      storeBearerPolicy({ credential: options.credential, scope: options.scope, baseUrl: this.baseUrl }),
+      { phase: 'Sign' },
+    );
+    // Below the token policy, so the resend after a refresh is logged as its own attempt.
+    if (options.logger)
+      pipeline.addPolicy(callLogPolicy({ logger: options.logger, baseUrl: this.baseUrl }), { afterPhase: 'Sign' });
+    pipeline.addPolicy(attemptTimeoutPolicy(timeoutMs), { afterPhase: 'Sign' });
+    this.pipeline = pipeline;
+    this.httpClient = options.httpClient ?? createDefaultHttpClient();
+    this.pageSize = Math.max(1, Math.floor(options.pageSize ?? PAGE_SIZE));
+  }
+
+  // -- products -------------------------------------------------------------
+
+  async getProduct(ref: ProductRef): Promise<StoreResult<Product>> {
+    return this.send<Product>('GET', productPath(ref), { idempotent: true });
+  }
+
+  /** Every flight of an application, following the pages. */
+  async listFlights(applicationId: string): Promise<StoreResult<Flight[]>> {
+    return this.listAll<Flight>(`applications/${segment(applicationId, 'applicationId')}/listflights`);
+  }
+
+  /** Not idempotent: after an ambiguous failure, list the flights to see whether it was made. */
+  async createFlight(applicationId: string, body: NewFlight): Promise<StoreResult<Flight>> {
+    return this.send<Flight>('POST', `applications/${segment(applicationId, 'applicationId')}/flights`, {
+      body,
+      idempotent: false,
+    });
+  }
+
+  /** Every add-on of the account (`GET inappproducts`), following the pages. */
+  async listInAppProducts(): Promise<StoreResult<InAppProduct[]>> {
+    return this.listAll<InAppProduct>('inappproducts');
+  }
+
+  /** Not idempotent: after an ambiguous failure, list the add-ons to see whether it was made. */
+  async createInAppProduct(body: NewInAppProduct): Promise<StoreResult<InAppProduct>> {
+    return this.send<InAppProduct>('POST', 'inappproducts', { body, idempotent: false });
+  }
+
+  // -- submissions ----------------------------------------------------------
+
+  /**
+   * Creates the pending submission (a clone of the last published one). Never retried here on
+   * a 5xx or timeout: the Store has answered 503 after creating one. With `minimal`, the answer
+   * is sparse (avoids the Store's 500s on big clones); GET the submission for the full one.
+   */
+  async createSubmission(ref: ProductRef, options: { minimal?: boolean } = {}): Promise<StoreResult<Submission>> {
+    return this.send<Submission>('POST', submissionPath(ref), {
+      idempotent: false,
+      query: options.minimal ? { isMinimalResponse: true } : undefined,
+    });
+  }
+
+  async getSubmission(ref: ProductRef, submissionId: string): Promise<StoreResult<Submission>> {
+    return this.send<Submission>('GET', submissionPath(ref, submissionId), { idempotent: true });
+  }
+
+  /** PUT takes the whole submission; the answer is the submission as the Store now has it. */
+  async updateSubmission(
+    ref: ProductRef,
+    submissionId: string,
+    body: Submission | Record<string, unknown>,
+  ): Promise<StoreResult<Submission>> {
+    return this.send<Submission>('PUT', submissionPath(ref, submissionId), { body, idempotent: true });
+  }
+
+  async deleteSubmission(ref: ProductRef, submissionId: string): Promise<StoreResult<void>> {
+    const answer = await this.send<unknown>('DELETE', submissionPath(ref, submissionId), { idempotent: true });
+    return { value: undefined, correlationId: answer.correlationId };
+  }
+
+  /** Not idempotent: after an ambiguous failure, read the status to see whether the commit started. */
+  async commitSubmission(ref: ProductRef, submissionId: string): Promise<StoreResult<{ status: string }>> {
+    const answer = await this.send<{ status?: unknown } | undefined>(
+      'POST',
+      submissionPath(ref, submissionId, 'commit'),
+      { idempotent: false },
+    );
+    const status = typeof answer.value?.status === 'string' ? answer.value.status : 'CommitStarted';
+    return { value: { status }, correlationId: answer.correlationId };
+  }
+
+  async getSubmissionStatus(ref: ProductRef, submissionId: string): Promise<StoreResult<SubmissionStatusResult>> {
+    const answer = await this.send<{ status?: unknown; statusDetails?: Partial<StatusDetails> | null }>(
+      'GET',
+      submissionPath(ref, submissionId, 'status'),
+      { idempotent: true },
+    );
+    const details = answer.value?.statusDetails ?? {};
+    return {
+      value: {
+        status: (typeof answer.value?.status === 'string' ? answer.value.status : 'None') as SubmissionStatus,
+        statusDetails: {
+          errors: Array.isArray(details.errors) ? details.errors : [],
+          warnings: Array.isArray(details.warnings) ? details.warnings : [],
+          certificationReports: Array.isArray(details.certificationReports) ? details.certificationReports : [],
+        },
+      },
+      correlationId: answer.correlationId,
+    };
+  }
+
+  // -- package rollout (only on a published submission with a rollout in progress, else 409) --
+
+  async getPackageRollout(ref: ProductRef, submissionId: string): Promise<StoreResult<PackageRollout>> {
+    return this.send<PackageRollout>('GET', submissionPath(ref, submissionId, 'packagerollout'), { idempotent: true });
+  }
+
+  async updatePackageRolloutPercentage(
+    ref: ProductRef,
+    submissionId: string,
+    percentage: number,
+  ): Promise<StoreResult<PackageRollout>> {
+    return this.send<PackageRollout>('POST', submissionPath(ref, submissionId, 'updatepackagerolloutpercentage'), {
+      query: { percentage },
+      idempotent: false,
+    });
+  }
+
+  /** POSTs are not retried on 5xx here: a second halt after a first that took answers 409. */
+  async haltPackageRollout(ref: ProductRef, submissionId: string): Promise<StoreResult<PackageRollout>> {
+    return this.send<PackageRollout>('POST', submissionPath(ref, submissionId, 'haltpackagerollout'), {
+      idempotent: false,
+    });
+  }
+
+  async finalizePackageRollout(ref: ProductRef, submissionId: string): Promise<StoreResult<PackageRollout>> {
+    return this.send<PackageRollout>('POST', submissionPath(ref, submissionId, 'finalizepackagerollout'), {
+      idempotent: false,
+    });
+  }
+
+  // -- plumbing -------------------------------------------------------------
+
+  private callName(request: PipelineRequest): string {
+    return `${request.method} ${relativePath(request.url, this.baseUrl)}`;
+  }
+
+  private async send<T>(method: HttpMethods, path: string, options: CallOptions): Promise<Answer<T>> {
+    const url = new URL(path, this.baseUrl);
+    for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, String(v));
+    return this.sendUrl<T>(method, url, options);
+  }
+
+  private async sendUrl<T>(method: HttpMethods, url: URL, options: CallOptions): Promise<Answer<T>> {
+    const request = createPipelineRequest({
+      url: url.toString(),
+      method,
+      headers: createHttpHeaders({ 'Content-Type': CONTENT_TYPE, Accept: 'application/json' }),
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      // The bearer policy refuses plain HTTP anywhere but loopback.
+      allowInsecureConnection: url.protocol === 'http:',
+    });
+    if (!options.idempotent) this.notIdempotent.add(request);
+    const name = this.callName(request);
+
+    let response;
+    try {
+      response = await this.pipeline.sendRequest(this.httpClient, request);
+    } catch (e) {
+      throw this.failure(name, e);
+    }
+    const correlationId = correlationIdOf(response.headers) ?? '';
+    if (response.status < 200 || response.status >= 300) throw storeErrorFromResponse(name, response);
+
+    let value: unknown;
+    const text = response.bodyAsText;
+    if (text && text.trim()) {
+      try {
+        value = parseJson(text);
+      } catch {
+        throw new StoreRequestError(`${name} answered ${response.status} with a body that is not JSON.`, {
+          code: 'InvalidResponse',
+          status: response.status,
+          correlationId: correlationId || undefined,
+          retriable: true,
+        });
+      }
+    }
+    registerUploadUrls(value);
+    return { value: value as T, correlationId };
+  }
+
+  private failure(name: string, e: unknown): StoreRequestError {
+    if (e instanceof StoreRequestError) return e;
+    const code = failureCode(e);
+    if (code === TIMEOUT_CODE) {
+      return new StoreRequestError(redact(`${name} timed out: ${(e as Error).message}.`), {
+        code: 'Timeout',
+        retriable: true,
+      });
+    }
+    if (isRestError(e) || code === 'Aborted') {
+      const detail = isRestError(e) && e.code ? `${e.code}: ${e.message}` : (e as Error).message;
+      return new StoreRequestError(redact(`${name} failed without an answer (${detail}).`), {
+        code: code === 'Aborted' ? 'Aborted' : 'NetworkError',
+        retriable: true,
+      });
+    }
+    return new StoreRequestError(redact(`${name} failed: ${(e as Error)?.message ?? String(e)}`), {
+      code: 'ClientError',
+      retriable: false,
+    });
+  }
+
+  /**
+   * Follows `@nextLink` (relative to the API base) until the last page; when a page says there
+   * are more (`totalCount`) but gives no link, asks for the next slice with `skip`.
+   */
+  private async listAll<T>(path: string): Promise<StoreResult<T[]>> {
+    const items: T[] = [];
+    const seen = new Set<string>();
+    let url: URL | undefined = new URL(path, this.baseUrl);
+    url.searchParams.set('top', String(this.pageSize));
+    let firstCorrelationId: string | undefined;
+    for (let page = 0; url && page < MAX_PAGES; page++) {
+      const key = url.toString();
+      if (seen.has(key)) break;
+      seen.add(key);
+      const answer: Answer<{ value?: T[]; totalCount?: number; '@nextLink'?: string } | undefined> = await this.sendUrl(
+        'GET',
+        url,
+        {
+          idempotent: true,
+        },
+      );
+      firstCorrelationId ??= answer.correlationId;
+      const pageItems = Array.isArray(answer.value?.value) ? answer.value.value : [];
+      items.push(...pageItems);
+      const next = answer.value?.['@nextLink'];
+      const total = answer.value?.totalCount;
+      if (typeof next === 'string' && next) {
+        url = this.resolveNextLink(next);
+      } else if (typeof total === 'number' && items.length < total && pageItems.length > 0) {
+        url = new URL(path, this.baseUrl);
+        url.searchParams.set('top', String(this.pageSize));
+        url.searchParams.set('skip', String(items.length));
+      } else {
+        url = undefined;
+      }
+    }
+    return { value: items, correlationId: firstCorrelationId ?? '' };
+  }
+
+  private resolveNextLink(link: string): URL {
+    const base = new URL(this.baseUrl);
+    // Links are relative to /v1.0/my/; some services echo the path from the root instead.
+    const resolved = link.startsWith('/') ? new URL(link, base.origin) : new URL(link, this.baseUrl);
+    if (resolved.origin !== base.origin) {
+      throw new StoreRequestError('The Store answered with a next-page link to another host; refusing to follow it.', {
+        code: 'InvalidResponse',
+        retriable: false,
+      });
+    }
+    return resolved;
+  }
+}
+
+/** Upload URLs are SAS secrets: once seen, no later log line may carry them. */
+function registerUploadUrls(value: unknown): void {
+  if (!value || typeof value !== 'object') return;
+  const url = (value as { fileUploadUrl?: unknown }).fileUploadUrl;
+  if (typeof url === 'string') registerSecret(url);
+}
+
+/** A client wired from the app settings (`config().store`). */
+export function storeClientFor(store: Config['store'], extra: Partial<StoreClientOptions> = {}): StoreClient {
+  return new StoreClient({
+    baseUrl: store.apiBaseUrl,
+    credential: storeCredential(store),
+    scope: store.tokenScope,
+    timeoutMs: store.requestTimeoutMs,
+    ...extra,
+  });
+}

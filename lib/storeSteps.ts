@@ -1,0 +1,226 @@
+/**
+ * The Store steps of a run, each one call (or a few) on the typed client plus the
+ * decisions that make it safe to repeat: the Durable host may run an activity again
+ * after it already succeeded, and the Store's create and commit are not idempotent.
+ */
+import { StoreOutcomeError, StoreRequestError, isStoreRequestError } from './errors';
+import type { Target } from './manifest';
+import { isCommitted } from './polling';
+import type { CreatedSubmission, ResolvedProduct, StatusPoll } from './run';
+import type { StoreClient } from './store/client';
+import { kindInfo, type ProductRef } from './store/kinds';
+import type { SubmissionStatus } from './store/types';
+
+type Json = Record<string, unknown>;
+
+function refId(value: unknown): string | undefined {
+  if (value && typeof value === 'object' && typeof (value as Json).id === 'string') return (value as Json).id as string;
+  return undefined;
+}
+
+/** Finds the product the manifest targets, creating the flight or add-on it names when there is none. */
+export async function resolveProduct(store: StoreClient, target: Target): Promise<ResolvedProduct> {
+  const correlationIds: string[] = [];
+  let ref: ProductRef;
+  let created: ResolvedProduct['created'];
+
+  if (target.kind === 'app') {
+    ref = { kind: 'app', applicationId: target.applicationId };
+  } else if (target.kind === 'flight') {
+    if (target.flightId) {
+      ref = { kind: 'flight', applicationId: target.applicationId, flightId: target.flightId };
+    } else {
+      const wanted = target.flight!;
+      // Listing first on every attempt makes a retried create find the flight an earlier attempt made.
+      const flights = await store.listFlights(target.applicationId);
+      correlationIds.push(flights.correlationId);
+      let found = flights.value.find((f) => f.friendlyName === wanted.friendlyName);
+      if (!found) {
+        const made = await store.createFlight(target.applicationId, {
+          friendlyName: wanted.friendlyName,
+          groupIds: wanted.groupIds,
+          rankHigherThan: wanted.rankHigherThan,
+        });
+        correlationIds.push(made.correlationId);
+        found = made.value;
+        created = 'flight';
+      }
+      ref = { kind: 'flight', applicationId: target.applicationId, flightId: found.flightId };
+    }
+  } else if (target.inAppProductId) {
+    ref = { kind: 'addon', inAppProductId: target.inAppProductId };
+  } else {
+    const wanted = target.addon!;
+    const addons = await store.listInAppProducts();
+    correlationIds.push(addons.correlationId);
+    let found = addons.value.find((a) => a.productId === wanted.productId);
+    if (!found) {
+      const made = await store.createInAppProduct({
+        applicationIds: [wanted.applicationId],
+        productId: wanted.productId,
+        productType: wanted.productType,
+      });
+      correlationIds.push(made.correlationId);
+      found = made.value;
+      created = 'addon';
+    }
+    ref = { kind: 'addon', inAppProductId: found.id };
+  }
+
+  const info = kindInfo(ref.kind);
+  const product = await store.getProduct(ref);
+  correlationIds.push(product.correlationId);
+  const body = product.value as Json;
+  const pendingSubmissionId = refId(body[info.pendingField]);
+  const publishedSubmissionId = refId(body[info.publishedField]);
+
+  let pendingMadeInPortal: boolean | undefined;
+  if (pendingSubmissionId) {
+    const pending = await store.getSubmission(ref, pendingSubmissionId);
+    correlationIds.push(pending.correlationId);
+    pendingMadeInPortal = !(pending.value as Json).fileUploadUrl;
+  }
+
+  let rolloutInProgress: boolean | undefined;
+  if (publishedSubmissionId && ref.kind !== 'addon') {
+    const published = await store.getSubmission(ref, publishedSubmissionId);
+    correlationIds.push(published.correlationId);
+    const rollout = ((published.value as Json).packageDeliveryOptions as Json | undefined)?.packageRollout as Json | undefined;
+    rolloutInProgress = rollout?.isPackageRollout === true && rollout.packageRolloutStatus === 'PackageRolloutInProgress';
+  }
+
+  return { product: ref, pendingSubmissionId, pendingMadeInPortal, publishedSubmissionId, rolloutInProgress, created, correlationIds };
+}
+
+/** Deletes a pending submission; one that is already gone counts as deleted. */
+export async function deleteSubmissionIfPresent(store: StoreClient, ref: ProductRef, submissionId: string): Promise<string[]> {
+  try {
+    const result = await store.deleteSubmission(ref, submissionId);
+    return [result.correlationId];
+  } catch (e) {
+    if (isStoreRequestError(e) && e.status === 404) return e.correlationId ? [e.correlationId] : [];
+    if (isStoreRequestError(e) && e.code === 'InvalidOperation') {
+      throw new StoreRequestError(
+        `The pending submission ${submissionId} was created in Partner Center, and the Store API cannot delete it. ` +
+          'Delete it in Partner Center (or finish it there), then upload the zip again.',
+        { code: 'PendingSubmissionMadeInPortal', status: e.status, correlationId: e.correlationId, retriable: false },
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * Creates the submission. The Store's create is not idempotent: it has answered 503 after
+ * creating (the retry then gets 409), so after an ambiguous failure the product is read
+ * again and a new pending submission the API made is adopted as ours.
+ */
+export async function createOrAdoptSubmission(
+  store: StoreClient,
+  ref: ProductRef,
+  knownPendingId: string | undefined,
+): Promise<CreatedSubmission> {
+  try {
+    const created = await store.createSubmission(ref);
+    return { submissionId: String(created.value.id), correlationIds: [created.correlationId] };
+  } catch (e) {
+    if (!isStoreRequestError(e) || !(e.retriable || e.status === 409)) throw e;
+    const correlationIds = e.correlationId ? [e.correlationId] : [];
+    const product = await store.getProduct(ref);
+    correlationIds.push(product.correlationId);
+    const pendingId = refId((product.value as Json)[kindInfo(ref.kind).pendingField]);
+    if (pendingId && pendingId !== knownPendingId) {
+      const pending = await store.getSubmission(ref, pendingId);
+      correlationIds.push(pending.correlationId);
+      const value = pending.value as Json;
+      if (value.fileUploadUrl && value.status === 'PendingCommit') {
+        return { submissionId: pendingId, correlationIds, adopted: true };
+      }
+    }
+    throw e;
+  }
+}
+
+/**
+ * Commits the submission. A commit answered with an error may still have started (a 500
+ * after the commit began has been seen), so the status decides: anything past
+ * PendingCommit means the commit took.
+ */
+export async function commitOrConfirm(
+  store: StoreClient,
+  ref: ProductRef,
+  submissionId: string,
+): Promise<{ status: SubmissionStatus; correlationIds: string[] }> {
+  try {
+    const result = await store.commitSubmission(ref, submissionId);
+    return { status: (result.value.status as SubmissionStatus) ?? 'CommitStarted', correlationIds: [result.correlationId] };
+  } catch (e) {
+    if (!isStoreRequestError(e) || !(e.retriable || e.status === 409)) throw e;
+    const status = await store.getSubmissionStatus(ref, submissionId);
+    const correlationIds = [e.correlationId, status.correlationId].filter((c): c is string => !!c);
+    if (status.value.status !== 'PendingCommit') return { status: status.value.status, correlationIds };
+    throw e;
+  }
+}
+
+export async function pollStatus(store: StoreClient, ref: ProductRef, submissionId: string): Promise<StatusPoll> {
+  const result = await store.getSubmissionStatus(ref, submissionId);
+  return {
+    status: result.value.status,
+    statusDetails: result.value.statusDetails,
+    correlationIds: [result.correlationId],
+  };
+}
+
+/**
+ * Deletes our submission unless the Store holds it as committed. Without an id (a run
+ * canceled while its create was in flight) it looks for the product's pending submission
+ * and deletes it only if the API made it and it is still uncommitted.
+ */
+export async function discardUncommitted(
+  store: StoreClient,
+  ref: ProductRef,
+  submissionId: string | undefined,
+): Promise<{ deleted: boolean; submissionId?: string; status?: string; correlationIds: string[] }> {
+  const correlationIds: string[] = [];
+  let id = submissionId;
+  if (!id) {
+    const product = await store.getProduct(ref);
+    correlationIds.push(product.correlationId);
+    id = refId((product.value as Json)[kindInfo(ref.kind).pendingField]);
+    if (!id) return { deleted: false, correlationIds };
+    const pending = await store.getSubmission(ref, id);
+    correlationIds.push(pending.correlationId);
+    if (!(pending.value as Json).fileUploadUrl) return { deleted: false, submissionId: id, status: 'MadeInPortal', correlationIds };
+  }
+  let status: SubmissionStatus;
+  try {
+    const current = await store.getSubmissionStatus(ref, id);
+    correlationIds.push(current.correlationId);
+    status = current.value.status;
+  } catch (e) {
+    if (isStoreRequestError(e) && e.status === 404) return { deleted: false, submissionId: id, status: 'NotFound', correlationIds };
+    throw e;
+  }
+  if (isCommitted(status)) return { deleted: false, submissionId: id, status, correlationIds };
+  correlationIds.push(...(await deleteSubmissionIfPresent(store, ref, id)));
+  return { deleted: true, submissionId: id, status, correlationIds };
+}
+
+/** The user's options refuse to replace a pending submission that is there. */
+export function pendingSubmissionRefused(submissionId: string, madeInPortal: boolean | undefined): StoreOutcomeError {
+  const where = madeInPortal ? 'made in Partner Center' : 'made through the API';
+  return new StoreOutcomeError(
+    `The product already has a pending submission (${submissionId}, ${where}) and submission.json options.pendingSubmission is "fail". ` +
+      'Delete or finish that submission, or set options.pendingSubmission to "replace".',
+    'PendingSubmissionExists',
+  );
+}
+
+export function rolloutRefused(submissionId: string): StoreOutcomeError {
+  return new StoreOutcomeError(
+    `The published submission ${submissionId} still has a package rollout in progress, so the Store refuses a new submission. ` +
+      'Finalize or halt the rollout in Partner Center, or set submission.json options.existingRollout to "finalize" or "halt".',
+    'RolloutInProgress',
+  );
+}

@@ -1,0 +1,80 @@
+import type { FunctionInput, InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { config } from '../../lib/config';
+import { toActivityError } from '../../lib/errors';
+import { redact } from '../../lib/redact';
+import { StoreClient } from '../../lib/store/client';
+import { storeCredential } from '../../lib/store/credential';
+
+/** Every activity input names the run it works for, so its log lines can say so. */
+export interface ActivityInput {
+  instanceId: string;
+}
+
+export interface ActivityScope {
+  context: InvocationContext;
+  /** A Store client whose calls are logged against this run and whose correlation ids are collected. */
+  store(): StoreClient;
+  /** `MS-CorrelationId`s of the Store calls made so far by this invocation. */
+  correlationIds: string[];
+  log(message: string): void;
+}
+
+/**
+ * A typed handle to a registered activity: calling it inside an orchestrator schedules
+ * the activity; `O` documents what the orchestrator gets back.
+ */
+export type Activity<I extends ActivityInput, O> = ((input: I) => df.Task) & { readonly output?: O };
+
+/**
+ * Registers an activity whose failures cross into the orchestration with their facts
+ * (code, retriable, correlation id) and whose log lines carry the run's id and are
+ * scrubbed of secrets. Activities throw; they never return error strings.
+ */
+export function defineActivity<I extends ActivityInput, O>(
+  name: string,
+  run: (input: I, scope: ActivityScope) => Promise<O>,
+  options: { extraInputs?: FunctionInput[] } = {},
+): Activity<I, O> {
+  const handler = async (input: unknown, context: InvocationContext): Promise<O> => {
+    const typed = input as I;
+    const correlationIds: string[] = [];
+    const prefix = `[${typed.instanceId}] ${name}:`;
+    const log = (message: string): void => context.log(redact(`${prefix} ${message}`));
+    let client: StoreClient | undefined;
+    const scope: ActivityScope = {
+      context,
+      correlationIds,
+      log,
+      store: () => {
+        client ??= createStoreClient((line) => {
+          if (line.correlationId) correlationIds.push(line.correlationId);
+          log(
+            `${line.method} ${line.path} -> ${line.status ?? line.error ?? 'no answer'} in ${line.durationMs} ms` +
+              ` (attempt ${line.attempt}, MS-CorrelationId ${line.correlationId ?? 'none'})`,
+          );
+        });
+        return client;
+      },
+    };
+    try {
+      return await run(typed, scope);
+    } catch (e) {
+      const err = toActivityError(e);
+      context.error(redact(`${prefix} failed: ${err.message}`));
+      throw err;
+    }
+  };
+  return df.app.activity(name, { handler, extraInputs: options.extraInputs }) as Activity<I, O>;
+}
+
+function createStoreClient(logger: ConstructorParameters<typeof StoreClient>[0]['logger']): StoreClient {
+  const c = config();
+  return new StoreClient({
+    baseUrl: c.store.apiBaseUrl,
+    credential: storeCredential(c.store),
+    scope: c.store.tokenScope,
+    timeoutMs: c.store.requestTimeoutMs,
+    logger,
+  });
+}

@@ -1,0 +1,15 @@
+import { config } from '../../lib/config';
+import { defineActivity, type ActivityInput } from './activity';
+
+export interface RunSettings {
+  firstIntervalSeconds: number;
+  maxIntervalSeconds: number;
+  commitDeadlineMinutes: number;
+  publishDeadlineHours: number;
+}
+
+/** App settings reach the orchestrator through an activity, so a replay sees the values the run started with. */
+export const getRunSettings = defineActivity('getRunSettings', async (_input: ActivityInput): Promise<RunSettings> => {
+  const { polling } = config();
+  return { ...polling };
+});

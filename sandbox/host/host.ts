@@ -1,0 +1,168 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BlobTriggerListener } from './blobTrigger';
+import { checkSupportedBindings, extraInputs, usesDurable } from './bindings';
+import { Worker } from './core';
+import { DurableApi } from './durable/api';
+import { DurableEngine, VirtualClock } from './durable/engine';
+import { HttpHost } from './http';
+import type { Logger } from './log';
+import { blobService, connectionString, containerNameFor, queueService, resolveSettingExpressions } from './storage';
+
+export interface RunOptions {
+  appDir: string;
+  port: number;
+  taskHub?: string;
+  clockSpeed: number;
+  blobPollIntervalMs: number;
+  /** Keys are required (as in Azure) when set. */
+  masterKey?: string;
+}
+
+export interface Running {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+interface HostJson {
+  extensions?: {
+    http?: { routePrefix?: string };
+    durableTask?: { hubName?: string; maxConcurrentActivityFunctions?: number };
+    blobs?: { maxDegreeOfParallelism?: number };
+  };
+}
+
+const TASK_HUB_RE = /^[A-Za-z][A-Za-z0-9]{2,44}$/;
+
+/** The host id blob receipts are keyed by: stable for one machine (or site), as in the real host. */
+export function hostIdFor(env: NodeJS.ProcessEnv): string {
+  const explicit = env.AzureFunctionsWebHost__hostid ?? env.AzureFunctionsWebHost__hostId;
+  const raw = explicit ?? env.WEBSITE_SITE_NAME ?? hostname();
+  return (
+    raw
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '')
+      .slice(0, 32) || 'sandbox-host'
+  );
+}
+
+/** Loads the app and serves it: the child process's whole job. */
+export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
+  const appDir = resolve(o.appDir);
+  const env = process.env;
+  const hostJsonPath = join(appDir, 'host.json');
+  const hostJson: HostJson = existsSync(hostJsonPath)
+    ? (JSON.parse(readFileSync(hostJsonPath, 'utf8')) as HostJson)
+    : {};
+
+  const worker = new Worker(logger, appDir);
+  worker.installCoreModule();
+  worker.captureConsole();
+  env.FUNCTIONS_WORKER_RUNTIME ??= 'node';
+  env.AzureWebJobsScriptRoot ??= appDir;
+  const files = await worker.loadApp();
+  logger.info(
+    'Host',
+    `Loaded ${files.length} file(s) from package.json "main"; ${worker.functions.size} function(s) registered: ${[...worker.functions.keys()].join(', ')}`,
+  );
+  checkSupportedBindings(worker.functions.values());
+
+  await worker.runAppStart();
+
+  const hostId = hostIdFor(env);
+  const http = new HttpHost({
+    worker,
+    logger,
+    routePrefix: hostJson.extensions?.http?.routePrefix ?? 'api',
+    hostId,
+    masterKey: o.masterKey,
+  });
+  const port = await http.listen(o.port);
+  const origin = `http://127.0.0.1:${port}`;
+  // The durable client rewrites management URLs to localhost:7071 unless the host names itself.
+  env.WEBSITE_HOSTNAME ??= `127.0.0.1:${port}`;
+
+  let engine: DurableEngine | undefined;
+  let durableApi: DurableApi | undefined;
+  let blobs: BlobTriggerListener | undefined;
+  try {
+    if (usesDurable(worker.functions.values())) {
+      const hubFromJson = hostJson.extensions?.durableTask?.hubName;
+      const taskHub =
+        o.taskHub ??
+        (hubFromJson ? resolveSettingExpressions(hubFromJson, env, 'host.json durableTask.hubName') : 'TestHubName');
+      if (!TASK_HUB_RE.test(taskHub))
+        throw new Error(`Task hub name '${taskHub}' is invalid: 3 to 45 letters and digits, starting with a letter`);
+      const storage = blobService(connectionString('AzureWebJobsStorage', env, 'Durable Functions'));
+      engine = new DurableEngine({
+        worker,
+        logger,
+        container: storage.getContainerClient(containerNameFor(taskHub, 'sandboxhost')),
+        taskHub,
+        clock: new VirtualClock(o.clockSpeed),
+        maxConcurrentActivities: hostJson.extensions?.durableTask?.maxConcurrentActivityFunctions ?? 10,
+      });
+      const loaded = await engine.load();
+      durableApi = new DurableApi(engine, () => origin, o.masterKey);
+      http.setDurable(durableApi);
+      logger.info(
+        'Host.Triggers.DurableTask',
+        `Task hub '${taskHub}' loaded with ${loaded} instance(s); clock speed ${o.clockSpeed}`,
+      );
+    }
+    const api = durableApi;
+    const clientData = api ? () => api.clientData() : undefined;
+    blobs = new BlobTriggerListener({
+      worker,
+      logger,
+      env,
+      hostId,
+      pollIntervalMs: o.blobPollIntervalMs,
+      maxParallel: hostJson.extensions?.blobs?.maxDegreeOfParallelism ?? 8,
+      hostStorage: lazyHostStorage(env),
+      extraInputs: (fn) => extraInputs(fn, clientData),
+    });
+    http.setReady();
+    engine?.resumeAll();
+    await blobs.start();
+  } catch (e) {
+    await http.close();
+    engine?.stop();
+    await blobs?.stop();
+    throw e;
+  }
+
+  for (const line of http.describeRoutes(origin)) logger.info('Host', line);
+  return {
+    url: origin,
+    port,
+    async stop() {
+      await blobs?.stop();
+      engine?.stop();
+      await http.close();
+      await worker.runAppTerminate();
+    },
+  };
+}
+
+/** Receipts and the poison queue live in AzureWebJobsStorage; only needed when a blob trigger exists. */
+function lazyHostStorage(env: NodeJS.ProcessEnv): ConstructorParameters<typeof BlobTriggerListener>[0]['hostStorage'] {
+  let cached: ConstructorParameters<typeof BlobTriggerListener>[0]['hostStorage'] | undefined;
+  const get = (): NonNullable<typeof cached> => {
+    if (!cached) {
+      const conn = connectionString('AzureWebJobsStorage', env, 'blob trigger receipts');
+      cached = { receipts: blobService(conn).getContainerClient('azure-webjobs-hosts'), queues: queueService(conn) };
+    }
+    return cached;
+  };
+  return {
+    get receipts() {
+      return get().receipts;
+    },
+    get queues() {
+      return get().queues;
+    },
+  };
+}

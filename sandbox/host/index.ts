@@ -1,0 +1,132 @@
+/**
+ * The local Azure Functions host of the sandbox. `func` cannot be used here, so this runs the
+ * app's own registered functions (Node v4 programming model) with the real `@azure/functions`
+ * and `durable-functions` libraries, in a child process, over the protocol the Functions and
+ * Durable hosts speak. See sandbox/host/README.md.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseLogLine, type HostLogLine } from './log';
+
+export type { HostLogLine } from './log';
+
+export interface HostOptions {
+  /** Folder with the app's package.json; `main` (a glob) names the built files to load. */
+  appDir: string;
+  /** HTTP port (default 0 = a free port; the sandbox CLI uses 7071). */
+  port?: number;
+  /** App settings: they become the child's environment, as in Azure. */
+  settings: Record<string, string>;
+  /** Durable task hub; state of different hubs never mixes. Default: host.json's hubName, else "TestHubName". */
+  taskHub?: string;
+  /** Durable timers fire N times sooner; the orchestration sees a consistent virtual clock. */
+  clockSpeed?: number;
+  /** Blob trigger scan period (default 1000 ms). */
+  blobPollIntervalMs?: number;
+  /** Every log line (host and every invocation's context.log) is appended here, one JSON object per line. */
+  logFile?: string;
+  /** Parsed lines from the child's stdout. */
+  onLog?: (line: HostLogLine) => void;
+  /** Addition to the agreed interface: require keys as in Azure; this master key opens everything. */
+  enforceKeys?: { masterKey: string };
+}
+
+export interface RunningHost {
+  url: string;
+  port: number;
+  pid: number;
+  logs(): HostLogLine[];
+  stop(): Promise<void>;
+  /** SIGKILL, to test restarts. */
+  kill(): Promise<void>;
+}
+
+/** Variables a Node process needs to run at all; everything else comes from `settings`. */
+const PASSED_THROUGH = ['PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP', 'SystemRoot', 'LANG', 'TZ', 'USER'];
+
+function mainScript(): string {
+  // Compiled: dist/sandbox/host/index.js sits beside main.js. From ts-jest: the repo's dist/.
+  const beside = join(__dirname, 'main.js');
+  if (__filename.endsWith('.js') && existsSync(beside)) return beside;
+  const built = resolve(__dirname, '..', '..', 'dist', 'sandbox', 'host', 'main.js');
+  if (!existsSync(built)) throw new Error(`${built} does not exist: build first (npx tsc -p tsconfig.json)`);
+  return built;
+}
+
+export async function startHost(options: HostOptions): Promise<RunningHost> {
+  const args = [mainScript(), '--app', resolve(options.appDir), '--port', String(options.port ?? 0)];
+  if (options.taskHub) args.push('--task-hub', options.taskHub);
+  if (options.clockSpeed !== undefined) args.push('--clock-speed', String(options.clockSpeed));
+  args.push('--blob-poll-ms', String(options.blobPollIntervalMs ?? 1000));
+  if (options.logFile) args.push('--log-file', resolve(options.logFile));
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of PASSED_THROUGH) if (process.env[name] !== undefined) env[name] = process.env[name];
+  Object.assign(env, options.settings);
+  if (options.enforceKeys) {
+    args.push('--enforce-keys');
+    env.SANDBOX_HOST_MASTER_KEY = options.enforceKeys.masterKey;
+  }
+
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: HostLogLine[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-8000);
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+
+  const ready = new Promise<{ url: string; port: number }>((resolveReady, reject) => {
+    const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    rl.on('line', (text) => {
+      if (text.trim() === '') return;
+      const line = parseLogLine(text);
+      lines.push(line);
+      try {
+        options.onLog?.(line);
+      } catch {
+        // a broken listener must not break the host
+      }
+      if (line.event === 'ready') resolveReady({ url: String(line.url), port: Number(line.port) });
+      if (line.event === 'startFailed') reject(new Error(line.message));
+    });
+    child.once('exit', (code, signal) => {
+      const errors = lines.filter((l) => l.level === 'error' || l.level === 'critical').map((l) => l.message);
+      reject(
+        new Error(
+          `Functions host exited (${signal ?? code}) before it was ready. ${errors.join(' | ')} ${stderr}`.trim(),
+        ),
+      );
+    });
+  });
+
+  let info: { url: string; port: number };
+  try {
+    info = await ready;
+  } catch (e) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    throw e;
+  }
+
+  return {
+    url: info.url,
+    port: info.port,
+    pid: child.pid as number,
+    logs: () => [...lines],
+    stop: () => stopChild(child, exited, 10000),
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<void>, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  child.kill('SIGTERM');
+  await exited;
+  clearTimeout(timer);
+}

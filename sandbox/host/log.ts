@@ -1,0 +1,78 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+
+/** One log line of the sandbox host: printed as JSON on stdout and appended to the log file. */
+export interface HostLogLine {
+  time: string;
+  level: string;
+  /** `Host`, `Host.Triggers.Blob`, `Host.Triggers.DurableTask`, `Worker`, or the function's name for its own logs. */
+  category: string;
+  invocationId?: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+// Log lines are what tests grep for leaked secrets, so anything shaped like a credential is cut
+// out before a line leaves the process, whoever wrote it.
+const SECRET_PATTERNS: Array<[RegExp, string]> = [
+  [/([?&;]sig=)[^&\s"';]+/gi, '$1REDACTED'],
+  [/(AccountKey=)[^;\s"']+/gi, '$1REDACTED'],
+  [/(SharedAccessSignature=)[^;\s"']+/gi, '$1REDACTED'],
+  [/(Bearer\s+)[A-Za-z0-9\-._~+/]+=*/g, '$1REDACTED'],
+  [/([?&]code=)[^&\s"']+/gi, '$1REDACTED'],
+  [/("?(?:client_secret|clientSecret|password|accessToken|access_token)"?\s*[:=]\s*"?)[^"&\s,}]+/gi, '$1REDACTED'],
+];
+
+export function redact(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
+  return out;
+}
+
+export class Logger {
+  private fd: number | undefined;
+
+  constructor(
+    private readonly sink: (line: string) => void,
+    logFile?: string,
+  ) {
+    // Appended synchronously: a host killed with SIGKILL must not lose the lines before it.
+    if (logFile) this.fd = openSync(logFile, 'a');
+  }
+
+  log(level: string, category: string, message: string, extra: Record<string, unknown> = {}): void {
+    const line: HostLogLine = { time: new Date().toISOString(), level, category, ...extra, message: redact(message) };
+    if (extra.invocationId === undefined) delete line.invocationId;
+    const text = JSON.stringify(line) + '\n';
+    this.sink(text);
+    if (this.fd !== undefined) writeSync(this.fd, text);
+  }
+
+  info(category: string, message: string, extra?: Record<string, unknown>): void {
+    this.log('information', category, message, extra);
+  }
+
+  warn(category: string, message: string, extra?: Record<string, unknown>): void {
+    this.log('warning', category, message, extra);
+  }
+
+  error(category: string, message: string, extra?: Record<string, unknown>): void {
+    this.log('error', category, message, extra);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** Reads one stdout line of the host; anything that is not one of its JSON lines is kept as plain text. */
+export function parseLogLine(text: string): HostLogLine {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && typeof (parsed as HostLogLine).message === 'string')
+      return parsed as HostLogLine;
+  } catch {
+    // not JSON: fall through
+  }
+  return { time: new Date().toISOString(), level: 'information', category: 'stdout', message: redact(text) };
+}

@@ -1,0 +1,130 @@
+/**
+ * Child-process entry of the sandbox Functions host:
+ *   node dist/sandbox/host/main.js --app <dir> [--port 7071] [--task-hub NAME] [--clock-speed N]
+ *        [--blob-poll-ms MS] [--log-file PATH] [--enforce-keys]
+ * App settings come from the environment, as in Azure. With --enforce-keys, the master key is
+ * read from SANDBOX_HOST_MASTER_KEY (never from the command line, which `ps` shows).
+ * Prints one JSON log line per event on stdout; the line with `"event":"ready"` says it serves.
+ */
+import { runHost, type Running } from './host';
+import { Logger } from './log';
+
+interface Args {
+  app?: string;
+  port: number;
+  taskHub?: string;
+  clockSpeed: number;
+  blobPollMs: number;
+  logFile?: string;
+  enforceKeys: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { port: 7071, clockSpeed: 1, blobPollMs: 1000, enforceKeys: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const num = (): number => {
+      const raw = value();
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a non-negative number, got '${raw}'`);
+      return n;
+    };
+    switch (flag) {
+      case '--app':
+        args.app = value();
+        break;
+      case '--port':
+        args.port = num();
+        break;
+      case '--task-hub':
+        args.taskHub = value();
+        break;
+      case '--clock-speed':
+        args.clockSpeed = num();
+        break;
+      case '--blob-poll-ms':
+        args.blobPollMs = num();
+        break;
+      case '--log-file':
+        args.logFile = value();
+        break;
+      case '--enforce-keys':
+        args.enforceKeys = true;
+        break;
+      default:
+        throw new Error(`unknown argument '${flag}'`);
+    }
+  }
+  return args;
+}
+
+async function main(): Promise<void> {
+  let logger = new Logger((line) => process.stdout.write(line));
+  let running: Running | undefined;
+  let stopping = false;
+  const shutdown = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    try {
+      await running?.stop();
+    } finally {
+      logger.info('Host', 'Host stopped');
+      logger.close();
+      process.exit(code);
+    }
+  };
+  try {
+    const args = parseArgs(process.argv.slice(2));
+    if (!args.app) throw new Error('--app <folder> is required');
+    logger = new Logger((line) => process.stdout.write(line), args.logFile);
+    process.on('uncaughtException', (e) => {
+      logger.log('critical', 'Worker', `Worker uncaught exception: ${e.stack ?? e.message}`);
+      void shutdown(1);
+    });
+    process.on('unhandledRejection', (e) => {
+      logger.log(
+        'critical',
+        'Worker',
+        `Worker unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+      );
+      void shutdown(1);
+    });
+    process.on('SIGTERM', () => void shutdown(0));
+    process.on('SIGINT', () => void shutdown(0));
+    let masterKey: string | undefined;
+    if (args.enforceKeys) {
+      masterKey = process.env.SANDBOX_HOST_MASTER_KEY;
+      if (!masterKey) throw new Error('--enforce-keys needs the master key in SANDBOX_HOST_MASTER_KEY');
+    }
+    running = await runHost(
+      {
+        appDir: args.app,
+        port: args.port,
+        taskHub: args.taskHub,
+        clockSpeed: args.clockSpeed || 1,
+        blobPollIntervalMs: args.blobPollMs || 1000,
+        masterKey,
+      },
+      logger,
+    );
+    logger.info('Host', `Host started: ${running.url}`, {
+      event: 'ready',
+      url: running.url,
+      port: running.port,
+      pid: process.pid,
+    });
+  } catch (e) {
+    logger.log('critical', 'Host', `Host start failed: ${e instanceof Error ? e.message : String(e)}`, {
+      event: 'startFailed',
+    });
+    logger.close();
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,110 @@
+/**
+ * `npm run sandbox`: Azurite, the Store emulator and the local Functions host running the
+ * app, wired together; every zip dropped into the `submissions` container is submitted to
+ * the emulator. `--demo` also drops a sample zip and follows it to Published.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { instanceIdFor } from '../lib/instanceId';
+import { writeDemoZip } from './demo';
+import { startSandbox, type Sandbox } from './stack';
+
+interface Args {
+  demo: boolean;
+  ports: { blob: number; queue: number; table: number; emulator: number; emulatorTls: number; host: number };
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { demo: false, ports: { blob: 10000, queue: 10001, table: 10002, emulator: 7080, emulatorTls: 7443, host: 7071 } };
+  const portFlags: Record<string, keyof Args['ports']> = {
+    '--blob-port': 'blob',
+    '--queue-port': 'queue',
+    '--table-port': 'table',
+    '--emulator-port': 'emulator',
+    '--emulator-tls-port': 'emulatorTls',
+    '--host-port': 'host',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    if (flag === '--demo') args.demo = true;
+    else if (flag === '--help' || flag === '-h') {
+      console.log(`Usage: npm run sandbox [-- --demo] [${Object.keys(portFlags).map((f) => `${f} N`).join('] [')}]`);
+      process.exit(0);
+    } else if (portFlags[flag]) {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${flag} needs a port number`);
+      args.ports[portFlags[flag]] = value;
+    } else throw new Error(`Unknown option ${flag}; see --help`);
+  }
+  return args;
+}
+
+function banner(sandbox: Sandbox): string {
+  const e = sandbox.emulator;
+  return [
+    '',
+    'Sandbox running (Ctrl+C stops it):',
+    `  Functions host      ${sandbox.host.url}/api/submissions`,
+    `  Store API emulator  ${e.apiBaseUrl}   admin: ${e.url}/_emulator/state`,
+    `  Token endpoint      ${e.authorityHost}/${e.tenantId}/oauth2/v2.0/token`,
+    `  Storage             ${sandbox.azurite.connectionString}`,
+    '',
+    'Drop a zip:',
+    `  npm run drop -- path/to/your-submission.zip`,
+    '',
+  ].join('\n');
+}
+
+async function followDemo(sandbox: Sandbox): Promise<boolean> {
+  const dir = mkdtempSync(join(tmpdir(), 'store-demo-'));
+  const zipPath = join(dir, 'demo.zip');
+  await writeDemoZip(zipPath);
+  const blob = sandbox.submissions.getBlockBlobClient('demo/contoso-demo-1.2.3.zip');
+  const uploaded = await blob.uploadFile(zipPath);
+  const instanceId = instanceIdFor(sandbox.submissions.containerName, blob.name, uploaded.etag!);
+  console.log(`Dropped ${sandbox.submissions.containerName}/${blob.name}; run ${instanceId}`);
+  const statusUrl = `${sandbox.host.url}/api/submissions/${instanceId}`;
+  let last = '';
+  const deadline = Date.now() + 5 * 60_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    const response = await fetch(statusUrl);
+    if (response.status === 404) continue;
+    const doc = (await response.json()) as { status: string; phase: string; storeStatus?: string; failure?: { message: string; advice?: string } };
+    const line = `${doc.status.padEnd(9)} ${doc.phase.padEnd(26)} ${doc.storeStatus ?? ''}`;
+    if (line !== last) console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`);
+    last = line;
+    if (doc.status === 'Succeeded') {
+      console.log(`Published. Status document: ${statusUrl}`);
+      return true;
+    }
+    if (doc.status === 'Failed' || doc.status === 'Canceled') {
+      console.error(`The demo run ${doc.status.toLowerCase()}: ${doc.failure?.message ?? ''}\n${doc.failure?.advice ?? ''}`);
+      return false;
+    }
+  }
+  console.error('The demo run did not finish within 5 minutes.');
+  return false;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const sandbox = await startSandbox({
+    ports: args.ports,
+    host: { blobPollIntervalMs: 1000, onLog: (l) => console.log(`  [host] ${l.message}`) },
+  });
+  const stop = async (code: number): Promise<never> => {
+    await sandbox.stop();
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stop(0));
+  process.once('SIGTERM', () => void stop(0));
+  console.log(banner(sandbox));
+  if (args.demo) await stop((await followDemo(sandbox)) ? 0 : 1);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,92 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { startAzurite, type Azurite } from './azurite';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from './emulator';
+import { startHost, type HostOptions, type RunningHost } from './host';
+
+/** The product's app settings for a sandbox: everything points at the local parts. */
+export function sandboxSettings(azurite: Pick<Azurite, 'connectionString'>, emulator: RunningEmulator, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    FUNCTIONS_WORKER_RUNTIME: 'node',
+    AzureWebJobsStorage: azurite.connectionString,
+    SUBMISSIONS_STORAGE: azurite.connectionString,
+    SUBMISSIONS_CONTAINER: 'submissions',
+    REPORTS_CONTAINER: 'submission-reports',
+    STORE_TENANT_ID: emulator.tenantId,
+    STORE_CLIENT_ID: emulator.clientId,
+    STORE_CLIENT_SECRET: emulator.clientSecret,
+    STORE_AUTHORITY_HOST: emulator.authorityHost,
+    STORE_API_BASE_URL: emulator.apiBaseUrl,
+    // The emulated token endpoint serves TLS with the sandbox's own CA; MSAL insists on https.
+    NODE_EXTRA_CA_CERTS: emulator.caCertPath,
+    POLL_FIRST_INTERVAL_SECONDS: '2',
+    POLL_MAX_INTERVAL_SECONDS: '5',
+    STORE_REQUEST_TIMEOUT_SECONDS: '20',
+    ...extra,
+  };
+}
+
+export interface SandboxOptions {
+  /** Fixed ports (the CLI uses 10000-10002, 7080/7443 and 7071); free ports when absent. */
+  ports?: { blob?: number; queue?: number; table?: number; emulator?: number; emulatorTls?: number; host?: number };
+  emulator?: Pick<EmulatorOptions, 'seed' | 'config'>;
+  host?: Pick<HostOptions, 'clockSpeed' | 'blobPollIntervalMs' | 'logFile' | 'onLog' | 'taskHub'>;
+  /** App settings to add or change. */
+  settings?: Record<string, string>;
+  /** Reuse a running Azurite (tests share one) instead of starting one. */
+  azurite?: Pick<Azurite, 'connectionString' | 'ingestConnectionString'>;
+}
+
+export interface Sandbox {
+  azurite: Pick<Azurite, 'connectionString' | 'ingestConnectionString'>;
+  emulator: RunningEmulator;
+  host: RunningHost;
+  settings: Record<string, string>;
+  /** The submissions container, created. */
+  submissions: ReturnType<BlobServiceClient['getContainerClient']>;
+  reports: ReturnType<BlobServiceClient['getContainerClient']>;
+  stop(): Promise<void>;
+}
+
+/** The repository root, found from either the TypeScript source or its build in dist/. */
+export function repoRoot(from: string = __dirname): string {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'host.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`No project root (package.json + host.json) above ${from}`);
+  }
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const started: Array<() => Promise<void>> = [];
+  const stop = async (): Promise<void> => {
+    for (const s of started.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    let azurite = options.azurite;
+    if (!azurite) {
+      const own = await startAzurite({ blobPort: options.ports?.blob, queuePort: options.ports?.queue, tablePort: options.ports?.table });
+      started.push(() => own.stop());
+      azurite = own;
+    }
+    const emulator = await startEmulator({
+      port: options.ports?.emulator,
+      tlsPort: options.ports?.emulatorTls,
+      ingestConnectionString: azurite.ingestConnectionString,
+      seed: options.emulator?.seed,
+      config: options.emulator?.config,
+    });
+    started.push(() => emulator.stop());
+    const settings = sandboxSettings(azurite, emulator, options.settings);
+    const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
+    const submissions = service.getContainerClient(settings.SUBMISSIONS_CONTAINER!);
+    const reports = service.getContainerClient(settings.REPORTS_CONTAINER!);
+    await submissions.createIfNotExists();
+    const host = await startHost({ appDir: repoRoot(), port: options.ports?.host, settings, ...options.host });
+    started.push(() => host.stop());
+    return { azurite, emulator, host, settings, submissions, reports, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,471 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BlobSASPermissions,
+  BlobServiceClient,
+  BlockBlobClient,
+  StorageSharedKeyCredential,
+  generateBlobSASQueryParameters,
+  type BlobClient,
+  type ContainerClient,
+} from '@azure/storage-blob';
+import { SourceBlobError, UploadError } from '../../lib/errors';
+import { MAX_BLOCK_BYTES, MAX_BLOCKS, blockIds, fixUploadUrl, planBlocks, uploadZip } from '../../lib/upload';
+import { DEV_ACCOUNT, DEV_ACCOUNT_KEY, INGEST_ACCOUNT, connectionStringFor } from '../../sandbox/azurite';
+import { freshContainer, testStorage } from '../helpers/azurite';
+import { SEED_IDS, fetchToken, startEmulator, type RunningEmulator } from '../../sandbox/emulator';
+
+const MiB = 1024 * 1024;
+
+// ---------------------------------------------------------------------------
+// A pass-through HTTP proxy in front of Azurite: it watches what the uploader really sends
+// (blocks in flight, body sizes) and can play a destination that refuses Put Block From URL.
+
+interface Seen {
+  method: string;
+  url: string;
+  copySource: boolean;
+  contentLength: number;
+}
+
+interface Proxy {
+  port: number;
+  seen: Seen[];
+  maxBlocksInFlight: number;
+  /** Runs before a request is forwarded; an answer returned here replaces Azurite's. */
+  before?: (req: IncomingMessage) => Promise<{ status: number; code: string } | void>;
+  close(): Promise<void>;
+}
+
+async function startProxy(): Promise<Proxy> {
+  const blobPort = testStorage().ports[0]!;
+  let inFlight = 0;
+  const proxy: Proxy = { port: 0, seen: [], maxBlocksInFlight: 0, close: async () => undefined };
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    void (async () => {
+      const isBlock = req.method === 'PUT' && /[?&]comp=block(&|$)/.test(req.url ?? '');
+      proxy.seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        copySource: !!req.headers['x-ms-copy-source'],
+        contentLength: Number(req.headers['content-length'] ?? 0),
+      });
+      const override = await proxy.before?.(req);
+      if (override) {
+        req.resume();
+        const body = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${override.code}</Code><Message>refused by the test</Message></Error>`;
+        res.writeHead(override.status, {
+          'content-type': 'application/xml',
+          'x-ms-error-code': override.code,
+          'content-length': Buffer.byteLength(body),
+        });
+        res.end(body);
+        return;
+      }
+      if (isBlock) proxy.maxBlocksInFlight = Math.max(proxy.maxBlocksInFlight, ++inFlight);
+      const upstream = httpRequest(
+        // Azurite reads a copy source from itself only when the source host is the one it was called on.
+        {
+          host: '127.0.0.1',
+          port: blobPort,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: `127.0.0.1:${blobPort}` },
+        },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          up.on('end', () => {
+            if (isBlock) inFlight--;
+          });
+        },
+      );
+      upstream.on('error', () => {
+        if (isBlock) inFlight--;
+        res.destroy();
+      });
+      req.pipe(upstream);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.port = (server.address() as AddressInfo).port;
+  proxy.close = () => new Promise((resolve) => server.close(() => resolve()));
+  return proxy;
+}
+
+// ---------------------------------------------------------------------------
+
+interface Zip {
+  blob: BlobClient;
+  etag: string;
+  md5: string;
+  size: number;
+}
+
+async function makeZip(container: ContainerClient, size: number, name = 'package.zip'): Promise<Zip> {
+  const data = randomBytes(size);
+  const blob = container.getBlockBlobClient(name);
+  const up = await blob.uploadData(data, { blockSize: 4 * MiB });
+  return { blob, etag: up.etag!, md5: createHash('md5').update(data).digest('hex'), size };
+}
+
+/** The same blob addressed through the proxy (shared-key signatures cover the path, not the host). */
+function viaProxy(zip: Zip, proxy: Proxy): BlobClient {
+  const cs = connectionStringFor(DEV_ACCOUNT, DEV_ACCOUNT_KEY, { blob: proxy.port, queue: 1, table: 1 });
+  return BlobServiceClient.fromConnectionString(cs)
+    .getContainerClient(zip.blob.containerName)
+    .getBlobClient(zip.blob.name);
+}
+
+interface Destination {
+  /** As the Store hands it out: a SAS whose signature has a literal '+'. */
+  rawUrl: string;
+  blob: BlockBlobClient;
+}
+
+/**
+ * A SAS URL into the ingestion account shaped like the Store's: percent-encoded except for a
+ * literal '+' in the signature. Signatures are base64, so a few expiry times find one with a '+'.
+ */
+async function storeUploadUrl(
+  options: { port?: number; permissions?: string; expiresOn?: Date } = {},
+): Promise<Destination> {
+  const { ingestConnectionString, ingestKey, ports } = testStorage();
+  const service = BlobServiceClient.fromConnectionString(ingestConnectionString);
+  const container = service.getContainerClient(`ingestion-${randomBytes(6).toString('hex')}`);
+  await container.create();
+  const blob = container.getBlockBlobClient(`${randomBytes(8).toString('hex')}`);
+  const credential = new StorageSharedKeyCredential(INGEST_ACCOUNT, ingestKey);
+  const base = `http://127.0.0.1:${options.port ?? ports[0]}/${INGEST_ACCOUNT}/${container.containerName}/${blob.name}`;
+  for (let i = 0; i < 200; i++) {
+    const query = generateBlobSASQueryParameters(
+      {
+        containerName: container.containerName,
+        blobName: blob.name,
+        permissions: BlobSASPermissions.parse(options.permissions ?? 'rw'),
+        expiresOn: options.expiresOn ?? new Date(Date.now() + 3600_000 + i * 1000),
+        version: '2017-04-17',
+      },
+      credential,
+    ).toString();
+    const sig = decodeURIComponent(/sig=([^&]*)/.exec(query)![1]!);
+    if (!sig.includes('+')) continue;
+    const rawUrl = `${base}?${query.replace(/sig=[^&]*/, `sig=${encodeURIComponent(sig).replace(/%2B/g, '+')}`)}`;
+    return { rawUrl, blob };
+  }
+  throw new Error('no signature with a + in 200 tries');
+}
+
+async function md5Of(blob: BlockBlobClient): Promise<string> {
+  const hash = createHash('md5');
+  const body = (await blob.download()).readableStreamBody!;
+  for await (const chunk of body) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+let proxy: Proxy;
+beforeEach(async () => {
+  proxy = await startProxy();
+});
+afterEach(async () => {
+  await proxy.close();
+});
+
+describe('fixUploadUrl', () => {
+  it('encodes + in the query only', () => {
+    expect(fixUploadUrl('https://h/c/a+b.zip?sv=2017-04-17&sig=ab+c/d=&sp=rw')).toBe(
+      'https://h/c/a+b.zip?sv=2017-04-17&sig=ab%2Bc/d=&sp=rw',
+    );
+    expect(fixUploadUrl('https://h/c/b')).toBe('https://h/c/b');
+  });
+
+  it('is needed: storage refuses the raw URL, and accepts the fixed one', async () => {
+    const dest = await storeUploadUrl();
+    const id = Buffer.from('probe-000000').toString('base64');
+    await expect(new BlockBlobClient(dest.rawUrl).stageBlock(id, Buffer.alloc(4), 4)).rejects.toMatchObject({
+      statusCode: 403,
+    });
+    await expect(
+      new BlockBlobClient(fixUploadUrl(dest.rawUrl)).stageBlock(id, Buffer.alloc(4), 4),
+    ).resolves.toBeDefined();
+  });
+});
+
+describe('planBlocks and blockIds', () => {
+  it('keeps the wanted size unless 50,000 blocks cannot hold the blob, and never exceeds 100 MiB', () => {
+    expect(planBlocks(10 * MiB + 1, 4 * MiB)).toEqual({ blockSize: 4 * MiB, count: 3 });
+    expect(planBlocks(0, 4 * MiB)).toEqual({ blockSize: 4 * MiB, count: 0 });
+    expect(planBlocks(10, 500 * MiB).blockSize).toBe(MAX_BLOCK_BYTES);
+    const huge = planBlocks(1000 * 1024 * MiB, 8 * MiB);
+    expect(huge.count).toBeLessThanOrEqual(MAX_BLOCKS);
+    expect(huge.blockSize).toBeLessThanOrEqual(MAX_BLOCK_BYTES);
+    expect(() => planBlocks(MAX_BLOCKS * MAX_BLOCK_BYTES + 1, 8 * MiB)).toThrow(UploadError);
+  });
+
+  it('gives the same fixed-width ids for the same source version, and new ones for another', () => {
+    const a = blockIds('"0x1"', 4 * MiB, 3);
+    expect(blockIds('"0x1"', 4 * MiB, 3)).toEqual(a);
+    expect(blockIds('"0x2"', 4 * MiB, 3)[0]).not.toBe(a[0]);
+    expect(new Set(a).size).toBe(3);
+    expect(new Set(blockIds('"0x1"', MiB, 2000).map((id) => id.length)).size).toBe(1);
+  });
+});
+
+describe('uploadZip, streamed', () => {
+  it('copies the zip byte for byte in bounded blocks, with at most `concurrency` in flight', async () => {
+    const zip = await makeZip(await freshContainer('up'), 5 * MiB + 123);
+    const dest = await storeUploadUrl({ port: proxy.port });
+    const progress: number[] = [];
+    const result = await uploadZip({
+      source: zip.blob,
+      sourceEtag: zip.etag,
+      destinationUrl: dest.rawUrl,
+      blockSizeBytes: MiB,
+      concurrency: 2,
+      method: 'stream',
+      onProgress: (done, total) => {
+        expect(total).toBe(zip.size);
+        progress.push(done);
+      },
+    });
+    expect(result).toMatchObject({ bytes: zip.size, blocks: 6, method: 'stream' });
+    expect(await md5Of(dest.blob)).toBe(zip.md5);
+    expect(progress[progress.length - 1]).toBe(zip.size);
+
+    const blockPuts = proxy.seen.filter((s) => s.method === 'PUT' && /comp=block(&|$)/.test(s.url));
+    expect(blockPuts).toHaveLength(6);
+    expect(Math.max(...blockPuts.map((s) => s.contentLength))).toBe(MiB);
+    expect(proxy.maxBlocksInFlight).toBe(2);
+    // No single-shot Put Blob, ever.
+    expect(proxy.seen.some((s) => s.method === 'PUT' && !/comp=(block|blocklist)/.test(s.url))).toBe(false);
+
+    const list = await dest.blob.getBlockList('committed');
+    expect(list.committedBlocks?.map((b) => b.name)).toEqual(blockIds(zip.etag, MiB, 6));
+  });
+
+  it('survives a transient destination failure on a block', async () => {
+    const zip = await makeZip(await freshContainer('up'), 2 * MiB);
+    const dest = await storeUploadUrl({ port: proxy.port });
+    let failed = 0;
+    proxy.before = async (req) => {
+      if (req.method === 'PUT' && /comp=block(&|$)/.test(req.url ?? '') && failed < 1) {
+        failed++;
+        return { status: 503, code: 'ServerBusy' };
+      }
+    };
+    const result = await uploadZip({
+      source: zip.blob,
+      sourceEtag: zip.etag,
+      destinationUrl: dest.rawUrl,
+      blockSizeBytes: MiB,
+      method: 'stream',
+    });
+    expect(failed).toBe(1);
+    expect(result.blocks).toBe(2);
+    expect(await md5Of(dest.blob)).toBe(zip.md5);
+  });
+
+  it('fails with BlobChanged when the zip is replaced mid-upload, and sends no commit', async () => {
+    const container = await freshContainer('up');
+    const zip = await makeZip(container, 3 * MiB);
+    const dest = await storeUploadUrl();
+    let reads = 0;
+    proxy.before = async (req) => {
+      // Replace the zip just before the second ranged read reaches storage.
+      if (req.method === 'GET' && ++reads === 2) await container.getBlockBlobClient(zip.blob.name).upload('other', 5);
+    };
+    const err = await uploadZip({
+      source: viaProxy(zip, proxy),
+      sourceEtag: zip.etag,
+      destinationUrl: dest.rawUrl,
+      blockSizeBytes: MiB,
+      concurrency: 1,
+      method: 'stream',
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceBlobError);
+    expect(err).toMatchObject({ code: 'BlobChanged', retriable: false });
+    expect(await dest.blob.exists()).toBe(false);
+  });
+
+  it('fails with BlobChanged before copying anything when the ETag is already stale, and BlobNotFound when the zip is gone', async () => {
+    const container = await freshContainer('up');
+    const zip = await makeZip(container, 1000);
+    const dest = await storeUploadUrl();
+    await zip.blob.getBlockBlobClient().upload('changed', 7);
+    await expect(
+      uploadZip({ source: zip.blob, sourceEtag: zip.etag, destinationUrl: dest.rawUrl }),
+    ).rejects.toMatchObject({ code: 'BlobChanged' });
+    await expect(
+      uploadZip({ source: container.getBlobClient('missing.zip'), sourceEtag: zip.etag, destinationUrl: dest.rawUrl }),
+    ).rejects.toMatchObject({
+      code: 'BlobNotFound',
+    });
+  });
+
+  it('handles a zero-byte zip with an empty commit', async () => {
+    const zip = await makeZip(await freshContainer('up'), 0);
+    const dest = await storeUploadUrl();
+    const result = await uploadZip({ source: zip.blob, sourceEtag: zip.etag, destinationUrl: dest.rawUrl });
+    expect(result).toMatchObject({ bytes: 0, blocks: 0 });
+    expect((await dest.blob.getProperties()).contentLength).toBe(0);
+  });
+
+  it('reports a refused upload URL as not retriable, without the URL or its signature', async () => {
+    const zip = await makeZip(await freshContainer('up'), 1000);
+    const dest = await storeUploadUrl({ permissions: 'r' });
+    const err = (await uploadZip({
+      source: zip.blob,
+      sourceEtag: zip.etag,
+      destinationUrl: dest.rawUrl,
+      method: 'stream',
+    }).catch((e: unknown) => e)) as UploadError;
+    expect(err).toBeInstanceOf(UploadError);
+    expect(err).toMatchObject({ code: 'UploadUrlRejected', retriable: false, status: 403 });
+    const sig = /sig=([^&]*)/.exec(dest.rawUrl)![1]!;
+    for (const text of [err.message, JSON.stringify(err.facts()), String(err.stack)]) {
+      expect(text).not.toContain(sig);
+      expect(text).not.toContain('sig=');
+      expect(text).not.toContain(dest.blob.containerName);
+    }
+  });
+});
+
+describe('uploadZip, Put Block From URL', () => {
+  it('copies server-side after the probe is accepted, pinned to the source version', async () => {
+    const zip = await makeZip(await freshContainer('up'), 3 * MiB + 7);
+    const dest = await storeUploadUrl({ port: proxy.port });
+    const result = await uploadZip({
+      source: zip.blob,
+      sourceEtag: zip.etag,
+      destinationUrl: dest.rawUrl,
+      fromUrlBlockSizeBytes: MiB,
+      concurrency: 3,
+    });
+    expect(result).toMatchObject({ bytes: zip.size, blocks: 4, method: 'fromUrl', probe: 'accepted' });
+    expect(await md5Of(dest.blob)).toBe(zip.md5);
+    const copies = proxy.seen.filter((s) => s.copySource);
+    expect(copies).toHaveLength(5); // the probe and four blocks
+    expect(proxy.seen.every((s) => s.contentLength <= MiB)).toBe(true);
+  });
+
+  it('falls back to streaming when the destination refuses the probe', async () => {
+    const zip = await makeZip(await freshContainer('up'), 2 * MiB + 1);
+    const dest = await storeUploadUrl({ port: proxy.port });
+    // What an upload URL with an old SAS version answers to a copy-source header.
+    proxy.before = async (req) =>
+      req.headers['x-ms-copy-source'] ? { status: 403, code: 'AuthenticationFailed' } : undefined;
+    const result = await uploadZip({
+      source: zip.blob,
+      sourceEtag: zip.etag,
+      destinationUrl: dest.rawUrl,
+      blockSizeBytes: MiB,
+    });
+    expect(result).toMatchObject({ method: 'stream', probe: 'refused', blocks: 3 });
+    expect(proxy.seen.filter((s) => s.copySource)).toHaveLength(1);
+    expect(await md5Of(dest.blob)).toBe(zip.md5);
+  });
+
+  it('does not fall back when fromUrl is forced: the refusal is the error', async () => {
+    const zip = await makeZip(await freshContainer('up'), 1000);
+    const dest = await storeUploadUrl({ port: proxy.port });
+    proxy.before = async (req) =>
+      req.headers['x-ms-copy-source'] ? { status: 403, code: 'AuthenticationFailed' } : undefined;
+    await expect(
+      uploadZip({ source: zip.blob, sourceEtag: zip.etag, destinationUrl: dest.rawUrl, method: 'fromUrl' }),
+    ).rejects.toMatchObject({
+      code: 'UploadUrlRejected',
+      retriable: false,
+    });
+  });
+
+  it('fails with BlobChanged when the zip is replaced between the probe and the copy', async () => {
+    const container = await freshContainer('up');
+    const zip = await makeZip(container, 2 * MiB);
+    const dest = await storeUploadUrl({ port: proxy.port });
+    let copies = 0;
+    proxy.before = async (req) => {
+      if (req.headers['x-ms-copy-source'] && ++copies === 2)
+        await container.getBlockBlobClient(zip.blob.name).upload('other', 5);
+    };
+    await expect(
+      uploadZip({
+        source: zip.blob,
+        sourceEtag: zip.etag,
+        destinationUrl: dest.rawUrl,
+        fromUrlBlockSizeBytes: MiB,
+        concurrency: 1,
+      }),
+    ).rejects.toMatchObject({ name: 'SourceBlobError', code: 'BlobChanged' });
+  });
+});
+
+describe('uploadZip into the emulated Store upload URL', () => {
+  let emu: RunningEmulator;
+  let token: string;
+  beforeAll(async () => {
+    emu = await startEmulator({
+      ingestConnectionString: testStorage().ingestConnectionString,
+      tlsDir: mkdtempSync(join(tmpdir(), 'upload-tls-')),
+      config: { rateLimitEnabled: false },
+    });
+    token = await fetchToken(emu);
+  });
+  afterAll(async () => {
+    await emu?.stop();
+  });
+
+  async function newUploadUrl(): Promise<string> {
+    await emu.admin.reset();
+    const res = await fetch(`${emu.apiBaseUrl}applications/${SEED_IDS.demoApp}/submissions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json; charset=utf-8' },
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { fileUploadUrl: string }).fileUploadUrl;
+  }
+
+  async function uploaded(): Promise<number | null | undefined> {
+    const state = await emu.admin.state();
+    return state.submissions.find((s) => s.productId === SEED_IDS.demoApp && s.status === 'PendingCommit')?.upload
+      ?.size;
+  }
+
+  it('falls back to streaming when the URL has an old SAS version that refuses Put Block From URL', async () => {
+    await emu.admin.configure({ uploadSasVersion: '2017-04-17' });
+    const url = await newUploadUrl();
+    expect(url).toMatch(/sig=[^&]*\+/);
+    const zip = await makeZip(await freshContainer('up'), MiB + 5);
+    const result = await uploadZip({
+      source: zip.blob,
+      sourceEtag: zip.etag,
+      destinationUrl: url,
+      blockSizeBytes: 512 * 1024,
+    });
+    expect(result).toMatchObject({ method: 'stream', probe: 'refused', blocks: 3, bytes: zip.size });
+    expect(await uploaded()).toBe(zip.size);
+  });
+
+  it('copies server-side when the SAS version of the URL accepts it', async () => {
+    await emu.admin.configure({ uploadSasVersion: '2018-03-28' });
+    const url = await newUploadUrl();
+    const zip = await makeZip(await freshContainer('up'), MiB + 5);
+    const result = await uploadZip({
+      source: zip.blob,
+      sourceEtag: zip.etag,
+      destinationUrl: url,
+      fromUrlBlockSizeBytes: 512 * 1024,
+    });
+    expect(result).toMatchObject({ method: 'fromUrl', probe: 'accepted', blocks: 3, bytes: zip.size });
+    expect(await uploaded()).toBe(zip.size);
+  });
+});

@@ -1,0 +1,130 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHost, type RunningHost } from '../../../sandbox/host';
+import { ensureBuilt, fixture, tempApp } from './hostHelpers';
+
+describe('sandbox host: HTTP triggers', () => {
+  let host: RunningHost;
+  const logFile = join(mkdtempSync(join(tmpdir(), 'host-log-')), 'host.log');
+
+  beforeAll(async () => {
+    ensureBuilt();
+    host = await startHost({ appDir: fixture('http-app'), settings: {}, logFile });
+  });
+  afterAll(() => host?.stop());
+
+  it('routes with constraints, passes params, query, headers and body, and maps the response', async () => {
+    const res = await fetch(`${host.url}/api/items/books/42?sort=asc&page=2`, {
+      method: 'POST',
+      headers: { 'x-custom': 'hello', 'content-type': 'text/plain' },
+      body: 'payload text',
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-item-id')).toBe('42');
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(res.headers.get('set-cookie')).toMatch(/^seen=yes; Path=\/; HttpOnly/);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body.params).toEqual({ category: 'books', id: '42' });
+    expect(body.query).toEqual({ sort: 'asc', page: '2' });
+    expect(body.header).toBe('hello');
+    expect(body.body).toBe('payload text');
+    expect(body.url).toBe(`${host.url}/api/items/books/42?sort=asc&page=2`);
+
+    // The context.log of that invocation is a JSON line tagged with the function and invocation.
+    const line = host.logs().find((l) => l.message === 'items called with POST');
+    expect(line).toMatchObject({ category: 'items', level: 'information', invocationId: body.invocationId });
+  });
+
+  it('answers 404 when the constraint, the method or the route does not match', async () => {
+    expect((await fetch(`${host.url}/api/items/books/notanumber`)).status).toBe(404);
+    expect((await fetch(`${host.url}/api/items/books/1`, { method: 'DELETE' })).status).toBe(404);
+    expect((await fetch(`${host.url}/api/nothing-here`)).status).toBe(404);
+  });
+
+  it('uses the function name as the default route, GET and POST as default methods, and catch-all params', async () => {
+    const get = await fetch(`${host.url}/api/plainText`);
+    expect(get.status).toBe(200);
+    expect(await get.text()).toBe('just text');
+    expect((await fetch(`${host.url}/api/plaintext`, { method: 'POST' })).status).toBe(200);
+    expect((await fetch(`${host.url}/api/plainText`, { method: 'PUT' })).status).toBe(404);
+    expect(await (await fetch(`${host.url}/api/files/a/b/c.txt`)).json()).toEqual({ path: 'a/b/c.txt' });
+  });
+
+  it('ran the appStart hook before serving', async () => {
+    expect(await (await fetch(`${host.url}/api/ready`)).json()).toEqual({ started: true, hookDataIsObject: true });
+  });
+
+  it('does not require keys by default, like func start', async () => {
+    expect((await fetch(`${host.url}/api/guarded`)).status).toBe(200);
+  });
+
+  it('answers 500 when a function throws, and logs the failure and its console output', async () => {
+    const res = await fetch(`${host.url}/api/explodes`);
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe('');
+    const logs = host.logs();
+    const consoleLine = logs.find((l) => l.message === 'about to fail');
+    expect(consoleLine).toMatchObject({ category: 'explodes' });
+    expect(
+      logs.some(
+        (l) =>
+          l.level === 'error' && l.message.includes("'Functions.explodes' (Failed") && l.message.includes('kaboom'),
+      ),
+    ).toBe(true);
+  });
+
+  it('reports readiness on /admin/host/status and writes every line to the log file', async () => {
+    const res = await fetch(`${host.url}/admin/host/status`);
+    expect(await res.json()).toMatchObject({ state: 'Running' });
+    const fileLines = readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { message: string });
+    expect(fileLines.some((l) => l.message === 'items called with POST')).toBe(true);
+    expect(fileLines.some((l) => l.message.startsWith('Host started'))).toBe(true);
+  });
+});
+
+describe('sandbox host: start-up', () => {
+  beforeAll(ensureBuilt);
+
+  it('requires keys when enforced: code query or x-functions-key header', async () => {
+    const host = await startHost({
+      appDir: fixture('http-app'),
+      settings: {},
+      enforceKeys: { masterKey: 'test-master-key' },
+    });
+    try {
+      expect((await fetch(`${host.url}/api/guarded`)).status).toBe(401);
+      expect((await fetch(`${host.url}/api/guarded?code=wrong`)).status).toBe(401);
+      expect((await fetch(`${host.url}/api/guarded?code=test-master-key`)).status).toBe(200);
+      expect(
+        (await fetch(`${host.url}/api/guarded`, { headers: { 'x-functions-key': 'test-master-key' } })).status,
+      ).toBe(200);
+      // Anonymous functions stay open.
+      expect((await fetch(`${host.url}/api/plainText`)).status).toBe(200);
+      expect(host.logs().some((l) => l.message.includes('test-master-key'))).toBe(false);
+    } finally {
+      await host.stop();
+    }
+  });
+
+  it('fails loudly when an appStart hook throws', async () => {
+    await expect(startHost({ appDir: fixture('bad-start-app'), settings: {} })).rejects.toThrow(
+      /appStart refused: SETTING_X is missing/,
+    );
+  });
+
+  it('fails loudly on a binding it does not implement', async () => {
+    const dir = tempApp('bad-start-app');
+    writeFileSync(
+      join(dir, 'index.js'),
+      `const { app, output } = require('@azure/functions');
+       app.http('withQueue', { authLevel: 'anonymous', extraOutputs: [output.storageQueue({ queueName: 'q', connection: 'X' })], handler: async () => ({}) });`,
+    );
+    await expect(startHost({ appDir: dir, settings: {} })).rejects.toThrow(
+      /function 'withQueue': out binding '.*' of type 'queue' is not implemented by the sandbox host/,
+    );
+  });
+});
