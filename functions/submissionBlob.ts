@@ -14,10 +14,15 @@ registerBlobBindingFactory();
 export async function submissionBlobTrigger(blob: BlobReference, context: InvocationContext): Promise<void> {
   config(); // fail fast, naming every missing setting, before anything is started
   const client = df.getClient(context);
-  const result = await startRunForBlob(client, blob.client, { container: blob.containerName, name: blob.blobName }, {
-    source: 'blob',
-    requestedAt: new Date().toISOString(),
-  });
+  const result = await startRunForBlob(
+    client,
+    blob.client,
+    { container: blob.containerName, name: blob.blobName },
+    {
+      source: 'blob',
+      requestedAt: new Date().toISOString(),
+    },
+  );
   context.log(
     result.started
       ? `[${result.instanceId}] started for ${blob.containerName}/${blob.blobName} (ETag ${result.etag})`

@@ -20,14 +20,23 @@ export async function startSubmission(request: HttpRequest, context: InvocationC
   try {
     body = await request.json();
   } catch {
-    return problem(400, 'InvalidBody', 'The body must be JSON: {"blob": "<name in the submissions container>", "options": {...}}.');
+    return problem(
+      400,
+      'InvalidBody',
+      'The body must be JSON: {"blob": "<name in the submissions container>", "options": {...}}.',
+    );
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    return problem(400, 'InvalidBody', 'The body must be a JSON object: {"blob": "<name in the submissions container>"}.');
+    return problem(
+      400,
+      'InvalidBody',
+      'The body must be a JSON object: {"blob": "<name in the submissions container>"}.',
+    );
   }
   const { blob, options, ...rest } = body as Record<string, unknown>;
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) return problem(400, 'InvalidBody', `Unknown field(s) in the body: ${unknown.join(', ')}. Allowed: blob, options.`);
+  if (unknown.length > 0)
+    return problem(400, 'InvalidBody', `Unknown field(s) in the body: ${unknown.join(', ')}. Allowed: blob, options.`);
 
   const container = submissionsContainer();
   const name = blobNameFrom(blob, container.url, settings.submissionsContainer);
@@ -45,14 +54,23 @@ export async function startSubmission(request: HttpRequest, context: InvocationC
 
   const client = df.getClient(context);
   try {
-    const result = await startRunForBlob(client, container.getBlobClient(name), { container: settings.submissionsContainer, name }, {
-      source: 'http',
-      overrides,
-      requestedAt: new Date().toISOString(),
-    });
+    const result = await startRunForBlob(
+      client,
+      container.getBlobClient(name),
+      { container: settings.submissionsContainer, name },
+      {
+        source: 'http',
+        overrides,
+        requestedAt: new Date().toISOString(),
+      },
+    );
     context.log(`[${result.instanceId}] ${result.started ? 'started' : 'already exists'} for ${name} via HTTP`);
     const response = client.createCheckStatusResponse(request, result.instanceId);
-    return { status: response.status, headers: Object.fromEntries(response.headers.entries()), jsonBody: { ...(await response.json() as object), started: result.started } };
+    return {
+      status: response.status,
+      headers: Object.fromEntries(response.headers.entries()),
+      jsonBody: { ...((await response.json()) as object), started: result.started },
+    };
   } catch (e) {
     if (isSubmitterError(e) && e.code === 'BlobNotFound') return problem(404, 'BlobNotFound', e.message);
     throw e;
@@ -69,14 +87,18 @@ export async function getSubmission(request: HttpRequest, context: InvocationCon
   const instanceId = request.params.instanceId ?? '';
   const client = df.getClient(context);
   const run = await findRun(client, instanceId);
-  if (!run || run.name !== 'submitToStore') return problem(404, 'RunNotFound', `No submission run has the id "${instanceId}".`);
+  if (!run || run.name !== 'submitToStore')
+    return problem(404, 'RunNotFound', `No submission run has the id "${instanceId}".`);
   let durable: DurableStatus = run;
   if (run.runtimeStatus === 'Terminated') {
     // A canceled run's cleanup carries on in its own instance, with the run's state.
     const cleanup = await findRun(client, cancelIdOf(instanceId));
     if (cleanup && isRunState(cleanup.customStatus)) durable = { ...run, customStatus: cleanup.customStatus };
   }
-  const follower = isRunState(run.customStatus) && run.customStatus.phase === 'WaitingForStore' ? await followerView(client, instanceId) : undefined;
+  const follower =
+    isRunState(run.customStatus) && run.customStatus.phase === 'WaitingForStore'
+      ? await followerView(client, instanceId)
+      : undefined;
   return { status: 200, jsonBody: statusDocument(durable, follower) };
 }
 
@@ -86,10 +108,19 @@ const RUN_STATUSES: RunStatus[] = ['Pending', 'Running', 'Succeeded', 'Failed', 
 export async function listSubmissions(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const blob = request.query.get('blob') ?? undefined;
   const statusParam = request.query.get('status');
-  const wanted = statusParam ? statusParam.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const wanted = statusParam
+    ? statusParam
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
   const unknown = wanted?.filter((s) => !RUN_STATUSES.includes(s as RunStatus)) ?? [];
   if (unknown.length > 0) {
-    return problem(400, 'InvalidStatus', `Unknown status ${unknown.join(', ')}; use any of ${RUN_STATUSES.join(', ')}.`);
+    return problem(
+      400,
+      'InvalidStatus',
+      `Unknown status ${unknown.join(', ')}; use any of ${RUN_STATUSES.join(', ')}.`,
+    );
   }
   const client = df.getClient(context);
   const all = await client.getStatusAll();
@@ -111,14 +142,20 @@ export async function cancelSubmission(request: HttpRequest, context: Invocation
   const instanceId = request.params.instanceId ?? '';
   const client = df.getClient(context);
   const run = await findRun(client, instanceId);
-  if (!run || run.name !== 'submitToStore') return problem(404, 'RunNotFound', `No submission run has the id "${instanceId}".`);
+  if (!run || run.name !== 'submitToStore')
+    return problem(404, 'RunNotFound', `No submission run has the id "${instanceId}".`);
   if (!['Running', 'Pending', 'ContinuedAsNew', 'Suspended'].includes(run.runtimeStatus)) {
-    return problem(409, 'RunFinished', `Run ${instanceId} has already ended (${run.runtimeStatus}); there is nothing to cancel.`);
+    return problem(
+      409,
+      'RunFinished',
+      `Run ${instanceId} has already ended (${run.runtimeStatus}); there is nothing to cancel.`,
+    );
   }
   const reason = request.query.get('reason') ?? 'canceled through the API';
   await client.terminate(instanceId, reason);
   const follower = await findRun(client, followerIdOf(instanceId));
-  if (follower && ['Running', 'Pending'].includes(follower.runtimeStatus)) await client.terminate(followerIdOf(instanceId), reason);
+  if (follower && ['Running', 'Pending'].includes(follower.runtimeStatus))
+    await client.terminate(followerIdOf(instanceId), reason);
   if (isRunState(run.customStatus)) {
     const input: CancelInput = {
       runId: instanceId,
@@ -130,7 +167,10 @@ export async function cancelSubmission(request: HttpRequest, context: Invocation
     await client.startNew('cancelRun', { instanceId: cancelIdOf(instanceId), input });
   }
   context.log(`[${instanceId}] canceled: ${reason}`);
-  return { status: 202, jsonBody: { instanceId, status: 'Canceling', statusUrl: request.url.replace(/\/cancel(\?.*)?$/, '') } };
+  return {
+    status: 202,
+    jsonBody: { instanceId, status: 'Canceling', statusUrl: request.url.replace(/\/cancel(\?.*)?$/, '') },
+  };
 }
 
 const durableClient = df.input.durableClient();

@@ -130,7 +130,11 @@ export function loadConfig(env: Env = process.env): Config {
   const r = new Reader(env);
   const clientSecret = r.absent(SETTINGS.clientSecret);
   const clientCertificatePath = r.absent(SETTINGS.clientCertificatePath);
-  const inferredKind: CredentialKind = clientSecret ? 'secret' : clientCertificatePath ? 'certificate' : 'managedIdentity';
+  const inferredKind: CredentialKind = clientSecret
+    ? 'secret'
+    : clientCertificatePath
+      ? 'certificate'
+      : 'managedIdentity';
   const credentialKind = r.oneOf(SETTINGS.credentialKind, CREDENTIAL_KINDS, inferredKind);
   if (credentialKind === 'secret' && !clientSecret) r.problems.push(`${SETTINGS.clientSecret} is not set`);
   if (credentialKind === 'certificate' && !clientCertificatePath)
@@ -142,7 +146,8 @@ export function loadConfig(env: Env = process.env): Config {
     reportsContainer: r.optional(SETTINGS.reportsContainer, 'submission-reports'),
     store: {
       tenantId: r.required(SETTINGS.tenantId),
-      clientId: credentialKind === 'managedIdentity' ? r.optional(SETTINGS.clientId, '') : r.required(SETTINGS.clientId),
+      clientId:
+        credentialKind === 'managedIdentity' ? r.optional(SETTINGS.clientId, '') : r.required(SETTINGS.clientId),
       credentialKind,
       clientSecret,
       clientCertificatePath,

@@ -62,9 +62,7 @@ export class InputError extends SubmitterError {
   }
 
   static describe(problems: InputProblem[]): string {
-    return problems
-      .map((p) => `${p.file}${p.field ? ` ${p.field}` : ''}: ${p.message}`)
-      .join('\n');
+    return problems.map((p) => `${p.file}${p.field ? ` ${p.field}` : ''}: ${p.message}`).join('\n');
   }
 
   override facts(): ErrorFacts {

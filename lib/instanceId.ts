@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
  * while a new upload of the same name (new ETag) starts a new one.
  */
 export function instanceIdFor(container: string, name: string, etag: string): string {
-  const digest = createHash('sha256').update(`${container}\n${name}\n${normalizeEtag(etag)}`).digest('hex');
+  const digest = createHash('sha256')
+    .update(`${container}\n${name}\n${normalizeEtag(etag)}`)
+    .digest('hex');
   return `zip-${digest.slice(0, 40)}`;
 }
 

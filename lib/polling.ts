@@ -62,8 +62,10 @@ export function judgeStatus(
   if (status === 'PendingCommit' && sawCommitStarted) {
     return {
       verdict: 'commitFellBack',
-      reason: 'The Store started the commit and then returned the submission to PendingCommit: the commit failed on its side.',
-      advice: 'Upload the zip again to retry; if it keeps happening, contact Microsoft support with the correlation ids below.',
+      reason:
+        'The Store started the commit and then returned the submission to PendingCommit: the commit failed on its side.',
+      advice:
+        'Upload the zip again to retry; if it keeps happening, contact Microsoft support with the correlation ids below.',
     };
   }
   if (waitFor === 'commit') return PAST_COMMIT.has(status) ? { verdict: 'done' } : { verdict: 'wait' };
@@ -86,7 +88,11 @@ export interface PollSchedule {
  * it may stretch to the maximum. Either way one run makes at most a couple of calls a
  * minute, far under the Store's 20 per minute per tenant.
  */
-export function nextPollInterval(previousSeconds: number, status: SubmissionStatus | undefined, schedule: PollSchedule): number {
+export function nextPollInterval(
+  previousSeconds: number,
+  status: SubmissionStatus | undefined,
+  schedule: PollSchedule,
+): number {
   const grown = previousSeconds <= 0 ? schedule.firstIntervalSeconds : Math.ceil(previousSeconds * 1.5);
   const cap =
     status === 'CommitStarted' || status === 'PendingCommit' || status === undefined
@@ -104,7 +110,11 @@ export interface RetryPolicy {
 export const STEP_RETRY: RetryPolicy = { maxAttempts: 8, firstDelayMs: 5_000, maxDelayMs: 5 * 60_000 };
 
 /** Delay before attempt `attempt + 1` (attempt counts from 1), or undefined when the step should give up. */
-export function retryDelayMs(attempt: number, retryAfterMs: number | undefined, policy: RetryPolicy = STEP_RETRY): number | undefined {
+export function retryDelayMs(
+  attempt: number,
+  retryAfterMs: number | undefined,
+  policy: RetryPolicy = STEP_RETRY,
+): number | undefined {
   if (attempt >= policy.maxAttempts) return undefined;
   const backoff = Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** (attempt - 1));
   return Math.max(backoff, retryAfterMs ?? 0);

@@ -91,7 +91,6 @@ export interface RunState {
 export interface ValidatedZip {
   target: Target;
   options: ManifestOptions;
-  size: number;
   entryCount: number;
   /** Package files the submission will add (names only). */
   packageFiles: string[];

@@ -114,13 +114,31 @@ export function statusDocument(durable: DurableStatusLike, follower?: FollowerVi
 }
 
 /** The report written at the end of a run: the final document, as the orchestration saw it. */
-export function finalDocument(instanceId: string, state: RunState, createdTime: string | undefined, endedTime: string): StatusDocument {
+export function finalDocument(
+  instanceId: string,
+  state: RunState,
+  createdTime: string | undefined,
+  endedTime: string,
+): StatusDocument {
   const runtimeStatus = state.outcome === 'Failed' ? 'Failed' : 'Completed';
   return statusDocument({ instanceId, runtimeStatus, customStatus: state, createdTime, lastUpdatedTime: endedTime });
 }
 
 /** A line for lists (`GET /api/submissions?blob=`). */
-export function summaryOf(doc: StatusDocument): Pick<StatusDocument, 'instanceId' | 'status' | 'phase' | 'blob' | 'kind' | 'submissionId' | 'storeStatus' | 'createdTime' | 'lastUpdatedTime'> {
+export function summaryOf(
+  doc: StatusDocument,
+): Pick<
+  StatusDocument,
+  | 'instanceId'
+  | 'status'
+  | 'phase'
+  | 'blob'
+  | 'kind'
+  | 'submissionId'
+  | 'storeStatus'
+  | 'createdTime'
+  | 'lastUpdatedTime'
+> {
   const { instanceId, status, phase, blob, kind, submissionId, storeStatus, createdTime, lastUpdatedTime } = doc;
   return { instanceId, status, phase, blob, kind, submissionId, storeStatus, createdTime, lastUpdatedTime };
 }

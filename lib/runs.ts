@@ -62,7 +62,10 @@ export async function startRunForBlob(
     metadata = props.metadata ?? {};
   } catch (e) {
     if (e instanceof RestError && e.statusCode === 404) {
-      throw new SourceBlobError(`No blob named "${identity.name}" in container "${identity.container}".`, 'BlobNotFound');
+      throw new SourceBlobError(
+        `No blob named "${identity.name}" in container "${identity.container}".`,
+        'BlobNotFound',
+      );
     }
     throw e;
   }
@@ -94,7 +97,9 @@ export function blobNameFrom(value: unknown, containerUrl: string, containerName
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(name)) {
     const prefix = `${containerUrl.replace(/\/+$/, '')}/`;
     if (!name.startsWith(prefix)) {
-      return { error: `body.blob is a URL outside the submissions container "${containerName}"; give the blob's name in that container.` };
+      return {
+        error: `body.blob is a URL outside the submissions container "${containerName}"; give the blob's name in that container.`,
+      };
     }
     name = decodeURIComponent(name.slice(prefix.length).split('?')[0] ?? '');
   }

@@ -15,7 +15,8 @@ export function blobServiceFor(connectionSetting: string, env: NodeJS.ProcessEnv
   const cached = services.get(connectionSetting);
   if (cached) return cached;
   const connectionString = env[connectionSetting]?.trim();
-  const serviceUri = env[`${connectionSetting}__blobServiceUri`]?.trim() || env[`${connectionSetting}__serviceUri`]?.trim();
+  const serviceUri =
+    env[`${connectionSetting}__blobServiceUri`]?.trim() || env[`${connectionSetting}__serviceUri`]?.trim();
   let service: BlobServiceClient;
   if (connectionString) {
     service = BlobServiceClient.fromConnectionString(connectionString);

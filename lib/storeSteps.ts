@@ -85,15 +85,29 @@ export async function resolveProduct(store: StoreClient, target: Target): Promis
   if (publishedSubmissionId && ref.kind !== 'addon') {
     const published = await store.getSubmission(ref, publishedSubmissionId);
     correlationIds.push(published.correlationId);
-    const rollout = ((published.value as Json).packageDeliveryOptions as Json | undefined)?.packageRollout as Json | undefined;
-    rolloutInProgress = rollout?.isPackageRollout === true && rollout.packageRolloutStatus === 'PackageRolloutInProgress';
+    const rollout = ((published.value as Json).packageDeliveryOptions as Json | undefined)?.packageRollout as
+      Json | undefined;
+    rolloutInProgress =
+      rollout?.isPackageRollout === true && rollout.packageRolloutStatus === 'PackageRolloutInProgress';
   }
 
-  return { product: ref, pendingSubmissionId, pendingMadeInPortal, publishedSubmissionId, rolloutInProgress, created, correlationIds };
+  return {
+    product: ref,
+    pendingSubmissionId,
+    pendingMadeInPortal,
+    publishedSubmissionId,
+    rolloutInProgress,
+    created,
+    correlationIds,
+  };
 }
 
 /** Deletes a pending submission; one that is already gone counts as deleted. */
-export async function deleteSubmissionIfPresent(store: StoreClient, ref: ProductRef, submissionId: string): Promise<string[]> {
+export async function deleteSubmissionIfPresent(
+  store: StoreClient,
+  ref: ProductRef,
+  submissionId: string,
+): Promise<string[]> {
   try {
     const result = await store.deleteSubmission(ref, submissionId);
     return [result.correlationId];
@@ -153,7 +167,10 @@ export async function commitOrConfirm(
 ): Promise<{ status: SubmissionStatus; correlationIds: string[] }> {
   try {
     const result = await store.commitSubmission(ref, submissionId);
-    return { status: (result.value.status as SubmissionStatus) ?? 'CommitStarted', correlationIds: [result.correlationId] };
+    return {
+      status: (result.value.status as SubmissionStatus) ?? 'CommitStarted',
+      correlationIds: [result.correlationId],
+    };
   } catch (e) {
     if (!isStoreRequestError(e) || !(e.retriable || e.status === 409)) throw e;
     const status = await store.getSubmissionStatus(ref, submissionId);
@@ -191,7 +208,8 @@ export async function discardUncommitted(
     if (!id) return { deleted: false, correlationIds };
     const pending = await store.getSubmission(ref, id);
     correlationIds.push(pending.correlationId);
-    if (!(pending.value as Json).fileUploadUrl) return { deleted: false, submissionId: id, status: 'MadeInPortal', correlationIds };
+    if (!(pending.value as Json).fileUploadUrl)
+      return { deleted: false, submissionId: id, status: 'MadeInPortal', correlationIds };
   }
   let status: SubmissionStatus;
   try {
@@ -199,7 +217,8 @@ export async function discardUncommitted(
     correlationIds.push(current.correlationId);
     status = current.value.status;
   } catch (e) {
-    if (isStoreRequestError(e) && e.status === 404) return { deleted: false, submissionId: id, status: 'NotFound', correlationIds };
+    if (isStoreRequestError(e) && e.status === 404)
+      return { deleted: false, submissionId: id, status: 'NotFound', correlationIds };
     throw e;
   }
   if (isCommitted(status)) return { deleted: false, submissionId: id, status, correlationIds };
@@ -223,4 +242,12 @@ export function rolloutRefused(submissionId: string): StoreOutcomeError {
       'Finalize or halt the rollout in Partner Center, or set submission.json options.existingRollout to "finalize" or "halt".',
     'RolloutInProgress',
   );
+}
+
+/** How many packages, images and icons in a submission have the given fileStatus. */
+export function countFileStatus(submission: unknown, status: string): number {
+  if (Array.isArray(submission)) return submission.reduce((n: number, v) => n + countFileStatus(v, status), 0);
+  if (!submission || typeof submission !== 'object') return 0;
+  const own = (submission as Json).fileStatus === status ? 1 : 0;
+  return Object.values(submission as Json).reduce((n: number, v) => n + countFileStatus(v, status), own);
 }

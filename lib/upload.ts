@@ -116,45 +116,37 @@ export async function uploadZip(options: UploadOptions): Promise<UploadResult> {
     durationMs: Math.round(performance.now() - started),
   });
 
-  if (method !== 'stream') {
-    const sourceUrl = size > 0 ? await readableSourceUrl(options.source, options.signal) : undefined;
-    if (method === 'fromUrl' && !sourceUrl && size > 0) {
-      throw new UploadError(
-        'UPLOAD_METHOD is fromUrl, but no read SAS can be made for the source blob (its client has neither an account key nor a token credential).',
-        'SourceSasUnavailable',
-        false,
-      );
+  // Server-side copy needs a URL of the zip that the Store's storage can read.
+  const sourceUrl =
+    method !== 'stream' && size > 0 ? await readableSourceUrl(options.source, options.signal) : undefined;
+  if (method === 'fromUrl' && !sourceUrl && size > 0) {
+    throw new UploadError(
+      'UPLOAD_METHOD is fromUrl, but no read SAS can be made for the source blob (its client has neither an account key nor a token credential).',
+      'SourceSasUnavailable',
+      false,
+    );
+  }
+  let probe: UploadResult['probe'] = method === 'stream' ? undefined : 'skipped';
+  if (sourceUrl) {
+    const destination = destinationClient(destinationUrl, options.sourceEtag);
+    const plan = planBlocks(size, options.fromUrlBlockSizeBytes ?? MAX_BLOCK_BYTES);
+    const ids = blockIds(options.sourceEtag, plan.blockSize, plan.count);
+    if (method === 'auto') {
+      probe = await probeFromUrl(destination, ids[0]!, sourceUrl, Math.min(size, PROBE_BYTES), options.signal);
     }
-    if (sourceUrl) {
-      const destination = destinationClient(destinationUrl, options.sourceEtag);
-      const plan = planBlocks(size, options.fromUrlBlockSizeBytes ?? MAX_BLOCK_BYTES);
-      const ids = blockIds(options.sourceEtag, plan.blockSize, plan.count);
-      let probe: UploadResult['probe'] = 'skipped';
-      if (method === 'auto') {
-        probe = await probeFromUrl(destination, ids[0]!, sourceUrl, Math.min(size, PROBE_BYTES), options.signal);
-      }
-      if (probe !== 'refused') {
-        await runBlocks(size, plan, concurrency, options.signal, async (index, offset, count, signal) => {
-          await withRetries(`Copying block ${index + 1} of ${plan.count}`, 'copy', signal, () =>
-            destination.stageBlockFromURL(ids[index]!, sourceUrl, offset, count, { abortSignal: signal }),
-          );
-          progress.add(count);
-        });
-        await commit(destination, ids, options.signal);
-        return finish({ blocks: plan.count, method: 'fromUrl', probe });
-      }
-      return finish({
-        ...(await streamUpload(options, destinationUrl, size, concurrency, progress)),
-        method: 'stream',
-        probe,
+    if (probe !== 'refused') {
+      await runBlocks(size, plan, concurrency, options.signal, async (index, offset, count, signal) => {
+        await withRetries(`Copying block ${index + 1} of ${plan.count}`, 'copy', signal, () =>
+          destination.stageBlockFromURL(ids[index]!, sourceUrl, offset, count, { abortSignal: signal }),
+        );
+        progress.add(count);
       });
+      await commit(destination, ids, options.signal);
+      return finish({ blocks: plan.count, method: 'fromUrl', probe });
     }
   }
-  return finish({
-    ...(await streamUpload(options, destinationUrl, size, concurrency, progress)),
-    method: 'stream',
-    probe: method === 'auto' ? 'skipped' : undefined,
-  });
+  const { blocks } = await streamUpload(options, destinationUrl, size, concurrency, progress);
+  return finish({ blocks, method: 'stream', probe });
 }
 
 // ---------------------------------------------------------------------------

@@ -19,7 +19,13 @@ export function cancelIdOf(runId: string): string {
 }
 
 /** Phases in which the terminated run may still have a Store call in flight. */
-const IN_FLIGHT = new Set(['CreatingSubmission', 'UpdatingSubmission', 'Uploading', 'Committing', 'ClearingPendingSubmission']);
+const IN_FLIGHT = new Set([
+  'CreatingSubmission',
+  'UpdatingSubmission',
+  'Uploading',
+  'Committing',
+  'ClearingPendingSubmission',
+]);
 
 /**
  * Cleans up after a canceled run: terminating an orchestration stops it at once but
@@ -28,7 +34,12 @@ const IN_FLIGHT = new Set(['CreatingSubmission', 'UpdatingSubmission', 'Uploadin
  */
 export function* cancelRunOrchestrator(context: df.OrchestrationContext): Generator<df.Task, RunState, unknown> {
   const input = context.df.getInput() as CancelInput;
-  const state: RunState = { ...input.state, timeline: [...input.state.timeline], outcome: 'Canceled', phase: 'CleaningUp' };
+  const state: RunState = {
+    ...input.state,
+    timeline: [...input.state.timeline],
+    outcome: 'Canceled',
+    phase: 'CleaningUp',
+  };
   const run = new RunTracker(context, state);
   const instanceId = input.runId;
   run.record(`canceled: ${input.reason}`).endedAt = run.now.toISOString();
@@ -53,7 +64,12 @@ export function* cancelRunOrchestrator(context: df.OrchestrationContext): Genera
   }
   try {
     const report = (yield* run.step('WritingReport', 'writeReport', () =>
-      writeReport({ instanceId, state: { ...state }, createdTime: input.createdTime, endedTime: run.now.toISOString() }),
+      writeReport({
+        instanceId,
+        state: { ...state },
+        createdTime: input.createdTime,
+        endedTime: run.now.toISOString(),
+      }),
     )) as { reportBlob: string };
     state.reportBlob = report.reportBlob;
   } catch (e) {

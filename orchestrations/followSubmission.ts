@@ -19,14 +19,22 @@ export interface FollowOrchestrationInput extends FollowInput {
  * to keep each execution's history (and so every replay) small, it continues as new after
  * a fixed number of polls, carrying its state in its input.
  */
-export function* followSubmissionOrchestrator(context: df.OrchestrationContext): Generator<df.Task, FollowResult | undefined, unknown> {
+export function* followSubmissionOrchestrator(
+  context: df.OrchestrationContext,
+): Generator<df.Task, FollowResult | undefined, unknown> {
   const input = context.df.getInput() as FollowOrchestrationInput;
   let polls = input.polls;
   let nextPollAt: string | undefined;
   const tracker = new RunTracker(
     context,
     { phase: 'WaitingForStore', blob: { container: '', name: '', etag: '' }, timeline: [] },
-    (state) => ({ storeStatus: state.storeStatus, statusDetails: state.statusDetails, polls, nextPollAt, lastStep: state.timeline.at(-1) }),
+    (state) => ({
+      storeStatus: state.storeStatus,
+      statusDetails: state.statusDetails,
+      polls,
+      nextPollAt,
+      lastStep: state.timeline.at(-1),
+    }),
   );
   const deadline = new Date(input.deadline);
   let interval = input.intervalSeconds;
@@ -42,7 +50,13 @@ export function* followSubmissionOrchestrator(context: df.OrchestrationContext):
     const now = context.df.currentUtcDateTime;
     const finished = verdict.verdict !== 'wait' || now >= deadline;
     if (finished) {
-      return { status: poll.status, statusDetails: poll.statusDetails, polls, timedOut: verdict.verdict === 'wait', correlationIds };
+      return {
+        status: poll.status,
+        statusDetails: poll.statusDetails,
+        polls,
+        timedOut: verdict.verdict === 'wait',
+        correlationIds,
+      };
     }
     interval = nextPollInterval(interval, poll.status, input);
     const fireAt = new Date(Math.min(now.getTime() + interval * 1000, deadline.getTime()));
@@ -52,7 +66,13 @@ export function* followSubmissionOrchestrator(context: df.OrchestrationContext):
     tracker.publish();
     yield context.df.createTimer(fireAt);
     if (inThisExecution + 1 >= POLLS_PER_EXECUTION) {
-      const next: FollowOrchestrationInput = { ...input, polls, intervalSeconds: interval, lastStatus: poll.status, correlationIds };
+      const next: FollowOrchestrationInput = {
+        ...input,
+        polls,
+        intervalSeconds: interval,
+        lastStatus: poll.status,
+        correlationIds,
+      };
       context.df.continueAsNew(next);
       return undefined;
     }

@@ -51,7 +51,8 @@ export class RunTracker {
   record(step: string): StepRecord {
     const record: StepRecord = { step, startedAt: this.now.toISOString(), result: 'ok' };
     this.state.timeline.push(record);
-    if (this.state.timeline.length > MAX_TIMELINE) this.state.timeline.splice(1, this.state.timeline.length - MAX_TIMELINE);
+    if (this.state.timeline.length > MAX_TIMELINE)
+      this.state.timeline.splice(1, this.state.timeline.length - MAX_TIMELINE);
     return record;
   }
 
@@ -60,7 +61,12 @@ export class RunTracker {
    * (the Store's `Retry-After` when it gave one, exponential backoff otherwise). A failure
    * that says the request itself is wrong stops at once.
    */
-  *step<O>(phase: Phase, name: string, schedule: () => df.Task, options: { retry?: boolean } = {}): Generator<df.Task, O, unknown> {
+  *step<O>(
+    phase: Phase,
+    name: string,
+    schedule: () => df.Task,
+    options: { retry?: boolean } = {},
+  ): Generator<df.Task, O, unknown> {
     this.enter(phase);
     const record = this.record(name);
     this.publish();
@@ -81,7 +87,8 @@ export class RunTracker {
         if (e instanceof RunStopped) throw e;
         failure = parseActivityFailure(e);
       }
-      const delay = options.retry === false || !failure.retriable ? undefined : retryDelayMs(attempt, failure.retryAfterMs);
+      const delay =
+        options.retry === false || !failure.retriable ? undefined : retryDelayMs(attempt, failure.retryAfterMs);
       if (failure.correlationId) record.correlationIds = [...(record.correlationIds ?? []), failure.correlationId];
       record.attempts = attempt;
       if (delay === undefined) {

@@ -71,7 +71,8 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
     state.product = product;
 
     if (resolved.rolloutInProgress && resolved.publishedSubmissionId) {
-      if (options.existingRollout === 'fail' || !options.existingRollout) throw stopFor('resolveProduct', rolloutRefused(resolved.publishedSubmissionId));
+      if (options.existingRollout === 'fail' || !options.existingRollout)
+        throw stopFor('resolveProduct', rolloutRefused(resolved.publishedSubmissionId));
       const action = options.existingRollout;
       yield* run.step('SettlingRollout', 'settleRollout', () =>
         settleRollout({ instanceId, product, submissionId: resolved.publishedSubmissionId!, action }),
@@ -81,7 +82,10 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
     if (resolved.pendingSubmissionId) {
       // A flight created a moment ago comes with a pending submission of its own: ours to replace.
       if (options.pendingSubmission === 'fail' && !resolved.created) {
-        throw stopFor('resolveProduct', pendingSubmissionRefused(resolved.pendingSubmissionId, resolved.pendingMadeInPortal));
+        throw stopFor(
+          'resolveProduct',
+          pendingSubmissionRefused(resolved.pendingSubmissionId, resolved.pendingMadeInPortal),
+        );
       }
       const pendingId = resolved.pendingSubmissionId;
       yield* run.step('ClearingPendingSubmission', 'deletePendingSubmission', () =>
@@ -95,8 +99,17 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
     ours = { product, submissionId: created.submissionId };
     state.submissionId = created.submissionId;
 
-    const updated = yield* run.step<UpdatedSubmission & { targetPublishMode?: string }>('UpdatingSubmission', 'updateSubmission', () =>
-      updateSubmission({ instanceId, blob: input.blob, overrides: input.overrides, product, submissionId: created.submissionId }),
+    const updated = yield* run.step<UpdatedSubmission & { targetPublishMode?: string }>(
+      'UpdatingSubmission',
+      'updateSubmission',
+      () =>
+        updateSubmission({
+          instanceId,
+          blob: input.blob,
+          overrides: input.overrides,
+          product,
+          submissionId: created.submissionId,
+        }),
     );
 
     if (state.dryRun) {
@@ -107,7 +120,12 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
       const upload = yield* run.step<UploadSummary>('Uploading', 'uploadPackageZip', () =>
         uploadPackageZip({ instanceId, blob: input.blob, product, submissionId: created.submissionId }),
       );
-      state.upload = { bytes: upload.bytes, blocks: upload.blocks, method: upload.method, durationMs: upload.durationMs };
+      state.upload = {
+        bytes: upload.bytes,
+        blocks: upload.blocks,
+        method: upload.method,
+        durationMs: upload.durationMs,
+      };
 
       const commit = yield* run.step<{ status: SubmissionStatus }>('Committing', 'commitSubmission', () =>
         commitSubmission({ instanceId, product, submissionId: created.submissionId }),
@@ -144,7 +162,12 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
       const verdict = judgeStatus(followed.status, waitFor, updated.targetPublishMode, true);
       if (verdict.verdict === 'failed' || verdict.verdict === 'commitFellBack') {
         followRecord.result = 'failed';
-        throw stopRun('waitForStore', verdict.reason, storeFacts(followed.statusDetails, verdict.verdict), verdict.advice);
+        throw stopRun(
+          'waitForStore',
+          verdict.reason,
+          storeFacts(followed.statusDetails, verdict.verdict),
+          verdict.advice,
+        );
       }
       if (followed.timedOut) {
         followRecord.result = 'failed';
@@ -166,7 +189,8 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
       try {
         yield* run.step('CleaningUp', 'discardSubmission', () => discardSubmission({ instanceId, ...toDiscard }));
       } catch (cleanup) {
-        state.failure.advice = `${state.failure.advice ?? ''} The run could not delete its uncommitted submission ${toDiscard.submissionId}: delete it in Partner Center. (${failureOf(cleanup, 'discardSubmission').message})`.trim();
+        state.failure.advice =
+          `${state.failure.advice ?? ''} The run could not delete its uncommitted submission ${toDiscard.submissionId}: delete it in Partner Center. (${failureOf(cleanup, 'discardSubmission').message})`.trim();
       }
     }
   }

@@ -20,7 +20,9 @@ export function demoManifest(releaseNotes = 'Released from the sandbox demo.'): 
         'en-us': {
           baseListing: {
             releaseNotes,
-            images: [{ fileName: 'images/en-us/screenshot-1.png', imageType: 'Screenshot', description: 'Main window' }],
+            images: [
+              { fileName: 'images/en-us/screenshot-1.png', imageType: 'Screenshot', description: 'Main window' },
+            ],
           },
         },
       },

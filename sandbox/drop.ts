@@ -6,11 +6,15 @@ async function main(): Promise<void> {
   const [file, name] = process.argv.slice(2);
   if (!file) throw new Error('Usage: npm run drop -- <path to zip> [blob name]');
   const connection = process.env.SUBMISSIONS_STORAGE ?? 'UseDevelopmentStorage=true';
-  const container = BlobServiceClient.fromConnectionString(connection).getContainerClient(process.env.SUBMISSIONS_CONTAINER ?? 'submissions');
+  const container = BlobServiceClient.fromConnectionString(connection).getContainerClient(
+    process.env.SUBMISSIONS_CONTAINER ?? 'submissions',
+  );
   await container.createIfNotExists();
   const blob = container.getBlockBlobClient(name ?? basename(file));
   const result = await blob.uploadFile(file);
-  console.log(`Uploaded ${container.containerName}/${blob.name} (ETag ${result.etag}). Runs: http://127.0.0.1:7071/api/submissions?blob=${encodeURIComponent(blob.name)}`);
+  console.log(
+    `Uploaded ${container.containerName}/${blob.name} (ETag ${result.etag}). Runs: http://127.0.0.1:7071/api/submissions?blob=${encodeURIComponent(blob.name)}`,
+  );
 }
 
 main().catch((e: unknown) => {

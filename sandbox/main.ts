@@ -3,12 +3,12 @@
  * app, wired together; every zip dropped into the `submissions` container is submitted to
  * the emulator. `--demo` also drops a sample zip and follows it to Published.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instanceIdFor } from '../lib/instanceId';
 import { writeDemoZip } from './demo';
-import { startSandbox, type Sandbox } from './stack';
+import { repoRoot, startSandbox, type Sandbox } from './stack';
 
 interface Args {
   demo: boolean;
@@ -16,7 +16,10 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { demo: false, ports: { blob: 10000, queue: 10001, table: 10002, emulator: 7080, emulatorTls: 7443, host: 7071 } };
+  const args: Args = {
+    demo: false,
+    ports: { blob: 10000, queue: 10001, table: 10002, emulator: 7080, emulatorTls: 7443, host: 7071 },
+  };
   const portFlags: Record<string, keyof Args['ports']> = {
     '--blob-port': 'blob',
     '--queue-port': 'queue',
@@ -29,7 +32,11 @@ function parseArgs(argv: string[]): Args {
     const flag = argv[i]!;
     if (flag === '--demo') args.demo = true;
     else if (flag === '--help' || flag === '-h') {
-      console.log(`Usage: npm run sandbox [-- --demo] [${Object.keys(portFlags).map((f) => `${f} N`).join('] [')}]`);
+      console.log(
+        `Usage: npm run sandbox [-- --demo] [${Object.keys(portFlags)
+          .map((f) => `${f} N`)
+          .join('] [')}]`,
+      );
       process.exit(0);
     } else if (portFlags[flag]) {
       const value = Number(argv[++i]);
@@ -49,6 +56,8 @@ function banner(sandbox: Sandbox): string {
     `  Store API emulator  ${e.apiBaseUrl}   admin: ${e.url}/_emulator/state`,
     `  Token endpoint      ${e.authorityHost}/${e.tenantId}/oauth2/v2.0/token`,
     `  Storage             ${sandbox.azurite.connectionString}`,
+    '',
+    `Host log: ${join(repoRoot(), '.sandbox', 'host.log')}`,
     '',
     'Drop a zip:',
     `  npm run drop -- path/to/your-submission.zip`,
@@ -71,7 +80,12 @@ async function followDemo(sandbox: Sandbox): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 500));
     const response = await fetch(statusUrl);
     if (response.status === 404) continue;
-    const doc = (await response.json()) as { status: string; phase: string; storeStatus?: string; failure?: { message: string; advice?: string } };
+    const doc = (await response.json()) as {
+      status: string;
+      phase: string;
+      storeStatus?: string;
+      failure?: { message: string; advice?: string };
+    };
     const line = `${doc.status.padEnd(9)} ${doc.phase.padEnd(26)} ${doc.storeStatus ?? ''}`;
     if (line !== last) console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`);
     last = line;
@@ -80,7 +94,9 @@ async function followDemo(sandbox: Sandbox): Promise<boolean> {
       return true;
     }
     if (doc.status === 'Failed' || doc.status === 'Canceled') {
-      console.error(`The demo run ${doc.status.toLowerCase()}: ${doc.failure?.message ?? ''}\n${doc.failure?.advice ?? ''}`);
+      console.error(
+        `The demo run ${doc.status.toLowerCase()}: ${doc.failure?.message ?? ''}\n${doc.failure?.advice ?? ''}`,
+      );
       return false;
     }
   }
@@ -90,9 +106,18 @@ async function followDemo(sandbox: Sandbox): Promise<boolean> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  mkdirSync(join(repoRoot(), '.sandbox'), { recursive: true });
+  const logFile = join(repoRoot(), '.sandbox', 'host.log');
   const sandbox = await startSandbox({
     ports: args.ports,
-    host: { blobPollIntervalMs: 1000, onLog: (l) => console.log(`  [host] ${l.message}`) },
+    host: {
+      blobPollIntervalMs: 1000,
+      logFile,
+      // The product's own lines tell the story; the host's bookkeeping stays in the log file.
+      onLog: (line) => {
+        if (!args.demo && !/^(Host|Worker)/.test(line.category)) console.log(`  ${line.time.slice(11, 19)}  ${line.message}`);
+      },
+    },
   });
   const stop = async (code: number): Promise<never> => {
     await sandbox.stop();

@@ -6,7 +6,11 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from './emu
 import { startHost, type HostOptions, type RunningHost } from './host';
 
 /** The product's app settings for a sandbox: everything points at the local parts. */
-export function sandboxSettings(azurite: Pick<Azurite, 'connectionString'>, emulator: RunningEmulator, extra: Record<string, string> = {}): Record<string, string> {
+export function sandboxSettings(
+  azurite: Pick<Azurite, 'connectionString'>,
+  emulator: RunningEmulator,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     FUNCTIONS_WORKER_RUNTIME: 'node',
     AzureWebJobsStorage: azurite.connectionString,
@@ -65,7 +69,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   try {
     let azurite = options.azurite;
     if (!azurite) {
-      const own = await startAzurite({ blobPort: options.ports?.blob, queuePort: options.ports?.queue, tablePort: options.ports?.table });
+      const own = await startAzurite({
+        blobPort: options.ports?.blob,
+        queuePort: options.ports?.queue,
+        tablePort: options.ports?.table,
+      });
       started.push(() => own.stop());
       azurite = own;
     }

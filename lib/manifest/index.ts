@@ -4,7 +4,7 @@
  */
 import type { BlobClient } from '@azure/storage-blob';
 import { InputError } from '../errors';
-import { openBlobZip, ReadStats, ZipEntryInfo } from '../zip/blobZip';
+import { BlobZip, openBlobZip, ReadStats, ZipEntryInfo } from '../zip/blobZip';
 import { displayName } from '../zip/format';
 import { MANIFEST_NAME, Manifest, MAX_MANIFEST_BYTES } from './types';
 import { validateManifest } from './validate';
@@ -40,7 +40,14 @@ export async function readSubmissionZip(
   etag: string,
   overrides?: unknown,
 ): Promise<{ manifest: Manifest; entries: ZipEntryInfo[]; stats: ReadStats }> {
-  const zip = await openBlobZip(blob, etag);
+  return readSubmission(await openBlobZip(blob, etag), overrides);
+}
+
+/** The checks of `readSubmissionZip` over a zip opened from any source (the CLI's local file). */
+export async function readSubmission(
+  zip: BlobZip,
+  overrides?: unknown,
+): Promise<{ manifest: Manifest; entries: ZipEntryInfo[]; stats: ReadStats }> {
   const entry = zip.entries.find((e) => e.name === MANIFEST_NAME);
   if (!entry || entry.directory) {
     throw new InputError([{ file: MANIFEST_NAME, message: missingManifest(zip.entries) }], 'InvalidManifest');

@@ -41,9 +41,22 @@ export interface BlobZip {
  */
 export async function openBlobZip(blob: BlobClient, etag: string, limits?: Partial<ZipLimits>): Promise<BlobZip> {
   const effective: ZipLimits = { ...DEFAULT_ZIP_LIMITS, ...limits };
-  const label = blobLabel(blob);
   const source = await BlobRangeSource.open(blob, etag, effective.headPrefetchBytes);
   await source.prefetchTail(effective.tailPrefetchBytes);
+  return openZip(source, blobLabel(blob), effective);
+}
+
+/** Where a zip's bytes come from: its size, range reads, and counters of what was read. */
+export interface RangeReader extends ByteSource {
+  readonly stats: ReadStats;
+}
+
+/**
+ * The zip in `source`, read and checked as `openBlobZip` does: the CLI passes a local file,
+ * so `validate` runs the pipeline's own checks. `label` names the zip in whole-zip problems.
+ */
+export async function openZip(source: RangeReader, label: string, limits?: Partial<ZipLimits>): Promise<BlobZip> {
+  const effective: ZipLimits = { ...DEFAULT_ZIP_LIMITS, ...limits };
   const cd = await readCentralDirectory(source, effective, label);
   const byName = new Map<string, CentralEntry>();
   for (const e of cd.entries) byName.set(e.name, e);
@@ -70,7 +83,7 @@ export function blobLabel(blob: BlobClient): string {
 }
 
 /** A read-through cache of byte ranges over one pinned blob version. */
-class BlobRangeSource implements ByteSource {
+class BlobRangeSource implements RangeReader {
   readonly stats: ReadStats = { requests: 0, bytes: 0 };
   private readonly segments: Array<{ start: number; data: Buffer }> = [];
   size = 0;

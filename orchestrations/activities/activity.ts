@@ -3,8 +3,7 @@ import * as df from 'durable-functions';
 import { config } from '../../lib/config';
 import { toActivityError } from '../../lib/errors';
 import { redact } from '../../lib/redact';
-import { StoreClient } from '../../lib/store/client';
-import { storeCredential } from '../../lib/store/credential';
+import { storeClientFor, type StoreClient } from '../../lib/store/client';
 
 /** Every activity input names the run it works for, so its log lines can say so. */
 export interface ActivityInput {
@@ -47,12 +46,14 @@ export function defineActivity<I extends ActivityInput, O>(
       correlationIds,
       log,
       store: () => {
-        client ??= createStoreClient((line) => {
-          if (line.correlationId) correlationIds.push(line.correlationId);
-          log(
-            `${line.method} ${line.path} -> ${line.status ?? line.error ?? 'no answer'} in ${line.durationMs} ms` +
-              ` (attempt ${line.attempt}, MS-CorrelationId ${line.correlationId ?? 'none'})`,
-          );
+        client ??= storeClientFor(config().store, {
+          logger: (line) => {
+            if (line.correlationId) correlationIds.push(line.correlationId);
+            log(
+              `${line.method} ${line.path} -> ${line.status ?? line.error ?? 'no answer'} in ${line.durationMs} ms` +
+                ` (attempt ${line.attempt}, MS-CorrelationId ${line.correlationId ?? 'none'})`,
+            );
+          },
         });
         return client;
       },
@@ -60,21 +61,9 @@ export function defineActivity<I extends ActivityInput, O>(
     try {
       return await run(typed, scope);
     } catch (e) {
-      const err = toActivityError(e);
-      context.error(redact(`${prefix} failed: ${err.message}`));
-      throw err;
+      context.error(redact(`${prefix} failed: ${e instanceof Error ? e.message : String(e)}`));
+      throw toActivityError(e);
     }
   };
   return df.app.activity(name, { handler, extraInputs: options.extraInputs }) as Activity<I, O>;
-}
-
-function createStoreClient(logger: ConstructorParameters<typeof StoreClient>[0]['logger']): StoreClient {
-  const c = config();
-  return new StoreClient({
-    baseUrl: c.store.apiBaseUrl,
-    credential: storeCredential(c.store),
-    scope: c.store.tokenScope,
-    timeoutMs: c.store.requestTimeoutMs,
-    logger,
-  });
 }

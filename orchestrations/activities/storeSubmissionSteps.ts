@@ -3,7 +3,13 @@
  * where the decisions live.
  */
 import type { ProductRef } from '../../lib/store/kinds';
-import { commitOrConfirm, createOrAdoptSubmission, deleteSubmissionIfPresent, discardUncommitted, pollStatus } from '../../lib/storeSteps';
+import {
+  commitOrConfirm,
+  createOrAdoptSubmission,
+  deleteSubmissionIfPresent,
+  discardUncommitted,
+  pollStatus,
+} from '../../lib/storeSteps';
 import { defineActivity, type ActivityInput } from './activity';
 
 export interface SubmissionInput extends ActivityInput {
@@ -21,11 +27,14 @@ export interface RolloutInput extends SubmissionInput {
   action: 'halt' | 'finalize';
 }
 
-export const deletePendingSubmission = defineActivity('deletePendingSubmission', async (input: SubmissionInput, scope) => {
-  const correlationIds = await deleteSubmissionIfPresent(scope.store(), input.product, input.submissionId);
-  scope.log(`pending submission ${input.submissionId} deleted`);
-  return { correlationIds };
-});
+export const deletePendingSubmission = defineActivity(
+  'deletePendingSubmission',
+  async (input: SubmissionInput, scope) => {
+    const correlationIds = await deleteSubmissionIfPresent(scope.store(), input.product, input.submissionId);
+    scope.log(`pending submission ${input.submissionId} deleted`);
+    return { correlationIds };
+  },
+);
 
 export const settleRollout = defineActivity('settleRollout', async (input: RolloutInput, scope) => {
   const store = scope.store();
@@ -62,6 +71,10 @@ export interface DiscardInput extends ActivityInput {
 export const discardSubmission = defineActivity('discardSubmission', async (input: DiscardInput, scope) => {
   const result = await discardUncommitted(scope.store(), input.product, input.submissionId);
   const which = result.submissionId ?? 'none';
-  scope.log(result.deleted ? `submission ${which} deleted` : `submission ${which} kept (${result.status ?? 'no pending submission'})`);
+  scope.log(
+    result.deleted
+      ? `submission ${which} deleted`
+      : `submission ${which} kept (${result.status ?? 'no pending submission'})`,
+  );
   return result;
 });

@@ -3,6 +3,7 @@ import { mergeSubmission, pendingUploads, readSubmissionZip } from '../../lib/ma
 import type { BlobIdentity, UpdatedSubmission } from '../../lib/run';
 import { blobServiceFor } from '../../lib/storage';
 import type { ProductRef } from '../../lib/store/kinds';
+import { countFileStatus } from '../../lib/storeSteps';
 import { defineActivity, type ActivityInput } from './activity';
 
 export interface UpdateInput extends ActivityInput {
@@ -16,22 +17,30 @@ export interface UpdateInput extends ActivityInput {
  * Merges the manifest onto the Store's clone and PUTs it back. The manifest is read again
  * from the pinned blob rather than carried through the orchestration history.
  */
-export const updateSubmission = defineActivity('updateSubmission', async (input: UpdateInput, scope): Promise<UpdatedSubmission & { targetPublishMode?: string }> => {
-  const store = scope.store();
-  const blob = blobServiceFor(config().submissionsStorage).getContainerClient(input.blob.container).getBlobClient(input.blob.name);
-  const { manifest, entries } = await readSubmissionZip(blob, input.blob.etag, input.overrides);
-  const current = await store.getSubmission(input.product, input.submissionId);
-  const merged = mergeSubmission(input.product.kind, current.value as Record<string, unknown>, manifest, entries);
-  const updated = await store.updateSubmission(input.product, input.submissionId, merged);
-  const pending = pendingUploads(input.product.kind, merged);
-  const deletes = JSON.stringify(merged).split('"PendingDelete"').length - 1;
-  const listings = (merged.listings ?? {}) as Record<string, unknown>;
-  scope.log(`submission ${input.submissionId} updated: ${pending.length} files to upload, ${deletes} marked for deletion`);
-  return {
-    pendingUploads: pending.length,
-    pendingDeletes: deletes,
-    languages: Object.keys(listings),
-    targetPublishMode: typeof updated.value.targetPublishMode === 'string' ? updated.value.targetPublishMode : undefined,
-    correlationIds: [current.correlationId, updated.correlationId],
-  };
-});
+export const updateSubmission = defineActivity(
+  'updateSubmission',
+  async (input: UpdateInput, scope): Promise<UpdatedSubmission & { targetPublishMode?: string }> => {
+    const store = scope.store();
+    const blob = blobServiceFor(config().submissionsStorage)
+      .getContainerClient(input.blob.container)
+      .getBlobClient(input.blob.name);
+    const { manifest, entries } = await readSubmissionZip(blob, input.blob.etag, input.overrides);
+    const current = await store.getSubmission(input.product, input.submissionId);
+    const merged = mergeSubmission(input.product.kind, current.value as Record<string, unknown>, manifest, entries);
+    const updated = await store.updateSubmission(input.product, input.submissionId, merged);
+    const pending = pendingUploads(input.product.kind, merged);
+    const deletes = countFileStatus(merged, 'PendingDelete');
+    const listings = (merged.listings ?? {}) as Record<string, unknown>;
+    scope.log(
+      `submission ${input.submissionId} updated: ${pending.length} files to upload, ${deletes} marked for deletion`,
+    );
+    return {
+      pendingUploads: pending.length,
+      pendingDeletes: deletes,
+      languages: Object.keys(listings),
+      targetPublishMode:
+        typeof updated.value.targetPublishMode === 'string' ? updated.value.targetPublishMode : undefined,
+      correlationIds: [current.correlationId, updated.correlationId],
+    };
+  },
+);

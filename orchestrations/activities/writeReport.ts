@@ -32,7 +32,9 @@ export const writeReport = defineActivity('writeReport', async (input: ReportInp
     metadata: { [ZIP_METADATA.instanceId]: input.instanceId, [ZIP_METADATA.outcome]: state.outcome ?? 'Unknown' },
   });
 
-  const zip = blobServiceFor(config().submissionsStorage).getContainerClient(state.blob.container).getBlobClient(state.blob.name);
+  const zip = blobServiceFor(config().submissionsStorage)
+    .getContainerClient(state.blob.container)
+    .getBlobClient(state.blob.name);
   let stamped = false;
   try {
     const props = await zip.getProperties({ conditions: { ifMatch: state.blob.etag } });

@@ -34,8 +34,27 @@ export function blobLimits(version: string): { putBlob: number; putBlock: number
   return { putBlob: 64 * MiB, putBlock: 4 * MiB };
 }
 
+/** The largest body a request may carry; 0 for requests without one. */
+function bodyLimitFor(method: string, comp: string, limits: { putBlob: number; putBlock: number }): number {
+  if (method !== 'PUT') return 0;
+  if (comp === '') return limits.putBlob;
+  if (comp === 'block') return limits.putBlock;
+  if (comp === 'blocklist') return BLOCK_LIST_BODY_LIMIT;
+  return 4 * MiB;
+}
+
 /** Put Block From URL exists from this service version on. */
 export const BLOCK_FROM_URL_VERSION = '2018-03-28';
+
+interface ForwardOptions {
+  method: string;
+  /** A body already read (Put Block List); otherwise the request streams through. */
+  body: Buffer | undefined;
+  bodyLimit: number;
+  tooLarge: () => Reply;
+  respond: (reply: Reply) => void;
+  takeOver?: () => void;
+}
 
 export interface IngestStorage {
   /** e.g. http://127.0.0.1:10000/storeingest */
@@ -63,7 +82,12 @@ export class UploadProxy {
   match(pathname: string): string | undefined {
     const prefix = `/${this.signer.account}/${this.signer.container}/`;
     if (!pathname.startsWith(prefix)) return undefined;
-    const blob = decodeURIComponent(pathname.slice(prefix.length));
+    let blob: string;
+    try {
+      blob = decodeURIComponent(pathname.slice(prefix.length));
+    } catch {
+      return undefined;
+    }
     return blob && !blob.includes('/') ? blob : undefined;
   }
 
@@ -99,16 +123,7 @@ export class UploadProxy {
       );
     }
 
-    const bodyLimit =
-      method !== 'PUT' || copySource !== undefined
-        ? 0
-        : comp === ''
-          ? limits.putBlob
-          : comp === 'block'
-            ? limits.putBlock
-            : comp === 'blocklist'
-              ? BLOCK_LIST_BODY_LIMIT
-              : 4 * MiB;
+    const bodyLimit = copySource !== undefined ? 0 : bodyLimitFor(method, comp, limits);
     const tooLarge = (): Reply =>
       storageError(
         413,
@@ -146,7 +161,7 @@ export class UploadProxy {
       }
     }
 
-    await this.forward(req, res, blobName, url, method, body, bodyLimit, tooLarge, respond, takeOver);
+    await this.forward(req, res, blobName, url, { method, body, bodyLimit, tooLarge, respond, takeOver });
   }
 
   private forward(
@@ -154,13 +169,16 @@ export class UploadProxy {
     res: ServerResponse,
     blobName: string,
     url: URL,
-    method: string,
-    body: Buffer | undefined,
-    bodyLimit: number,
-    tooLarge: () => Reply,
-    respond: (r: Reply) => void,
-    takeOver?: () => void,
+    how: ForwardOptions,
   ): Promise<void> {
+    const { method, body, bodyLimit, takeOver } = how;
+    // Exactly one answer per request, whichever of the upstream answer, an error or the size guard comes first.
+    let answered = false;
+    const respond = (reply: Reply): void => {
+      if (answered) return;
+      answered = true;
+      how.respond(reply);
+    };
     const target = new URL(`${this.ingest.endpoint}/${this.signer.container}/${encodeURIComponent(blobName)}`);
     for (const name of OPERATION_PARAMS) {
       const value = url.searchParams.get(name);
@@ -188,6 +206,11 @@ export class UploadProxy {
         `${target.toString()}${target.search ? '&' : '?'}${upstreamSas}`,
         { method, headers, agent: this.agent },
         (up) => {
+          if (answered) {
+            up.resume();
+            return resolve();
+          }
+          answered = true;
           if (takeOver) {
             up.resume();
             up.once('end', () => {
@@ -203,14 +226,15 @@ export class UploadProxy {
           res.writeHead(up.statusCode ?? 502, outHeaders);
           up.pipe(res);
           up.once('end', resolve);
-          up.once('error', () => {
+          up.on('error', () => {
             res.destroy();
             resolve();
           });
         },
       );
-      upstream.once('error', () => {
-        if (!res.headersSent) respond(storageError(500, 'InternalError', 'The ingestion storage did not answer.'));
+      // `on`, not `once`: a destroyed upstream request may report more than one error.
+      upstream.on('error', () => {
+        respond(storageError(500, 'InternalError', 'The ingestion storage did not answer.'));
         resolve();
       });
       // The client hung up: Azurite must not see a half request complete.
@@ -226,8 +250,8 @@ export class UploadProxy {
         seen += chunk.length;
         if (seen > bodyLimit && bodyLimit > 0) {
           req.removeAllListeners('data');
+          respond(how.tooLarge());
           upstream.destroy();
-          respond(tooLarge());
           resolve();
           return;
         }
@@ -236,7 +260,9 @@ export class UploadProxy {
           upstream.once('drain', () => req.resume());
         }
       });
-      req.once('end', () => upstream.end());
+      req.once('end', () => {
+        if (!upstream.destroyed) upstream.end();
+      });
     });
   }
 

@@ -74,6 +74,7 @@ interface ProgrammingModel {
   name: string;
   version: string;
   getInvocationModel(coreCtx: unknown): InvocationModel;
+  getCapabilities?(capabilities: Record<string, string>): Promise<Record<string, string>>;
 }
 
 type HookCallback = (context: Record<string, unknown>) => unknown;
@@ -259,6 +260,11 @@ export class Worker {
     this.acceptingRegistrations = false;
     if (this.functions.size > 0 && !this.programmingModel)
       throw new Error('Functions were registered but no programming model was set.');
+    // As the worker does after loading: this also locks `app.setup()`.
+    const capabilities = (await this.programmingModel?.getCapabilities?.({})) ?? {};
+    if (capabilities.HttpUri) {
+      throw new Error('app.setup({ enableHttpStream: true }): HTTP streaming is not implemented by the sandbox host');
+    }
     return files;
   }
 

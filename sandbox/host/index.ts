@@ -56,7 +56,14 @@ function mainScript(): string {
 }
 
 export async function startHost(options: HostOptions): Promise<RunningHost> {
-  const args = [mainScript(), '--app', resolve(options.appDir), '--port', String(options.port ?? 0)];
+  const args = [
+    mainScript(),
+    '--app',
+    resolve(options.appDir),
+    '--port',
+    String(options.port ?? 0),
+    '--exit-with-parent',
+  ];
   if (options.taskHub) args.push('--task-hub', options.taskHub);
   if (options.clockSpeed !== undefined) args.push('--clock-speed', String(options.clockSpeed));
   args.push('--blob-poll-ms', String(options.blobPollIntervalMs ?? 1000));
@@ -104,6 +111,21 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   let info: { url: string; port: number };
   try {
     info = await ready;
+    child.once('exit', (code, signal) => {
+      // After a crash nothing else would say so; kill() and stop() leave this line too, harmlessly.
+      const line: HostLogLine = {
+        time: new Date().toISOString(),
+        level: code === 0 ? 'information' : 'critical',
+        category: 'Host',
+        message: `Host process exited (${signal ?? code})`,
+      };
+      lines.push(line);
+      try {
+        options.onLog?.(line);
+      } catch {
+        // a broken listener must not break the caller
+      }
+    });
   } catch (e) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;

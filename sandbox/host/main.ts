@@ -1,7 +1,7 @@
 /**
  * Child-process entry of the sandbox Functions host:
  *   node dist/sandbox/host/main.js --app <dir> [--port 7071] [--task-hub NAME] [--clock-speed N]
- *        [--blob-poll-ms MS] [--log-file PATH] [--enforce-keys]
+ *        [--blob-poll-ms MS] [--log-file PATH] [--enforce-keys] [--exit-with-parent]
  * App settings come from the environment, as in Azure. With --enforce-keys, the master key is
  * read from SANDBOX_HOST_MASTER_KEY (never from the command line, which `ps` shows).
  * Prints one JSON log line per event on stdout; the line with `"event":"ready"` says it serves.
@@ -17,10 +17,11 @@ interface Args {
   blobPollMs: number;
   logFile?: string;
   enforceKeys: boolean;
+  exitWithParent: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { port: 7071, clockSpeed: 1, blobPollMs: 1000, enforceKeys: false };
+  const args: Args = { port: 7071, clockSpeed: 1, blobPollMs: 1000, enforceKeys: false, exitWithParent: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -55,6 +56,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--enforce-keys':
         args.enforceKeys = true;
+        break;
+      case '--exit-with-parent':
+        args.exitWithParent = true;
         break;
       default:
         throw new Error(`unknown argument '${flag}'`);
@@ -94,6 +98,13 @@ async function main(): Promise<void> {
       );
       void shutdown(1);
     });
+    if (args.exitWithParent) {
+      // A test runner that dies must not leave hosts polling storage behind it.
+      const parent = process.ppid;
+      setInterval(() => {
+        if (process.ppid !== parent) void shutdown(0);
+      }, 1000).unref();
+    }
     process.on('SIGTERM', () => void shutdown(0));
     process.on('SIGINT', () => void shutdown(0));
     let masterKey: string | undefined;

@@ -22,13 +22,25 @@ describe('loadConfig', () => {
   it('names every missing or malformed setting in one error', () => {
     let error: unknown;
     try {
-      loadConfig({ STORE_CLIENT_ID: 'client', STORE_CREDENTIAL: 'secret', UPLOAD_CONCURRENCY: 'lots', STORE_API_BASE_URL: 'not a url' });
+      loadConfig({
+        STORE_CLIENT_ID: 'client',
+        STORE_CREDENTIAL: 'secret',
+        UPLOAD_CONCURRENCY: 'lots',
+        STORE_API_BASE_URL: 'not a url',
+      });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigurationError);
     const message = (error as Error).message;
-    for (const name of ['SUBMISSIONS_STORAGE', 'SUBMISSIONS_CONTAINER', 'STORE_TENANT_ID', 'STORE_CLIENT_SECRET', 'UPLOAD_CONCURRENCY', 'STORE_API_BASE_URL']) {
+    for (const name of [
+      'SUBMISSIONS_STORAGE',
+      'SUBMISSIONS_CONTAINER',
+      'STORE_TENANT_ID',
+      'STORE_CLIENT_SECRET',
+      'UPLOAD_CONCURRENCY',
+      'STORE_API_BASE_URL',
+    ]) {
       expect(message).toContain(name);
     }
   });
@@ -45,6 +57,8 @@ describe('loadConfig', () => {
   });
 
   it('adds the trailing slash the API base URL needs for relative paths', () => {
-    expect(loadConfig({ ...minimal, STORE_API_BASE_URL: 'http://127.0.0.1:7080/v1.0/my' }).store.apiBaseUrl).toBe('http://127.0.0.1:7080/v1.0/my/');
+    expect(loadConfig({ ...minimal, STORE_API_BASE_URL: 'http://127.0.0.1:7080/v1.0/my' }).store.apiBaseUrl).toBe(
+      'http://127.0.0.1:7080/v1.0/my/',
+    );
   });
 });

@@ -18,7 +18,13 @@ describe('judgeStatus', () => {
   });
 
   it('fails on every *Failed status with a reason and advice', () => {
-    for (const s of ['CommitFailed', 'PreProcessingFailed', 'CertificationFailed', 'ReleaseFailed', 'PublishFailed'] as const) {
+    for (const s of [
+      'CommitFailed',
+      'PreProcessingFailed',
+      'CertificationFailed',
+      'ReleaseFailed',
+      'PublishFailed',
+    ] as const) {
       const v = judgeStatus(s, 'published', 'Immediate', true);
       expect(v.verdict).toBe('failed');
       if (v.verdict === 'failed') {
@@ -61,7 +67,9 @@ describe('nextPollInterval', () => {
   });
 
   it('keeps one run far under the Store rate limit of 20 calls a minute', () => {
-    expect(60 / nextPollInterval(0, 'CommitStarted', { firstIntervalSeconds: 1, maxIntervalSeconds: 1 })).toBeLessThanOrEqual(60);
+    expect(
+      60 / nextPollInterval(0, 'CommitStarted', { firstIntervalSeconds: 1, maxIntervalSeconds: 1 }),
+    ).toBeLessThanOrEqual(60);
     expect(60 / nextPollInterval(0, 'CommitStarted', schedule)).toBeLessThanOrEqual(2);
   });
 });

@@ -36,7 +36,11 @@ class MapClient implements RunsClient {
   async startNew(_name: string, options: { instanceId: string; input: unknown }): Promise<string> {
     if (this.instances.has(options.instanceId)) throw new Error('An instance with this id already exists');
     this.started.push(options.instanceId);
-    this.instances.set(options.instanceId, { instanceId: options.instanceId, runtimeStatus: 'Running', input: options.input });
+    this.instances.set(options.instanceId, {
+      instanceId: options.instanceId,
+      runtimeStatus: 'Running',
+      input: options.input,
+    });
     return options.instanceId;
   }
   async getStatus(instanceId: string): Promise<DurableStatus> {
@@ -70,7 +74,12 @@ describe('startRunForBlob', () => {
     await blob.upload('v1', 2);
     await blob.setMetadata({ [ZIP_METADATA.instanceId]: 'zip-earlier' });
     const client = new MapClient();
-    const result = await startRunForBlob(client, blob, { container: container.containerName, name: 'stamped.zip' }, { source: 'blob' });
+    const result = await startRunForBlob(
+      client,
+      blob,
+      { container: container.containerName, name: 'stamped.zip' },
+      { source: 'blob' },
+    );
     expect(result).toMatchObject({ instanceId: 'zip-earlier', started: false });
     expect(client.started).toHaveLength(0);
   });
@@ -78,8 +87,8 @@ describe('startRunForBlob', () => {
   it('says which blob is missing', async () => {
     const service = BlobServiceClient.fromConnectionString(testStorage().connectionString);
     const blob = service.getContainerClient('nothing-here').getBlobClient('gone.zip');
-    await expect(startRunForBlob(new MapClient(), blob, { container: 'nothing-here', name: 'gone.zip' }, { source: 'http' })).rejects.toThrow(
-      'No blob named "gone.zip" in container "nothing-here"',
-    );
+    await expect(
+      startRunForBlob(new MapClient(), blob, { container: 'nothing-here', name: 'gone.zip' }, { source: 'http' }),
+    ).rejects.toThrow('No blob named "gone.zip" in container "nothing-here"');
   });
 });

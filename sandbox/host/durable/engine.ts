@@ -436,10 +436,17 @@ export class DurableEngine {
           )
         : 0;
     if (at < 0 || st.inbox.length === 0) return { more: false, after: [] };
+    // If the episode cannot be saved, the instance goes back to its last saved state, event included.
+    const saved = structuredClone(st);
     const [ev] = st.inbox.splice(at, 1) as [HistoryEvent];
     const after: After[] = [];
-    await this.episode(st, ev, after);
-    await this.save(st);
+    try {
+      await this.episode(st, ev, after);
+      await this.save(st);
+    } catch (e) {
+      this.cache.set(instanceId, saved);
+      throw e;
+    }
     if (st.outbox.length > 0) after.push(() => this.flushOutbox(st.instanceId));
     return { more: st.inbox.length > 0, after };
   }
@@ -550,6 +557,9 @@ export class DurableEngine {
 
     st.history.push(orchestratorStarted, ev, ...bookkeeping, ...actionEvents);
     if (failure) {
+      // Nothing this episode scheduled runs for a failed instance.
+      after.length = 0;
+      st.outbox = st.outbox.filter((m) => m.kind !== 'create');
       this.fail(st, failure);
     } else if (result?.isDone) {
       const can = flat.find((a) => a.actionType === ActionType.ContinueAsNew);

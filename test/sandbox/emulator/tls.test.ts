@@ -33,7 +33,9 @@ describe('sandbox TLS material', () => {
     expect(cert.checkIssued(ca)).toBe(true);
     expect(statSync(m.keyPath).mode & 0o077).toBe(0);
 
-    const server = createServer({ cert: readFileSync(m.certPath), key: readFileSync(m.keyPath) }, (_req, res) => res.end('hello'));
+    const server = createServer({ cert: readFileSync(m.certPath), key: readFileSync(m.keyPath) }, (_req, res) =>
+      res.end('hello'),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as AddressInfo;
     try {
@@ -53,11 +55,16 @@ describe('sandbox TLS material', () => {
     const run = (): Promise<{ stdout: string }> =>
       promisify(execFile)(
         process.execPath,
-        ['-e', `const m = require(process.argv[1]); m.ensureTlsMaterial(process.argv[2]); console.log('ok');`, compiled(), dir],
+        [
+          '-e',
+          `const m = require(process.argv[1]); m.ensureTlsMaterial(process.argv[2]); console.log('ok');`,
+          compiled(),
+          dir,
+        ],
         { env: { ...process.env, NODE_OPTIONS: '' } },
       );
-    const results = await Promise.all([run(), run(), Promise.resolve(ensureTlsMaterial(dir))]);
-    expect(results.slice(0, 2).map((r) => r.stdout.trim())).toEqual(['ok', 'ok']);
+    const [a, b] = await Promise.all([run(), run(), Promise.resolve(ensureTlsMaterial(dir))]);
+    expect([a.stdout.trim(), b.stdout.trim()]).toEqual(['ok', 'ok']);
     const first = ensureTlsMaterial(dir);
     const caPem = readFileSync(first.caCertPath, 'utf8');
     expect(new X509Certificate(readFileSync(first.certPath)).checkIssued(new X509Certificate(caPem))).toBe(true);
@@ -68,7 +75,11 @@ describe('sandbox TLS material', () => {
 
     writeFileSync(first.certPath, 'not a certificate');
     ensureTlsMaterial(dir);
-    expect(new X509Certificate(readFileSync(first.certPath)).checkIssued(new X509Certificate(readFileSync(first.caCertPath)))).toBe(true);
+    expect(
+      new X509Certificate(readFileSync(first.certPath)).checkIssued(
+        new X509Certificate(readFileSync(first.caCertPath)),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -76,9 +87,14 @@ describe('sandbox TLS material', () => {
 function compiled(): string {
   const out = mkdtempSync(join(tmpdir(), 'tls-js-'));
   const source = readFileSync(join(__dirname, '../../../sandbox/tls.ts'), 'utf8');
-  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
+  const js = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+  });
   // The compiled copy lives outside the repo: point its `selfsigned` at the real one.
   const file = join(out, 'tls.js');
-  writeFileSync(file, js.outputText.replace("require.resolve('selfsigned')", JSON.stringify(require.resolve('selfsigned'))));
+  writeFileSync(
+    file,
+    js.outputText.replace("require.resolve('selfsigned')", JSON.stringify(require.resolve('selfsigned'))),
+  );
   return file;
 }
