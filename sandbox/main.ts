@@ -115,7 +115,8 @@ async function main(): Promise<void> {
       logFile,
       // The product's own lines tell the story; the host's bookkeeping stays in the log file.
       onLog: (line) => {
-        if (!args.demo && !/^(Host|Worker)/.test(line.category)) console.log(`  ${line.time.slice(11, 19)}  ${line.message}`);
+        if (!args.demo && !/^(Host|Worker)/.test(line.category))
+          console.log(`  ${line.time.slice(11, 19)}  ${line.message}`);
       },
     },
   });

@@ -1,0 +1,99 @@
+/**
+ * The sandbox for end-to-end tests: the shared Azurite, a Store emulator with short timings
+ * and a local Functions host with a fast clock, running the built app. Each sandbox has its
+ * own containers, task hub and host id, so test files can run side by side on one Azurite.
+ */
+import { randomBytes } from 'node:crypto';
+import type { StatusDocument } from '../../lib/runStatus';
+import type { EmulatorConfig } from '../../sandbox/emulator';
+import type { HostLogLine } from '../../sandbox/host';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/stack';
+import { testStorage } from './azurite';
+
+/** Store timings short enough that a run reaches Published in well under a second. */
+export const FAST_STORE: Partial<EmulatorConfig> = {
+  commitProcessingMs: 40,
+  preProcessingMs: 40,
+  certificationMs: 60,
+  releaseMs: 30,
+  publishingMs: 30,
+  rateLimitEnabled: false,
+};
+
+export interface TestSandbox extends Sandbox {
+  logs: HostLogLine[];
+  /** Uploads a zip into the sandbox's submissions container; resolves to its ETag. */
+  drop(name: string, zip: Buffer): Promise<string>;
+  /** The status document of a run, or undefined while the run does not exist yet. */
+  status(instanceId: string): Promise<StatusDocument | undefined>;
+  /** Polls the status document until the run has ended (Succeeded, Failed or Canceled). */
+  finished(instanceId: string, timeoutMs?: number): Promise<StatusDocument>;
+  /** Polls until `check` holds for the status document. */
+  waitFor(instanceId: string, check: (doc: StatusDocument) => boolean, timeoutMs?: number): Promise<StatusDocument>;
+}
+
+export async function startTestSandbox(options: SandboxOptions = {}): Promise<TestSandbox> {
+  const id = randomBytes(4).toString('hex');
+  const logs: HostLogLine[] = [];
+  const sandbox = await startSandbox({
+    ...options,
+    azurite: testStorage(),
+    emulator: { ...options.emulator, config: { ...FAST_STORE, ...options.emulator?.config } },
+    host: {
+      clockSpeed: 60,
+      blobPollIntervalMs: 150,
+      taskHub: `e2e${id}`,
+      ...options.host,
+      onLog: (line) => {
+        logs.push(line);
+        options.host?.onLog?.(line);
+      },
+    },
+    settings: {
+      SUBMISSIONS_CONTAINER: `zips-${id}`,
+      REPORTS_CONTAINER: `reports-${id}`,
+      AzureFunctionsWebHost__hostid: `e2e-${id}`,
+      POLL_FIRST_INTERVAL_SECONDS: '5',
+      POLL_MAX_INTERVAL_SECONDS: '30',
+      ...options.settings,
+    },
+  });
+
+  const status = async (instanceId: string): Promise<StatusDocument | undefined> => {
+    const response = await fetch(`${sandbox.host.url}/api/submissions/${instanceId}`);
+    if (response.status === 404) return undefined;
+    if (!response.ok)
+      throw new Error(`GET /api/submissions/${instanceId}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as StatusDocument;
+  };
+
+  const waitFor = async (
+    instanceId: string,
+    check: (doc: StatusDocument) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<StatusDocument> => {
+    const deadline = Date.now() + timeoutMs;
+    let last: StatusDocument | undefined;
+    while (Date.now() < deadline) {
+      last = await status(instanceId);
+      if (last && check(last)) return last;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(
+      `run ${instanceId} did not get there in ${timeoutMs} ms; last status: ${JSON.stringify(last, null, 2)}`,
+    );
+  };
+
+  return {
+    ...sandbox,
+    logs,
+    status,
+    waitFor,
+    finished: (instanceId, timeoutMs) =>
+      waitFor(instanceId, (d) => ['Succeeded', 'Failed', 'Canceled'].includes(d.status), timeoutMs),
+    drop: async (name, zip) => {
+      const result = await sandbox.submissions.getBlockBlobClient(name).upload(zip, zip.length);
+      return result.etag!;
+    },
+  };
+}
