@@ -24,6 +24,8 @@ export interface RunInput {
   source: 'blob' | 'http';
   /** When the run was requested (ISO), for the timeline. */
   requestedAt?: string;
+  /** The zip's Last-Modified (ISO): runs for one product go in this order. */
+  uploadedAt?: string;
 }
 
 export type Phase =
@@ -84,6 +86,12 @@ export interface RunState {
   nextPollAt?: string;
   polls?: number;
   reportBlob?: string;
+  /** The product queue the run joined (see lib/productQueue.ts). */
+  queueKey?: string;
+  /** While queued: the run this one waits for. */
+  queuedBehind?: string;
+  /** The runs for the same product this one waited for before its turn. */
+  waitedFor?: string[];
 }
 
 // ---- activity contracts ----

@@ -56,10 +56,12 @@ export async function startRunForBlob(
 ): Promise<StartResult> {
   let etag: string;
   let metadata: Record<string, string>;
+  let uploadedAt: string | undefined;
   try {
     const props = await blob.getProperties();
     etag = props.etag ?? '';
     metadata = props.metadata ?? {};
+    uploadedAt = props.lastModified?.toISOString();
   } catch (e) {
     if (e instanceof RestError && e.statusCode === 404) {
       throw new SourceBlobError(
@@ -74,7 +76,7 @@ export async function startRunForBlob(
 
   const instanceId = instanceIdFor(identity.container, identity.name, etag);
   if (await findRun(client, instanceId)) return { instanceId, started: false, etag };
-  const input: RunInput = { blob: { ...identity, etag }, ...request };
+  const input: RunInput = { blob: { ...identity, etag }, uploadedAt, ...request };
   try {
     await client.startNew(RUN_ORCHESTRATION, { instanceId, input });
     return { instanceId, started: true, etag };

@@ -1,5 +1,6 @@
 import * as df from 'durable-functions';
 import type { RunState } from '../lib/run';
+import { leaveTurn } from './activities/productQueue';
 import { discardSubmission } from './activities/storeSubmissionSteps';
 import { writeReport } from './activities/writeReport';
 import { failureOf, RunTracker } from './run';
@@ -60,6 +61,14 @@ export function* cancelRunOrchestrator(context: df.OrchestrationContext): Genera
       if (result.deleted) state.submissionId = result.submissionId;
     } catch (e) {
       state.failure = failureOf(e, 'discardSubmission');
+    }
+  }
+  if (state.queueKey) {
+    const key = state.queueKey;
+    try {
+      yield* run.step('CleaningUp', 'leaveTurn', () => leaveTurn({ instanceId, key }));
+    } catch (e) {
+      run.log(`could not leave the ${key} queue: ${failureOf(e, 'leaveTurn').message}`);
     }
   }
   try {

@@ -65,10 +65,13 @@ export class RunTracker {
     phase: Phase,
     name: string,
     schedule: () => df.Task,
-    options: { retry?: boolean } = {},
+    /** `quiet`: leave no timeline entry (a call repeated while waiting). */
+    options: { retry?: boolean; quiet?: boolean } = {},
   ): Generator<df.Task, O, unknown> {
     this.enter(phase);
-    const record = this.record(name);
+    const record: StepRecord = options.quiet
+      ? { step: name, startedAt: this.now.toISOString(), result: 'ok' }
+      : this.record(name);
     this.publish();
     for (let attempt = 1; ; attempt++) {
       let failure: ActivityFailure;

@@ -1,6 +1,7 @@
 import * as df from 'durable-functions';
 import type { ManifestOptions } from '../lib/manifest';
 import { isCommitted, judgeStatus } from '../lib/polling';
+import { productKey, type Turn } from '../lib/productQueue';
 import type {
   CreatedSubmission,
   FollowResult,
@@ -15,6 +16,7 @@ import type { ProductRef } from '../lib/store/kinds';
 import type { SubmissionStatus } from '../lib/store/types';
 import { pendingSubmissionRefused, rolloutRefused } from '../lib/storeSteps';
 import { checkCredential } from './activities/checkCredential';
+import { leaveTurn, takeTurn } from './activities/productQueue';
 import { getRunSettings, type RunSettings } from './activities/getRunSettings';
 import { resolveProduct } from './activities/resolveProduct';
 import {
@@ -61,6 +63,9 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
     state.kind = zip.target.kind;
     state.options = options;
     state.dryRun = options.dryRun === true;
+
+    state.queueKey = productKey(zip.target);
+    yield* waitForTurn(context, run, state.queueKey, input.uploadedAt ?? createdTime);
 
     yield* run.step('CheckingCredential', 'checkCredential', () => checkCredential({ instanceId }));
 
@@ -204,6 +209,16 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
     run.log(`the report could not be written: ${failureOf(e, 'writeReport').message}`);
   }
 
+  if (state.queueKey) {
+    const key = state.queueKey;
+    try {
+      yield* run.step('WritingReport', 'leaveTurn', () => leaveTurn({ instanceId, key }));
+    } catch (e) {
+      // A run that could not leave is removed by the next run, which sees it has ended.
+      run.log(`could not leave the ${key} queue: ${failureOf(e, 'leaveTurn').message}`);
+    }
+  }
+
   if (state.outcome === 'Failed') {
     state.phase = 'Failed';
     run.publish();
@@ -212,6 +227,45 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
   state.phase = 'Succeeded';
   run.publish();
   return state;
+}
+
+/** Lets zips uploaded a moment earlier, whose runs started a moment later, join the queue first. */
+const SETTLE_MS = 10_000;
+/** How often a queued run asks whether it is its turn. */
+const QUEUE_POLL_MS = 15_000;
+
+/**
+ * Waits, on durable timers, until no earlier upload for the same product is still running
+ * (see lib/productQueue.ts). The status shows whom the run waits for, and the timeline
+ * keeps it afterwards.
+ */
+function* waitForTurn(
+  context: df.OrchestrationContext,
+  run: RunTracker,
+  key: string,
+  uploadedAt: string,
+): Generator<df.Task, void, unknown> {
+  const instanceId = context.df.instanceId;
+  const joinedAt = run.now.toISOString();
+  const take = (mayStart: boolean) => () => takeTurn({ instanceId, key, uploadedAt, joinedAt, mayStart });
+  const record = run.record('waitForTurn');
+  yield* run.step<Turn>('Queued', 'takeTurn', take(false), { quiet: true });
+  yield context.df.createTimer(new Date(run.now.getTime() + SETTLE_MS));
+  const waitedFor: string[] = [];
+  for (;;) {
+    const turn = yield* run.step<Turn>('Queued', 'takeTurn', take(true), { quiet: true });
+    if (turn.mine) break;
+    if (turn.behind && !waitedFor.includes(turn.behind)) waitedFor.push(turn.behind);
+    run.state.queuedBehind = turn.behind;
+    record.detail = `waiting for ${turn.behind} (${turn.position} ahead)`;
+    run.publish();
+    yield context.df.createTimer(new Date(run.now.getTime() + QUEUE_POLL_MS));
+  }
+  delete run.state.queuedBehind;
+  if (waitedFor.length > 0) run.state.waitedFor = waitedFor;
+  record.endedAt = run.now.toISOString();
+  record.detail = waitedFor.length > 0 ? `waited for ${waitedFor.join(', ')}` : 'no earlier run for this product';
+  run.publish();
 }
 
 function stopFor(step: string, error: { message: string; code: string; retriable: boolean }): RunStopped {

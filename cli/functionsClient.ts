@@ -1,0 +1,126 @@
+/**
+ * The Functions app's HTTP API as the CLI uses it (README "The HTTP API"). The function key
+ * travels in the `x-functions-key` header, never in a URL that could be printed.
+ */
+import type { StatusDocument, summaryOf } from '../lib/runStatus';
+import { ServiceError } from './errors';
+
+export type RunSummary = ReturnType<typeof summaryOf>;
+
+/** An instance id no run can have: asking for it proves the API answers, without side effects. */
+const PROBE_ID = 'zip-0000000000000000000000000000000000000000';
+
+export class FunctionsClient {
+  readonly baseUrl: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly key?: string,
+    private readonly requestTimeoutMs = 30_000,
+  ) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** Where a run's status document is (no key in it). */
+  statusUrl(instanceId: string): string {
+    return `${this.baseUrl}/api/submissions/${encodeURIComponent(instanceId)}`;
+  }
+
+  /** Checks that the app answers and accepts the key, before anything is uploaded. */
+  async probe(): Promise<void> {
+    const res = await this.call('GET', `/api/submissions/${PROBE_ID}`);
+    if (res.status === 404 && errorCode(res.body) === 'RunNotFound') return;
+    if (res.status === 200) return;
+    throw this.unexpected(res, 'the submissions API');
+  }
+
+  /** The status document, or undefined while no run has this id (yet). */
+  async status(instanceId: string): Promise<StatusDocument | undefined> {
+    const res = await this.call('GET', `/api/submissions/${encodeURIComponent(instanceId)}`);
+    if (res.status === 404) return undefined;
+    if (res.status === 200 && isObject(res.body) && typeof res.body.status === 'string') return res.body as unknown as StatusDocument;
+    throw this.unexpected(res, `run ${instanceId}`);
+  }
+
+  /** Starts the run for a zip already in the container, or finds the one it has (idempotent). */
+  async start(blob: string): Promise<{ instanceId: string; started: boolean }> {
+    const res = await this.call('POST', '/api/submissions', { blob });
+    if ((res.status === 202 || res.status === 200) && isObject(res.body) && typeof res.body.id === 'string') {
+      return { instanceId: res.body.id, started: res.body.started !== false };
+    }
+    throw this.unexpected(res, `starting the run for ${blob}`);
+  }
+
+  /** The runs of a zip, newest first. */
+  async runsFor(blob: string): Promise<RunSummary[]> {
+    const res = await this.call('GET', `/api/submissions?blob=${encodeURIComponent(blob)}`);
+    if (res.status === 200 && isObject(res.body) && Array.isArray(res.body.runs)) return res.body.runs as RunSummary[];
+    throw this.unexpected(res, `the runs of ${blob}`);
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.key) headers['x-functions-key'] = this.key;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.requestTimeoutMs),
+      });
+    } catch (e) {
+      throw new ServiceError(`cannot reach the Functions app at ${this.baseUrl}: ${networkReason(e)}`, 'FunctionsUnreachable', true);
+    }
+    const text = await res.text().catch(() => '');
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: kept as text for the error message
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  private unexpected(res: { status: number; body: unknown }, what: string): ServiceError {
+    if (res.status === 401 || res.status === 403) {
+      return new ServiceError(
+        `the Functions app at ${this.baseUrl} refused the request (HTTP ${res.status}): ${this.key ? 'the function key is wrong' : 'it needs a function key'}; pass --function-key or set STORE_SUBMITTER_FUNCTION_KEY`,
+        'AccessDenied',
+        false,
+        res.status,
+      );
+    }
+    const message = isObject(res.body) && isObject(res.body.error) ? String(res.body.error.message) : undefined;
+    if (res.status >= 500 || res.status === 429) {
+      return new ServiceError(`the Functions app at ${this.baseUrl} failed on ${what} (HTTP ${res.status})${message ? `: ${message}` : ''}`, 'ServiceError', true, res.status);
+    }
+    return new ServiceError(
+      `the service at ${this.baseUrl} did not answer as the store-submitter Functions app on ${what} (HTTP ${res.status}${message ? `: ${message}` : ''}); check --functions-url`,
+      'UnexpectedAnswer',
+      false,
+      res.status,
+    );
+  }
+}
+
+/** "connect ECONNREFUSED 127.0.0.1:7071" rather than fetch's bare "fetch failed". */
+export function networkReason(e: unknown): string {
+  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) return 'no answer in time';
+  const cause = e instanceof Error ? (e as { cause?: unknown }).cause : undefined;
+  if (cause instanceof Error) {
+    const nested = (cause as { errors?: unknown[] }).errors;
+    if (Array.isArray(nested) && nested[0] instanceof Error) return nested[0].message;
+    return cause.message;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+function errorCode(body: unknown): string | undefined {
+  return isObject(body) && isObject(body.error) && typeof body.error.code === 'string' ? body.error.code : undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
