@@ -79,7 +79,8 @@ export async function startSubmission(request: HttpRequest, context: InvocationC
 
 async function followerView(client: df.DurableClient, runId: string): Promise<FollowerView | undefined> {
   const follower = await findRun(client, followerIdOf(runId));
-  return (follower?.customStatus ?? undefined) as FollowerView | undefined;
+  const view: FollowerView | undefined = follower?.customStatus ?? undefined;
+  return view;
 }
 
 /** GET /api/submissions/{instanceId}: the run's status document. */

@@ -34,7 +34,7 @@ const IN_FLIGHT = new Set([
  * committed, then writes the run's report with the outcome Canceled.
  */
 export function* cancelRunOrchestrator(context: df.OrchestrationContext): Generator<df.Task, RunState, unknown> {
-  const input = context.df.getInput() as CancelInput;
+  const input = context.df.getInput<CancelInput>();
   const state: RunState = {
     ...input.state,
     timeline: [...input.state.timeline],
@@ -55,9 +55,11 @@ export function* cancelRunOrchestrator(context: df.OrchestrationContext): Genera
   if (state.product && (knownId || input.state.phase === 'CreatingSubmission')) {
     const product = state.product;
     try {
-      const result = (yield* run.step('CleaningUp', 'discardSubmission', () =>
-        discardSubmission({ instanceId, product, submissionId: knownId }),
-      )) as { deleted: boolean; submissionId?: string };
+      const result = yield* run.step<{ deleted: boolean; submissionId?: string }>(
+        'CleaningUp',
+        'discardSubmission',
+        () => discardSubmission({ instanceId, product, submissionId: knownId }),
+      );
       if (result.deleted) state.submissionId = result.submissionId;
     } catch (e) {
       state.failure = failureOf(e, 'discardSubmission');
@@ -72,14 +74,14 @@ export function* cancelRunOrchestrator(context: df.OrchestrationContext): Genera
     }
   }
   try {
-    const report = (yield* run.step('WritingReport', 'writeReport', () =>
+    const report = yield* run.step<{ reportBlob: string }>('WritingReport', 'writeReport', () =>
       writeReport({
         instanceId,
         state: { ...state },
         createdTime: input.createdTime,
         endedTime: run.now.toISOString(),
       }),
-    )) as { reportBlob: string };
+    );
     state.reportBlob = report.reportBlob;
   } catch (e) {
     run.log(`the report could not be written: ${failureOf(e, 'writeReport').message}`);

@@ -22,7 +22,7 @@ export interface FollowOrchestrationInput extends FollowInput {
 export function* followSubmissionOrchestrator(
   context: df.OrchestrationContext,
 ): Generator<df.Task, FollowResult | undefined, unknown> {
-  const input = context.df.getInput() as FollowOrchestrationInput;
+  const input = context.df.getInput<FollowOrchestrationInput>();
   let polls = input.polls;
   let nextPollAt: string | undefined;
   const tracker = new RunTracker(

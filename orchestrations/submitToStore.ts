@@ -46,7 +46,7 @@ export function followerIdOf(runId: string): string {
  * product is never left half-made; every run ends with a report.
  */
 export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Generator<df.Task, RunState, unknown> {
-  const input = context.df.getInput() as RunInput;
+  const input = context.df.getInput<RunInput>();
   const instanceId = context.df.instanceId;
   const run = new RunTracker(context, { phase: 'Validating', blob: input.blob, timeline: [] });
   const state = run.state;

@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instanceIdFor } from '../lib/instanceId';
 import { writeDemoZip } from './demo';
+import { readSeedFile } from './emulator';
 import { repoRoot, startSandbox, type Sandbox } from './stack';
 
 interface Args {
   demo: boolean;
+  seed?: string;
   ports: { blob: number; queue: number; table: number; emulator: number; emulatorTls: number; host: number };
 }
 
@@ -31,6 +33,10 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--demo') args.demo = true;
+    else if (flag === '--seed') {
+      args.seed = argv[++i];
+      if (!args.seed) throw new Error('--seed needs a JSON file (see sandbox/emulator/README.md)');
+    }
     else if (flag === '--help' || flag === '-h') {
       console.log(
         `Usage: npm run sandbox [-- --demo] [${Object.keys(portFlags)
@@ -110,6 +116,7 @@ async function main(): Promise<void> {
   const logFile = join(repoRoot(), '.sandbox', 'host.log');
   const sandbox = await startSandbox({
     ports: args.ports,
+    emulator: args.seed ? { seed: readSeedFile(args.seed) } : undefined,
     host: {
       blobPollIntervalMs: 1000,
       logFile,

@@ -65,5 +65,5 @@ export function defineActivity<I extends ActivityInput, O>(
       throw toActivityError(e);
     }
   };
-  return df.app.activity(name, { handler, extraInputs: options.extraInputs }) as Activity<I, O>;
+  return df.app.activity(name, { handler, extraInputs: options.extraInputs });
 }

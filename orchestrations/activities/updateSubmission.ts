@@ -26,7 +26,7 @@ export const updateSubmission = defineActivity(
       .getBlobClient(input.blob.name);
     const { manifest, entries } = await readSubmissionZip(blob, input.blob.etag, input.overrides);
     const current = await store.getSubmission(input.product, input.submissionId);
-    const merged = mergeSubmission(input.product.kind, current.value as Record<string, unknown>, manifest, entries);
+    const merged = mergeSubmission(input.product.kind, current.value, manifest, entries);
     const updated = await store.updateSubmission(input.product, input.submissionId, merged);
     const pending = pendingUploads(input.product.kind, merged);
     const deletes = countFileStatus(merged, 'PendingDelete');
