@@ -103,6 +103,17 @@ export async function getSubmission(request: HttpRequest, context: InvocationCon
   return { status: 200, jsonBody: statusDocument(durable, follower) };
 }
 
+/**
+ * When a run was asked for, to list the newest first: Durable's createdTime has whole seconds
+ * only, so two uploads in one second would tie; the run's input has the time to the millisecond.
+ */
+function requestedAt(status: DurableStatus): string {
+  const asked = (status.input as { requestedAt?: unknown } | null | undefined)?.requestedAt;
+  if (typeof asked === 'string') return asked;
+  const created = status.createdTime;
+  return created instanceof Date ? created.toISOString() : (created ?? '');
+}
+
 const RUN_STATUSES: RunStatus[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Canceled'];
 
 /** GET /api/submissions?blob=<name>&status=Running,Failed: find runs. */
@@ -127,11 +138,11 @@ export async function listSubmissions(request: HttpRequest, context: InvocationC
   const all = await client.getStatusAll();
   const runs = all
     .filter((s) => s.name === 'submitToStore')
-    .map((s) => statusDocument(s))
-    .filter((d) => !blob || d.blob.name === blob)
-    .filter((d) => !wanted || wanted.includes(d.status))
-    .sort((a, b) => (b.createdTime ?? '').localeCompare(a.createdTime ?? ''))
-    .map(summaryOf);
+    .map((s) => ({ doc: statusDocument(s), since: requestedAt(s) }))
+    .filter(({ doc }) => !blob || doc.blob.name === blob)
+    .filter(({ doc }) => !wanted || wanted.includes(doc.status))
+    .sort((a, b) => b.since.localeCompare(a.since))
+    .map(({ doc }) => summaryOf(doc));
   return { status: 200, jsonBody: { runs } };
 }
 

@@ -34,7 +34,7 @@ export async function resolveProduct(store: StoreClient, target: Target): Promis
       // Listing first on every attempt makes a retried create find the flight an earlier attempt made.
       const flights = await store.listFlights(target.applicationId);
       correlationIds.push(flights.correlationId);
-      let found = flights.value.find((f) => f.friendlyName === wanted.friendlyName);
+      let found = byName(flights.value, (f) => f.friendlyName, wanted.friendlyName);
       if (!found) {
         const made = await store.createFlight(target.applicationId, {
           friendlyName: wanted.friendlyName,
@@ -53,7 +53,13 @@ export async function resolveProduct(store: StoreClient, target: Target): Promis
     const wanted = target.addon!;
     const addons = await store.listInAppProducts();
     correlationIds.push(addons.correlationId);
-    let found = addons.value.find((a) => a.productId === wanted.productId);
+    // productIds are unique per app only: another app's add-on with the same productId is not ours.
+    const ofApp = addons.value.filter(
+      (a) =>
+        !a.applications?.value ||
+        a.applications.value.some((app) => app.id.toUpperCase() === wanted.applicationId.toUpperCase()),
+    );
+    let found = byName(ofApp, (a) => a.productId, wanted.productId);
     if (!found) {
       const made = await store.createInAppProduct({
         applicationIds: [wanted.applicationId],
@@ -100,6 +106,14 @@ export async function resolveProduct(store: StoreClient, target: Target): Promis
     created,
     correlationIds,
   };
+}
+
+/**
+ * The item named `name`. The Store refuses two flight names or productIds differing only in
+ * case, so an item matching but for case is the one meant (creating it anew would get 409).
+ */
+function byName<T>(items: T[], nameOf: (item: T) => string | undefined, name: string): T | undefined {
+  return items.find((i) => nameOf(i) === name) ?? items.find((i) => nameOf(i)?.toLowerCase() === name.toLowerCase());
 }
 
 /** Deletes a pending submission; one that is already gone counts as deleted. */
@@ -229,9 +243,21 @@ export async function discardUncommitted(
 /** The user's options refuse to replace a pending submission that is there. */
 export function pendingSubmissionRefused(submissionId: string, madeInPortal: boolean | undefined): StoreOutcomeError {
   const where = madeInPortal ? 'made in Partner Center' : 'made through the API';
+  // "replace" cannot help with a Partner Center submission: the API can neither change nor delete it.
+  const advice = madeInPortal
+    ? 'The Store API cannot delete it: delete it in Partner Center (or finish it there), then upload the zip again.'
+    : 'Delete or finish that submission, or set options.pendingSubmission to "replace".';
   return new StoreOutcomeError(
-    `The product already has a pending submission (${submissionId}, ${where}) and submission.json options.pendingSubmission is "fail". ` +
-      'Delete or finish that submission, or set options.pendingSubmission to "replace".',
+    `The product already has a pending submission (${submissionId}, ${where}) and submission.json options.pendingSubmission is "fail". ${advice}`,
+    'PendingSubmissionExists',
+  );
+}
+
+/** A dry run deletes nothing of the user's, and the Store allows one pending submission per product. */
+export function dryRunBlockedByPending(submissionId: string): StoreOutcomeError {
+  return new StoreOutcomeError(
+    `The product has a pending submission (${submissionId}); a dry run deletes nothing, and the Store allows only one pending submission, so there is nothing to validate against. ` +
+      'Finish or delete that submission, then run the dry run again.',
     'PendingSubmissionExists',
   );
 }

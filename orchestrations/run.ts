@@ -81,7 +81,8 @@ export class RunTracker {
         record.result = 'ok';
         if (attempt > 1) record.attempts = attempt;
         const ids = (output as { correlationIds?: string[] } | undefined)?.correlationIds;
-        if (ids?.length) record.correlationIds = ids;
+        // A retried step keeps the ids of its failed attempts too: support asks for all of them.
+        if (ids?.length) record.correlationIds = [...(record.correlationIds ?? []), ...ids];
         delete record.detail;
         this.publish();
         this.log(`${name} done`);

@@ -14,7 +14,7 @@ import type {
 } from '../lib/run';
 import type { ProductRef } from '../lib/store/kinds';
 import type { SubmissionStatus } from '../lib/store/types';
-import { pendingSubmissionRefused, rolloutRefused } from '../lib/storeSteps';
+import { dryRunBlockedByPending, pendingSubmissionRefused, rolloutRefused } from '../lib/storeSteps';
 import { checkCredential } from './activities/checkCredential';
 import { leaveTurn, takeTurn } from './activities/productQueue';
 import { getRunSettings, type RunSettings } from './activities/getRunSettings';
@@ -86,6 +86,10 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
 
     if (resolved.pendingSubmissionId) {
       // A flight created a moment ago comes with a pending submission of its own: ours to replace.
+      // A dry run must not destroy anything, and the Store allows one pending submission only.
+      if (state.dryRun && !resolved.created) {
+        throw stopFor('resolveProduct', dryRunBlockedByPending(resolved.pendingSubmissionId));
+      }
       if (options.pendingSubmission === 'fail' && !resolved.created) {
         throw stopFor(
           'resolveProduct',

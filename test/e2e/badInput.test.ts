@@ -51,8 +51,15 @@ describe('bad input end to end', () => {
     expect(failure.step).toBe('validateZip');
     expect(failure.facts.code).toBe(bad.expect.code);
     expect(failure.facts.retriable).toBe(false);
-    const problem = findProblem(failure.facts.problems, bad.expect, `${sandbox.submissions.containerName}/${run.blobName}`);
-    if (!problem) throw new Error(`${key}: no problem matches ${String(bad.expect.message)} in ${JSON.stringify(failure, null, 2)}`);
+    const problem = findProblem(
+      failure.facts.problems,
+      bad.expect,
+      `${sandbox.submissions.containerName}/${run.blobName}`,
+    );
+    if (!problem)
+      throw new Error(
+        `${key}: no problem matches ${String(bad.expect.message)} in ${JSON.stringify(failure, null, 2)}`,
+      );
     // The message the user reads names the file and the field, not only the facts behind it.
     expect(failure.message).toContain(problem.file);
     if (problem.field) expect(failure.message).toContain(problem.field);
@@ -68,7 +75,9 @@ describe('bad input end to end', () => {
     await Promise.all(
       runs.map(async ({ blobName, instanceId, doc }) => {
         expect(doc.reportBlob).toBe(`${blobName}/${instanceId}.json`);
-        const report = JSON.parse((await sandbox.reports.getBlobClient(doc.reportBlob!).downloadToBuffer()).toString()) as StatusDocument;
+        const report = JSON.parse(
+          (await sandbox.reports.getBlobClient(doc.reportBlob!).downloadToBuffer()).toString(),
+        ) as StatusDocument;
         expect(report).toMatchObject({ instanceId, status: 'Failed', outcome: 'Failed' });
         expect(report.failure).toEqual(doc.failure);
       }),

@@ -11,6 +11,13 @@ import type { TestSandbox } from '../helpers/sandbox';
 
 export type Json = Record<string, unknown>;
 
+/**
+ * App settings for these tests' sandboxes. The emulator's rate limit is off (FAST_STORE) and
+ * these tests are about what a run does, not how it paces itself: the client's own pacing
+ * (20 calls a minute by default, in real time) would hold a file's runs for minutes.
+ */
+export const E2E_SETTINGS: Record<string, string> = { STORE_MAX_REQUESTS_PER_MINUTE: '10000' };
+
 export interface Finished {
   instanceId: string;
   doc: StatusDocument;

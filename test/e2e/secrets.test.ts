@@ -1,0 +1,252 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SEED_IDS } from '../../sandbox/emulator';
+import { findLeakedSecrets, taskHubStorage, type LeakText } from '../helpers/secrets';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+import { fakeFile, goodZip } from '../helpers/zips';
+import { dropRun, seedWithApps } from '../orchestrations/durable';
+
+const CERT_APP = '9NBLGGH4CRTF';
+const THROTTLED_APP = '9NBLGGH4THRT';
+const CANCEL_APP = '9NBLGGH4CNCL';
+const UPLOAD_APP = '9NBLGGH4UPLD';
+const PACKAGE = 'packages/Contoso.Demo_3.0.0.0_x64.msixupload';
+const SCREENSHOT = 'images/en-us/leak-check.png';
+
+function appZip(applicationId: string, options: Record<string, unknown> = {}): Buffer {
+  const manifest = {
+    target: { kind: 'app', applicationId },
+    submission: {
+      listings: {
+        'en-us': {
+          baseListing: { releaseNotes: 'Leak check.', images: [{ fileName: SCREENSHOT, imageType: 'Screenshot' }] },
+        },
+      },
+      applicationPackages: [{ fileName: PACKAGE }],
+    },
+    options,
+  };
+  return goodZip(manifest, { [PACKAGE]: fakeFile('package', 2048), [SCREENSHOT]: fakeFile('png', 64) });
+}
+
+describe('no secret leaks into histories, statuses, reports or logs', () => {
+  let sandbox: TestSandbox;
+  let logDir: string;
+  let logFile: string;
+  /** Everything this test received over HTTP from the app and the Durable API. */
+  const received: LeakText[] = [];
+
+  async function call(method: string, path: string, body?: unknown): Promise<Response> {
+    const response = await fetch(`${sandbox.host.url}${path}`, {
+      method,
+      headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.clone().text();
+    const headers = [...response.headers.entries()].map(([k, v]) => `${k}: ${v}`).join('\n');
+    received.push({ where: `${method} ${path} response`, text: `${headers}\n\n${text}` });
+    return response;
+  }
+
+  beforeAll(async () => {
+    logDir = mkdtempSync(join(tmpdir(), 'leaks-'));
+    logFile = join(logDir, 'host.log');
+    sandbox = await startTestSandbox({
+      emulator: { seed: seedWithApps(CERT_APP, THROTTLED_APP, CANCEL_APP, UPLOAD_APP) },
+      host: { logFile, clockSpeed: 120 },
+      // Six runs at once would otherwise wait on the client's pacing of 20 calls a real minute.
+      settings: { STORE_MAX_REQUESTS_PER_MINUTE: '10000' },
+    });
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+    rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('runs app, flight, add-on, failing, throttled and canceled flows and finds no secret anywhere', async () => {
+    const admin = sandbox.emulator.admin;
+    // Error paths log and persist the most text: a certification failure, a 429 that outlasts the
+    // client's own patience (so the orchestration retries it), 503s while polling the status.
+    await admin.fault({
+      kind: 'certificationFailed',
+      productId: CERT_APP,
+      codes: ['InvalidMicrosoftAgeRating'],
+      reportUrl: 'https://example.invalid/cert/report',
+    });
+    await admin.fault({
+      match: { server: 'api', method: 'POST', path: `applications/${THROTTLED_APP}/submissions` },
+      status: 429,
+      headers: { 'Retry-After': '30' },
+      body: { statusCode: 429, message: 'Rate limit is exceeded. Try again in 30 seconds.' },
+    });
+    await admin.fault({
+      match: { server: 'api', method: 'GET', path: `applications/${THROTTLED_APP}/submissions/*/status` },
+      status: 503,
+      headers: { 'Retry-After': '30' },
+      body: { code: 'ServiceUnavailable', message: 'The service is busy.' },
+    });
+    await admin.fault({
+      match: { server: 'api', method: 'GET', path: `applications/${THROTTLED_APP}/submissions/*/status` },
+      status: 503,
+      body: { code: 'ServiceUnavailable', message: 'The service is busy.' },
+    });
+    await admin.fault({ kind: 'stuck', status: 'Certification', productId: CANCEL_APP });
+
+    const flightZip = goodZip(
+      {
+        target: {
+          kind: 'flight',
+          applicationId: SEED_IDS.demoApp,
+          flight: { friendlyName: 'Leak check ring', groupIds: ['1152921504606962205'] },
+        },
+        submission: { flightPackages: [{ fileName: PACKAGE }] },
+      },
+      { [PACKAGE]: fakeFile('flight package', 1024) },
+    );
+    const addonZip = goodZip({
+      target: { kind: 'addon', inAppProductId: SEED_IDS.demoAddOn },
+      submission: { listings: { 'en-us': { title: 'Demo add-on', description: 'Now with more.' } } },
+    });
+
+    // The app run is started over HTTP as well, so the check sees what the API answers.
+    const appId = await dropRun(sandbox, 'leaks/app.zip', appZip(SEED_IDS.demoApp, { waitFor: 'published' }));
+    const started = await call('POST', '/api/submissions', { blob: 'leaks/app.zip' });
+    expect(started.status).toBe(202);
+    expect(((await started.json()) as { id: string }).id).toBe(appId);
+
+    const ids = {
+      app: appId,
+      flight: await dropRun(sandbox, 'leaks/flight.zip', flightZip),
+      addon: await dropRun(sandbox, 'leaks/addon.zip', addonZip),
+      certFails: await dropRun(sandbox, 'leaks/cert.zip', appZip(CERT_APP, { waitFor: 'published' })),
+      throttled: await dropRun(sandbox, 'leaks/throttled.zip', appZip(THROTTLED_APP)),
+      canceled: await dropRun(sandbox, 'leaks/cancel.zip', appZip(CANCEL_APP, { waitFor: 'published' })),
+    };
+
+    await sandbox.waitFor(ids.canceled, (d) => d.phase === 'WaitingForStore' && (d.polls ?? 0) >= 1);
+    const cancel = await call('POST', `/api/submissions/${ids.canceled}/cancel?reason=leak+check`);
+    expect(cancel.status).toBe(202);
+
+    const docs = Object.fromEntries(
+      await Promise.all(Object.entries(ids).map(async ([k, id]) => [k, await sandbox.finished(id, 30_000)] as const)),
+    );
+    for (const [k, id] of Object.entries(ids)) await call('GET', `/api/submissions/${id}`).then(() => k);
+    await call('GET', '/api/submissions?status=Succeeded,Failed,Canceled');
+
+    expect({
+      app: docs.app!.status,
+      flight: docs.flight!.status,
+      addon: docs.addon!.status,
+      certFails: docs.certFails!.status,
+      throttled: docs.throttled!.status,
+      canceled: docs.canceled!.status,
+    }).toEqual({
+      app: 'Succeeded',
+      flight: 'Succeeded',
+      addon: 'Succeeded',
+      certFails: 'Failed',
+      throttled: 'Succeeded',
+      canceled: 'Canceled',
+    });
+    expect(docs.certFails!.failure?.facts.code).toBe('InvalidMicrosoftAgeRating');
+    // The faults did fire: the error paths were really taken.
+    expect(docs.throttled!.timeline.find((s) => s.step === 'createSubmission')?.attempts).toBe(2);
+    expect((await admin.faults()).filter((f) => f.kind !== 'stuck' && f.kind !== 'certificationFailed')).toEqual([]);
+    // The cancel's cleanup runs in its own instance; let it write its report before searching.
+    await waitUntil(async () => await sandbox.reports.getBlobClient(`leaks/cancel.zip/${ids.canceled}.json`).exists());
+
+    // Last, alone, since an upload fault cannot name its run: the upload URL refuses the
+    // signature, the error path most likely to carry the SAS URL into a message.
+    const refusal = await admin.fault({
+      match: { server: 'upload', method: 'PUT' },
+      times: 'always',
+      status: 403,
+      headers: { 'Content-Type': 'application/xml' },
+      body: '<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code><Message>Server failed to authenticate the request.</Message></Error>',
+    });
+    const uploadRun = await dropRun(sandbox, 'leaks/upload.zip', appZip(UPLOAD_APP));
+    const uploadDoc = await sandbox.finished(uploadRun, 30_000);
+    await admin.removeFault(refusal.id);
+    expect(uploadDoc).toMatchObject({ status: 'Failed', failure: { step: 'uploadPackageZip' } });
+    expect(refusal.id).toBeDefined();
+
+    const secrets = await admin.secrets();
+    // Every run got a token and every created submission an upload URL: there was something to leak.
+    expect(secrets.accessTokens.length).toBeGreaterThan(0);
+    expect(secrets.sasSignatures.length).toBeGreaterThanOrEqual(7);
+
+    const started0 = Date.now();
+    const leaks = await findLeakedSecrets(sandbox, { texts: received, logFile });
+    const took = Date.now() - started0;
+    expect(leaks).toEqual([]);
+    // Reliability runs this after every scenario: it must stay cheap.
+    expect(took).toBeLessThan(5_000);
+  }, 60_000);
+
+  it('finds a token planted in a report blob, a SAS signature in a response and a cut-off token in a log line', async () => {
+    const secrets = await sandbox.emulator.admin.secrets();
+    const token = secrets.accessTokens.at(-1)!;
+    const sig = secrets.sasSignatures.at(-1)!;
+    const planted = sandbox.reports.getBlockBlobClient('planted/leak.json');
+    const body = JSON.stringify({ debug: { authorization: `Bearer ${token}` } });
+    await planted.upload(body, body.length);
+    // As an activity input would hold it, where only the task hub's storage shows it.
+    const inHub = taskHubStorage(sandbox).getBlockBlobClient('instances/planted.json');
+    const state = JSON.stringify({
+      history: [
+        { EventType: 4, Name: 'uploadPackageZip', Input: JSON.stringify({ url: `https://x.invalid/b?sig=${sig}` }) },
+      ],
+    });
+    await inHub.upload(state, state.length);
+    const line = {
+      time: new Date().toISOString(),
+      level: 'information',
+      category: 'planted',
+      message: `token ${token.slice(0, 30)}...`,
+    };
+    sandbox.logs.push(line);
+    try {
+      const leaks = await findLeakedSecrets(sandbox, {
+        texts: [
+          { where: 'planted response', text: `Location: https://x.invalid/c/b?sv=1&sig=${encodeURIComponent(sig)}` },
+        ],
+      });
+      expect(leaks).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^access token #\d+ \(raw\) in report blob .*\/planted\/leak\.json$/),
+          expect.stringMatching(/^SAS signature #\d+ \(URL-encoded\) in planted response$/),
+          expect.stringMatching(/^access token #\d+ \(first 24 characters\) in host log line \d+ \(planted\)$/),
+          expect.stringMatching(/^SAS signature #\d+ \(raw\) in task hub state .*\/instances\/planted\.json$/),
+        ]),
+      );
+      expect(leaks).toHaveLength(4);
+      // A finding never repeats the secret it found.
+      for (const leak of leaks) expect(leak).not.toContain(token.slice(0, 24));
+    } finally {
+      await planted.delete();
+      await inHub.delete();
+      sandbox.logs.splice(sandbox.logs.indexOf(line), 1);
+    }
+    expect(await findLeakedSecrets(sandbox)).toEqual([]);
+  });
+
+  it('still searches storage and logs once the host is down', async () => {
+    const token = (await sandbox.emulator.admin.secrets()).accessTokens[0]!;
+    await sandbox.host.stop();
+    expect(await findLeakedSecrets(sandbox)).toEqual([]);
+    const planted = sandbox.reports.getBlockBlobClient('planted/after-stop.json');
+    await planted.upload(token, token.length);
+    expect(await findLeakedSecrets(sandbox)).toEqual([
+      expect.stringMatching(/^access token #1 \(raw\) in report blob .*\/planted\/after-stop\.json$/),
+    ]);
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * The HTTP API through the sandbox host's port: the real app, the real Durable client, the
+ * emulated Store. The blob trigger is slowed to once an hour here, so every run in this file
+ * is one the API started.
+ */
+import { SEED_IDS } from '../../sandbox/emulator';
+import { instanceIdFor } from '../../lib/instanceId';
+import type { StatusDocument } from '../../lib/runStatus';
+import { fakeFile, goodZip } from '../helpers/zips';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+import { apiSubmissionsOf, E2E_SETTINGS, emulatorUntil, requestsOf, stepsOf, type Json } from '../e2e/support';
+
+const PACKAGE = 'packages/ContosoDemo_3.0.0.0_x64.msixupload';
+
+function appZip(options: Json = {}, label = 'package'): Buffer {
+  return goodZip(
+    {
+      target: { kind: 'app', applicationId: SEED_IDS.demoApp },
+      submission: { applicationPackages: [{ fileName: PACKAGE }] },
+      options,
+    },
+    { [PACKAGE]: fakeFile(label, 2048) },
+  );
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: Json;
+}
+
+describe('the submissions HTTP API', () => {
+  let sandbox: TestSandbox;
+  let api: string;
+
+  async function call(method: string, path: string, body?: unknown): Promise<Answer> {
+    const response = await fetch(`${api}${path}`, {
+      method,
+      headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : {}) as Json };
+  }
+
+  const start = (blob: unknown, options?: Json): Promise<Answer> =>
+    call('POST', '/submissions', options === undefined ? { blob } : { blob, options });
+
+  /** Drops a zip and starts its run through the API. */
+  async function dropAndStart(name: string, zip: Buffer, options?: Json): Promise<{ id: string; answer: Answer }> {
+    const etag = await sandbox.drop(name, zip);
+    const answer = await start(name, options);
+    expect(answer.status).toBe(202);
+    expect(answer.body.id).toBe(instanceIdFor(sandbox.submissions.containerName, name, etag));
+    return { id: String(answer.body.id), answer };
+  }
+
+  beforeAll(async () => {
+    sandbox = await startTestSandbox({ host: { blobPollIntervalMs: 3_600_000 }, settings: E2E_SETTINGS });
+    api = `${sandbox.host.url}/api`;
+  });
+  afterAll(() => sandbox?.stop());
+  beforeEach(async () => {
+    await sandbox.emulator.admin.reset('default');
+  });
+
+  it('POST starts the run for a zip in the container, answers 202 with the check-status payload, and starts one run only', async () => {
+    const name = 'http/start.zip';
+    const { id, answer } = await dropAndStart(name, appZip());
+    expect(answer.body).toMatchObject({
+      id,
+      started: true,
+      statusQueryGetUri: expect.stringContaining(`/runtime/webhooks/durabletask/instances/${id}`),
+      sendEventPostUri: expect.stringContaining(`/instances/${id}/raiseEvent/`),
+      terminatePostUri: expect.stringContaining(`/instances/${id}/terminate`),
+      purgeHistoryDeleteUri: expect.stringContaining(`/instances/${id}`),
+    });
+    expect(answer.headers.get('location')).toBe(answer.body.statusQueryGetUri);
+
+    const again = await start(name);
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ id, started: false });
+
+    const doc = await sandbox.finished(id);
+    expect(doc.status).toBe('Succeeded');
+    // Once the run has stamped the zip (which changes its ETag), asking again still finds that run.
+    const afterwards = await start(name);
+    expect(afterwards.body).toMatchObject({ id, started: false });
+
+    const listed = await call('GET', `/submissions?blob=${encodeURIComponent(name)}`);
+    expect((listed.body.runs as Json[]).map((r) => r.instanceId)).toEqual([id]);
+    const state = await sandbox.emulator.admin.state();
+    expect(apiSubmissionsOf(state, SEED_IDS.demoApp, [SEED_IDS.demoAppPublishedSubmission])).toHaveLength(1);
+    expect(requestsOf(state, /^POST .*\/submissions$/)).toHaveLength(1);
+
+    // The Durable built-in status endpoint answers for the same instance.
+    const builtIn = await fetch(String(answer.body.statusQueryGetUri));
+    expect(builtIn.status).toBe(200);
+    expect(await builtIn.json()).toMatchObject({ instanceId: id, name: 'submitToStore', runtimeStatus: 'Completed' });
+    const direct = await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances/${id}`);
+    expect(direct.status).toBe(200);
+  });
+
+  it("options in the body override the manifest's", async () => {
+    const { id } = await dropAndStart('http/override.zip', appZip({ dryRun: false }), { dryRun: true });
+    const doc = await sandbox.finished(id);
+    expect(doc).toMatchObject({ status: 'Succeeded', outcome: 'DryRunSucceeded', dryRun: true });
+    const state = await sandbox.emulator.admin.state();
+    expect(requestsOf(state, /commit|\(upload\)/)).toEqual([]);
+    expect(apiSubmissionsOf(state, SEED_IDS.demoApp, [SEED_IDS.demoAppPublishedSubmission])).toEqual([]);
+  });
+
+  it('refuses bad requests with a 4xx that says what is wrong, and starts nothing', async () => {
+    await sandbox.drop('http/exists.zip', appZip());
+    const container = sandbox.submissions.containerName;
+    const cases: Array<[string, () => Promise<Answer>, number, string, RegExp]> = [
+      [
+        'malformed JSON',
+        () => call('POST', '/submissions', '{"blob": "http/exists.zip",'),
+        400,
+        'InvalidBody',
+        /must be JSON/,
+      ],
+      ['a JSON array', () => call('POST', '/submissions', ['http/exists.zip']), 400, 'InvalidBody', /JSON object/],
+      [
+        'an unknown body field',
+        () => call('POST', '/submissions', { blob: 'http/exists.zip', dryRun: true }),
+        400,
+        'InvalidBody',
+        /Unknown field\(s\) in the body: dryRun/,
+      ],
+      [
+        'an unknown option',
+        () => start('http/exists.zip', { dryrun: true }),
+        400,
+        'InvalidOptions',
+        /dryrun.*did you mean "dryRun"/,
+      ],
+      [
+        'an option of the wrong type',
+        () => start('http/exists.zip', { waitFor: 'forever' }),
+        400,
+        'InvalidOptions',
+        /waitFor/,
+      ],
+      ['no blob', () => call('POST', '/submissions', { options: {} }), 400, 'InvalidBlobName', /body\.blob must be/],
+      [
+        'a name outside the container',
+        () => start(`../${container}-other/x.zip`),
+        400,
+        'InvalidBlobName',
+        /not a plain blob name inside the submissions container/,
+      ],
+      [
+        'a URL to another host',
+        () => start(`https://storage.example.com/${container}/http/exists.zip`),
+        400,
+        'InvalidBlobName',
+        new RegExp(`URL outside the submissions container "${container}"`),
+      ],
+      ['not a zip', () => start('http/notes.txt'), 400, 'InvalidBlobName', /is not a \.zip/],
+      [
+        'a missing blob',
+        () => start('http/missing.zip'),
+        404,
+        'BlobNotFound',
+        new RegExp(`No blob named "http/missing.zip" in container "${container}"`),
+      ],
+    ];
+    for (const [what, send, status, code, message] of cases) {
+      const answer = await send();
+      expect({ what, status: answer.status, code: (answer.body.error as Json | undefined)?.code }).toEqual({
+        what,
+        status,
+        code,
+      });
+      expect(String((answer.body.error as Json).message)).toMatch(message);
+    }
+    // A URL into the container itself is fine.
+    const byUrl = await start(`${sandbox.submissions.url}/http/exists.zip`);
+    expect(byUrl.status).toBe(202);
+    expect(byUrl.body.started).toBe(true);
+    await sandbox.finished(String(byUrl.body.id));
+    // None of the refused requests started a run.
+    const runs = await call('GET', '/submissions?blob=http/exists.zip');
+    expect((runs.body.runs as Json[]).map((r) => r.instanceId)).toEqual([byUrl.body.id]);
+  });
+
+  it('GET answers 404 with a message for an id that is not a submission run', async () => {
+    const unknown = await call('GET', '/submissions/zip-0000000000000000000000000000000000000000');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toEqual({
+      code: 'RunNotFound',
+      message: 'No submission run has the id "zip-0000000000000000000000000000000000000000".',
+    });
+  });
+
+  it('lists the runs of a zip, filters them by status, and refuses an unknown status', async () => {
+    const name = 'http/listed.zip';
+    const first = await dropAndStart(name, goodZip({ target: { kind: 'app' } }));
+    const failed = await sandbox.finished(first.id);
+    expect(failed.status).toBe('Failed');
+    // A new upload of the same name is a new version: a second run.
+    const second = await dropAndStart(name, appZip());
+    const succeeded = await sandbox.finished(second.id);
+    expect(succeeded.status).toBe('Succeeded');
+    const other = await dropAndStart('http/other.zip', appZip({ dryRun: true }, 'other'));
+    await sandbox.finished(other.id);
+
+    const ofBlob = await call('GET', `/submissions?blob=${encodeURIComponent(name)}`);
+    expect(ofBlob.status).toBe(200);
+    const runs = ofBlob.body.runs as Array<Partial<StatusDocument>>;
+    // Newest first.
+    expect(runs.map((r) => [r.instanceId, r.status])).toEqual([
+      [second.id, 'Succeeded'],
+      [first.id, 'Failed'],
+    ]);
+    expect(runs[0]).toMatchObject({ blob: { name }, kind: 'app', submissionId: succeeded.submissionId });
+
+    const onlyFailed = await call('GET', `/submissions?blob=${encodeURIComponent(name)}&status=Failed`);
+    expect((onlyFailed.body.runs as Json[]).map((r) => r.instanceId)).toEqual([first.id]);
+    const anyFailed = await call('GET', '/submissions?status=Failed,Canceled');
+    const failedIds = (anyFailed.body.runs as Json[]).map((r) => r.instanceId);
+    expect(failedIds).toContain(first.id);
+    expect(failedIds).not.toContain(second.id);
+    expect(failedIds).not.toContain(other.id);
+
+    const bogus = await call('GET', '/submissions?status=Bogus');
+    expect(bogus.status).toBe(400);
+    expect(bogus.body.error).toMatchObject({
+      code: 'InvalidStatus',
+      message: expect.stringMatching(/Unknown status Bogus; use any of Pending, Running, Succeeded, Failed, Canceled/),
+    });
+  });
+
+  it('cancel stops a running run, deletes its uncommitted submission and reports Canceled', async () => {
+    // The upload never gets an answer, so the run sits in Uploading with a submission of its own.
+    await sandbox.emulator.admin.fault({ match: { server: 'upload' }, hang: true, times: 'always' });
+    const name = 'http/cancel.zip';
+    const { id } = await dropAndStart(name, appZip());
+    const uploading = await sandbox.waitFor(id, (d) => d.phase === 'Uploading' && !!d.submissionId);
+    const submissionId = uploading.submissionId!;
+    expect((await sandbox.emulator.admin.state()).submissions.find((s) => s.id === submissionId)?.status).toBe(
+      'PendingCommit',
+    );
+
+    const canceled = await call('POST', `/submissions/${id}/cancel?reason=${encodeURIComponent('wrong build')}`);
+    expect(canceled.status).toBe(202);
+    expect(canceled.body).toMatchObject({ instanceId: id, status: 'Canceling' });
+
+    const state = await emulatorUntil(sandbox, (s) => !s.submissions.some((x) => x.id === submissionId));
+    expect(state.applications.find((a) => a.id === SEED_IDS.demoApp)!.pendingApplicationSubmission).toBeUndefined();
+    expect(requestsOf(state, /commit/)).toEqual([]);
+    expect(requestsOf(state, new RegExp(`^DELETE .*/submissions/${submissionId}$`))).toHaveLength(1);
+
+    const doc = await sandbox.waitFor(id, (d) => d.status === 'Canceled' && !!d.reportBlob);
+    expect(doc).toMatchObject({ status: 'Canceled', phase: 'Canceled', outcome: 'Canceled', submissionId });
+    expect(stepsOf(doc)).toEqual(expect.arrayContaining(['canceled: wrong build', 'discardSubmission', 'writeReport']));
+    const report = JSON.parse((await sandbox.reports.getBlobClient(doc.reportBlob!).downloadToBuffer()).toString());
+    expect(report).toMatchObject({ instanceId: id, status: 'Canceled', outcome: 'Canceled', submissionId });
+
+    const builtIn = await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances/${id}`);
+    expect(await builtIn.json()).toMatchObject({ runtimeStatus: 'Terminated' });
+    await sandbox.emulator.admin.clearFaults();
+  });
+
+  it('cancel while the create is in flight finds the submission the Store made and deletes it', async () => {
+    // The Store creates the submission, but its answer never arrives: the run never learns the id.
+    await sandbox.emulator.admin.fault({
+      match: { method: 'POST', path: 'applications/*/submissions', server: 'api' },
+      hang: true,
+      after: true,
+    });
+    const { id } = await dropAndStart('http/cancel-creating.zip', appZip());
+    await sandbox.waitFor(id, (d) => d.phase === 'CreatingSubmission');
+    const made = await emulatorUntil(
+      sandbox,
+      (s) => apiSubmissionsOf(s, SEED_IDS.demoApp, [SEED_IDS.demoAppPublishedSubmission]).length === 1,
+    );
+    const submissionId = apiSubmissionsOf(made, SEED_IDS.demoApp, [SEED_IDS.demoAppPublishedSubmission])[0]!.id;
+
+    expect((await call('POST', `/submissions/${id}/cancel`)).status).toBe(202);
+    const doc = await sandbox.waitFor(id, (d) => d.status === 'Canceled' && !!d.reportBlob);
+    expect(doc).toMatchObject({ outcome: 'Canceled', submissionId });
+    const state = await sandbox.emulator.admin.state();
+    expect(state.submissions.some((s) => s.id === submissionId)).toBe(false);
+    expect(state.applications.find((a) => a.id === SEED_IDS.demoApp)!.pendingApplicationSubmission).toBeUndefined();
+  });
+
+  it('cancel while following a committed submission stops following and leaves the submission to the Store', async () => {
+    await sandbox.emulator.admin.fault({ kind: 'stuck', status: 'Certification', productId: SEED_IDS.demoApp });
+    const { id } = await dropAndStart('http/cancel-waiting.zip', appZip({ waitFor: 'published' }));
+    const waiting = await sandbox.waitFor(
+      id,
+      (d) => d.phase === 'WaitingForStore' && d.storeStatus === 'Certification',
+    );
+    const submissionId = waiting.submissionId!;
+
+    expect((await call('POST', `/submissions/${id}/cancel`)).status).toBe(202);
+    const doc = await sandbox.waitFor(id, (d) => d.status === 'Canceled' && !!d.reportBlob);
+    expect(doc).toMatchObject({ outcome: 'Canceled', submissionId });
+    const state = await sandbox.emulator.admin.state();
+    expect(state.submissions.find((s) => s.id === submissionId)?.status).toBe('Certification');
+    expect(requestsOf(state, /^DELETE /)).toEqual([]);
+    const follower = await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances/${id}-follow`);
+    expect(await follower.json()).toMatchObject({ runtimeStatus: 'Terminated' });
+  });
+
+  it('cancel answers 409 for a run that has ended and 404 for an unknown id', async () => {
+    const { id } = await dropAndStart('http/finished.zip', appZip({ dryRun: true }));
+    await sandbox.finished(id);
+    const late = await call('POST', `/submissions/${id}/cancel`);
+    expect(late.status).toBe(409);
+    expect(late.body.error).toMatchObject({ code: 'RunFinished', message: expect.stringContaining(id) });
+    expect((await sandbox.status(id))?.status).toBe('Succeeded');
+
+    const unknown = await call('POST', '/submissions/zip-ffffffffffffffffffffffffffffffffffffffff/cancel');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ code: 'RunNotFound' });
+  });
+});
