@@ -29,11 +29,7 @@ export class UsageError extends InputError {
 }
 
 export type ServiceErrorCode =
-  | 'StorageUnreachable'
-  | 'FunctionsUnreachable'
-  | 'AccessDenied'
-  | 'ServiceError'
-  | 'UnexpectedAnswer';
+  'StorageUnreachable' | 'FunctionsUnreachable' | 'AccessDenied' | 'ServiceError' | 'UnexpectedAnswer';
 
 /** Storage or the Functions app could not be used; `retriable` says whether waiting may help. */
 export class ServiceError extends SubmitterError {
@@ -67,7 +63,8 @@ export function describeError(e: unknown, secrets: string[] = []): string {
 /** The machine-readable form of an error for --json. */
 export function errorJson(e: unknown, secrets: string[] = []): Record<string, unknown> {
   const base = { message: describeError(e, secrets) };
-  if (isInputError(e)) return { code: e.code, ...base, problems: e.problems.map((p) => ({ ...p, message: redact(p.message, secrets) })) };
+  if (isInputError(e))
+    return { code: e.code, ...base, problems: e.problems.map((p) => ({ ...p, message: redact(p.message, secrets) })) };
   if (e instanceof SubmitterError) return { code: e.code, ...base };
   return { code: 'Unexpected', ...base };
 }

@@ -38,7 +38,8 @@ export class FunctionsClient {
   async status(instanceId: string): Promise<StatusDocument | undefined> {
     const res = await this.call('GET', `/api/submissions/${encodeURIComponent(instanceId)}`);
     if (res.status === 404) return undefined;
-    if (res.status === 200 && isObject(res.body) && typeof res.body.status === 'string') return res.body as unknown as StatusDocument;
+    if (res.status === 200 && isObject(res.body) && typeof res.body.status === 'string')
+      return res.body as unknown as StatusDocument;
     throw this.unexpected(res, `run ${instanceId}`);
   }
 
@@ -71,7 +72,11 @@ export class FunctionsClient {
         signal: AbortSignal.timeout(this.requestTimeoutMs),
       });
     } catch (e) {
-      throw new ServiceError(`cannot reach the Functions app at ${this.baseUrl}: ${networkReason(e)}`, 'FunctionsUnreachable', true);
+      throw new ServiceError(
+        `cannot reach the Functions app at ${this.baseUrl}: ${networkReason(e)}`,
+        'FunctionsUnreachable',
+        true,
+      );
     }
     const text = await res.text().catch(() => '');
     let parsed: unknown = text;
@@ -94,7 +99,12 @@ export class FunctionsClient {
     }
     const message = isObject(res.body) && isObject(res.body.error) ? String(res.body.error.message) : undefined;
     if (res.status >= 500 || res.status === 429) {
-      return new ServiceError(`the Functions app at ${this.baseUrl} failed on ${what} (HTTP ${res.status})${message ? `: ${message}` : ''}`, 'ServiceError', true, res.status);
+      return new ServiceError(
+        `the Functions app at ${this.baseUrl} failed on ${what} (HTTP ${res.status})${message ? `: ${message}` : ''}`,
+        'ServiceError',
+        true,
+        res.status,
+      );
     }
     return new ServiceError(
       `the service at ${this.baseUrl} did not answer as the store-submitter Functions app on ${what} (HTTP ${res.status}${message ? `: ${message}` : ''}); check --functions-url`,

@@ -20,13 +20,16 @@ class FileRangeReader implements RangeReader {
 
   async read(offset: number, length: number): Promise<Buffer> {
     if (offset < 0 || offset + length > this.size) {
-      throw zipError([{ file: this.label, message: 'the zip is truncated or corrupt: it points past the end of the file' }]);
+      throw zipError([
+        { file: this.label, message: 'the zip is truncated or corrupt: it points past the end of the file' },
+      ]);
     }
     const out = Buffer.alloc(length);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.file.read(out, done, length - done, offset + done);
-      if (bytesRead === 0) throw zipError([{ file: this.label, message: 'the file got shorter while it was being read' }]);
+      if (bytesRead === 0)
+        throw zipError([{ file: this.label, message: 'the file got shorter while it was being read' }]);
       done += bytesRead;
     }
     this.stats.requests++;

@@ -93,7 +93,9 @@ class FolderReader {
   async read(): Promise<ReleaseFolder> {
     const root = await stat(this.dir).catch(() => undefined);
     if (!root?.isDirectory()) {
-      throw folderError([{ file: this.show(''), message: root ? 'is a file, not a release folder' : 'does not exist' }]);
+      throw folderError([
+        { file: this.show(''), message: root ? 'is a file, not a release folder' : 'does not exist' },
+      ]);
     }
     const config = await this.readConfig();
     const target = isObject(config?.target) ? config.target : undefined;
@@ -118,18 +120,30 @@ class FolderReader {
     packages.sort(byName);
     const key = kind ? packagesKey(kind) : undefined;
     if (listingOnly && kind && kind !== 'app')
-      this.problem(CONFIG_FILE, 'is for app submissions only (an update of the listings that keeps the packages)', 'listingOnly');
+      this.problem(
+        CONFIG_FILE,
+        'is for app submissions only (an update of the listings that keeps the packages)',
+        'listingOnly',
+      );
     if (kind === 'addon') {
-      for (const p of packages) this.problem(p, 'add-ons have no packages; remove it, or set target.kind in store.json');
+      for (const p of packages)
+        this.problem(p, 'add-ons have no packages; remove it, or set target.kind in store.json');
     } else if (key) {
       const listed = configSubmission[key];
       const listedInConfig = Array.isArray(listed);
       if (listingOnly && packages.length)
-        this.problem(CONFIG_FILE, `is true, but the folder has ${packages.length} package(s) at its root; remove them, or listingOnly`, 'listingOnly');
+        this.problem(
+          CONFIG_FILE,
+          `is true, but the folder has ${packages.length} package(s) at its root; remove them, or listingOnly`,
+          'listingOnly',
+        );
       if (listedInConfig) {
         // store.json lists the packages (to give their options): a package file it does not name is a mistake.
         for (const p of packages)
-          this.problem(p, `is not in ${CONFIG_FILE} submission.${key}, which lists the packages to upload; add it there or remove the file`);
+          this.problem(
+            p,
+            `is not in ${CONFIG_FILE} submission.${key}, which lists the packages to upload; add it there or remove the file`,
+          );
         this.summary.packages = listed.filter(isObject).map((p) => String(p.fileName));
       } else if (!packages.length && !listingOnly) {
         this.problem(
@@ -150,7 +164,11 @@ class FolderReader {
     }
 
     if (listings) {
-      if (kind === 'flight') this.problem(LISTINGS_DIR, 'flights have no Store listings; remove the folder, or set target.kind in store.json');
+      if (kind === 'flight')
+        this.problem(
+          LISTINGS_DIR,
+          'flights have no Store listings; remove the folder, or set target.kind in store.json',
+        );
       else if (kind) {
         const built = await this.readListings(kind);
         if (Object.keys(built).length) submission.listings = built;
@@ -239,7 +257,10 @@ class FolderReader {
       const rel = `${LISTINGS_DIR}/${lang}`;
       if (isIgnoredName(lang)) continue;
       if (!langEntry.isDirectory()) {
-        this.problem(rel, `is not a language folder: listings go in ${LISTINGS_DIR}/<language>/, e.g. ${LISTINGS_DIR}/en-us/`);
+        this.problem(
+          rel,
+          `is not a language folder: listings go in ${LISTINGS_DIR}/<language>/, e.g. ${LISTINGS_DIR}/en-us/`,
+        );
         continue;
       }
       const at = join(join('submission', 'listings'), lang);
@@ -252,7 +273,10 @@ class FolderReader {
     return out;
   }
 
-  private async readAppListing(rel: string, at: string): Promise<{ value: Json; fields: string[]; images: number } | undefined> {
+  private async readAppListing(
+    rel: string,
+    at: string,
+  ): Promise<{ value: Json; fields: string[]; images: number } | undefined> {
     const base: Json = {};
     const fields: string[] = [];
     let images = 0;
@@ -278,13 +302,18 @@ class FolderReader {
       this.origins.push([join(baseAt, field.field), fileRel]);
     }
     if (!fields.length && !images) {
-      this.problem(rel, 'is empty: give at least one listing file, or remove the folder');
+      // A folder whose files were all refused has had its problems reported already.
+      if (!(await this.list(rel)).some((e) => !isIgnoredName(e.name)))
+        this.problem(rel, 'is empty: give at least one listing file, or remove the folder');
       return undefined;
     }
     return { value: { baseListing: base }, fields, images };
   }
 
-  private async readAddonListing(rel: string, at: string): Promise<{ value: Json; fields: string[]; images: number } | undefined> {
+  private async readAddonListing(
+    rel: string,
+    at: string,
+  ): Promise<{ value: Json; fields: string[]; images: number } | undefined> {
     const listing: Json = {};
     const fields: string[] = [];
     let images = 0;
@@ -302,7 +331,10 @@ class FolderReader {
         continue;
       }
       if (entry.isDirectory() && name === IMAGES_DIR) {
-        this.problem(fileRel, `add-on listings have no images but one icon: ${rel}/${ADDON_ICON} (a ${ADDON_ICON_SIZE}x${ADDON_ICON_SIZE} PNG)`);
+        this.problem(
+          fileRel,
+          `add-on listings have no images but one icon: ${rel}/${ADDON_ICON} (a ${ADDON_ICON_SIZE}x${ADDON_ICON_SIZE} PNG)`,
+        );
         continue;
       }
       const field = this.textField(entry, fileRel, ADDON_LISTING_FIELDS, `, and the icon ${ADDON_ICON}`);
@@ -314,7 +346,9 @@ class FolderReader {
       this.origins.push([join(at, field.field), fileRel]);
     }
     if (!fields.length && !images) {
-      this.problem(rel, 'is empty: give at least one listing file, or remove the folder');
+      // A folder whose files were all refused has had its problems reported already.
+      if (!(await this.list(rel)).some((e) => !isIgnoredName(e.name)))
+        this.problem(rel, 'is empty: give at least one listing file, or remove the folder');
       return undefined;
     }
     return { value: listing, fields, images };
@@ -348,7 +382,6 @@ class FolderReader {
       return undefined;
     }
     const text = decoded.text.replace(/\r\n?/g, '\n');
-    const where = spec.field;
     if (spec.kind === 'text') {
       const value = text.trim();
       if (!value) {
@@ -356,7 +389,7 @@ class FolderReader {
         return undefined;
       }
       if (spec.maxLength !== undefined && value.length > spec.maxLength) {
-        this.problem(fileRel, `is ${value.length} characters long; the Store takes at most ${spec.maxLength}`, where);
+        this.problem(fileRel, `is ${value.length} characters long; the Store takes at most ${spec.maxLength}`);
         return undefined;
       }
       return value;
@@ -370,19 +403,25 @@ class FolderReader {
       return undefined;
     }
     if (spec.maxItems !== undefined && items.length > spec.maxItems) {
-      this.problem(fileRel, `has ${items.length} ${item}s (one per line); the Store takes at most ${spec.maxItems}`, where);
+      this.problem(fileRel, `has ${items.length} ${item}s (one per line); the Store takes at most ${spec.maxItems}`);
       ok = false;
     }
     for (const { line, n } of items) {
       if (spec.maxLength !== undefined && line.length > spec.maxLength) {
-        this.problem(fileRel, `line ${n} is ${line.length} characters long; the Store takes at most ${spec.maxLength} per ${item}`, where);
+        this.problem(
+          fileRel,
+          `line ${n} is ${line.length} characters long; the Store takes at most ${spec.maxLength} per ${item}`,
+        );
         ok = false;
       }
     }
     if (spec.maxWords !== undefined) {
       const words = items.reduce((sum, { line }) => sum + line.split(/\s+/).length, 0);
       if (words > spec.maxWords) {
-        this.problem(fileRel, `has ${words} words in all; the Store takes at most ${spec.maxWords} across all ${item}s`, where);
+        this.problem(
+          fileRel,
+          `has ${words} words in all; the Store takes at most ${spec.maxWords} across all ${item}s`,
+        );
         ok = false;
       }
     }
@@ -414,7 +453,8 @@ class FolderReader {
       for (const e of entries) {
         if (pngs.includes(e)) continue;
         const captionOf = e.name.replace(/\.txt$/i, '.png');
-        if (e.isFile() && /\.txt$/i.test(e.name) && [...names].some((n) => n.toLowerCase() === captionOf.toLowerCase())) continue;
+        if (e.isFile() && /\.txt$/i.test(e.name) && [...names].some((n) => n.toLowerCase() === captionOf.toLowerCase()))
+          continue;
         this.problem(
           `${typeRel}/${e.name}`,
           /\.txt$/i.test(e.name)
@@ -430,7 +470,9 @@ class FolderReader {
         const fileRel = `${typeRel}/${png.name}`;
         if (!(await this.checkPng(fileRel))) continue;
         const image: Json = { fileName: fileRel, imageType: type };
-        const captionName = entries.find((e) => e.name.toLowerCase() === png.name.replace(/\.png$/i, '.txt').toLowerCase());
+        const captionName = entries.find(
+          (e) => e.name.toLowerCase() === png.name.replace(/\.png$/i, '.txt').toLowerCase(),
+        );
         if (captionName) {
           const caption = await this.readText(`${typeRel}/${captionName.name}`, { field: 'description', kind: 'text' });
           if (caption !== undefined) image.description = caption;
@@ -476,7 +518,11 @@ class FolderReader {
     }
     const info = await stat(joinPath(this.dir, name)).catch(() => undefined);
     if (!info?.isFile()) {
-      this.problem(CONFIG_FILE, `"${value}" is not ${info ? 'a file' : 'in the release folder'}; paths are relative to the folder`, field);
+      this.problem(
+        CONFIG_FILE,
+        `"${value}" is not ${info ? 'a file' : 'in the release folder'}; paths are relative to the folder`,
+        field,
+      );
       return;
     }
     this.addFile(name);
@@ -543,7 +589,7 @@ function mergeInto(base: Json, extra: Json, path: string): string[] {
   for (const [k, v] of Object.entries(extra)) {
     const at = join(path, k);
     if (!(k in base)) base[k] = structuredClone(v);
-    else if (isObject(base[k]) && isObject(v)) clashes.push(...mergeInto(base[k] as Json, v, at));
+    else if (isObject(base[k]) && isObject(v)) clashes.push(...mergeInto(base[k], v, at));
     else clashes.push(at);
   }
   return clashes;

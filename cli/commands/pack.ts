@@ -1,0 +1,49 @@
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { isPackageFileName, mergeSubmission, pendingUploads } from '../../lib/manifest';
+import { EXIT, type ExitCode } from '../errors';
+import { packFolder } from '../pack';
+import type { Output } from '../output';
+import { formatBytes, targetLabel } from '../view';
+
+export interface PackOptions {
+  output?: string;
+}
+
+/** `pack <folder>`: 0 when the zip was written and passed validation, 2 when the folder was refused. */
+export async function packCommand(folder: string, options: PackOptions, out: Output): Promise<ExitCode> {
+  const output = options.output ?? join(dirname(resolve(folder)), `${basename(resolve(folder))}.zip`);
+  try {
+    const result = await packFolder(folder, output, folder);
+    const { manifest, entries } = result.checked;
+    const uploads = pendingUploads(manifest.target.kind, mergeSubmission(manifest.target.kind, {}, manifest, entries));
+    const near = relative(process.cwd(), result.output);
+    const shown = near && !near.startsWith('..') ? near : result.output;
+    out.result(
+      {
+        output: result.output,
+        bytes: result.bytes,
+        entries: entries.length,
+        uploads,
+        manifest: result.folder.manifest,
+      },
+      () => {
+        const s = result.folder.summary;
+        const listings = Object.entries(s.listings).map(
+          ([lang, l]) =>
+            `${lang} (${[...l.fields, ...(l.images ? [`${l.images} image${l.images === 1 ? '' : 's'}`] : [])].join(', ')})`,
+        );
+        return [
+          `Packed ${folder} into ${shown} (${formatBytes(result.bytes)}, ${entries.length} entries)`,
+          `  target    ${targetLabel(manifest.target)}`,
+          ...(s.packages.length ? [`  packages  ${s.packages.join(', ')}`] : []),
+          ...(listings.length ? [`  listings  ${listings.join('; ')}`] : []),
+          `  uploads   ${uploads.filter(isPackageFileName).length} package(s), ${uploads.filter((u) => !isPackageFileName(u)).length} other file(s)`,
+          `  checked   with the pipeline's own zip and manifest validation: ready to submit`,
+        ];
+      },
+    );
+    return EXIT.ok;
+  } catch (e) {
+    return out.fail(e, `${folder} cannot be packed`);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * How runs look in a terminal: one line per change of phase or Store status while a run is
+ * followed, the whole status document for `status`, and the exit code a run's end maps to.
+ */
+import type { StatusDocument } from '../lib/runStatus';
+import type { Manifest, Target } from '../lib/manifest';
+import { EXIT, type ExitCode } from './errors';
+
+/** Pipeline failures that mean the zip was refused: the same exit code as a local refusal. */
+const INPUT_FAILURES = new Set(['InvalidManifest', 'InvalidZip', 'InvalidOptions', 'InvalidInput']);
+
+export function isFinished(doc: StatusDocument): boolean {
+  return doc.status === 'Succeeded' || doc.status === 'Failed' || doc.status === 'Canceled';
+}
+
+export function exitCodeForRun(doc: StatusDocument): ExitCode {
+  if (doc.status === 'Succeeded') return EXIT.ok;
+  const facts = doc.failure?.facts;
+  if (doc.status === 'Failed' && (facts?.problems?.length || INPUT_FAILURES.has(facts?.code ?? '')))
+    return EXIT.rejected;
+  return EXIT.runFailed;
+}
+
+export function clock(at: Date = new Date()): string {
+  return at.toTimeString().slice(0, 8);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;
+}
+
+export function targetLabel(target: Target | StatusDocument['product'] | undefined): string {
+  if (!target) return 'unknown product';
+  const t = target as Record<string, unknown>;
+  const text = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+  const flight = t.flight as { friendlyName?: string } | undefined;
+  const addon = t.addon as { productId?: string } | undefined;
+  switch (t.kind) {
+    case 'app':
+      return `app ${text(t.applicationId) ?? '?'}`;
+    case 'flight':
+      return `flight ${text(t.flightId) ?? `"${text(flight?.friendlyName) ?? '?'}"`} of app ${text(t.applicationId) ?? '?'}`;
+    case 'addon':
+      return `add-on ${text(t.inAppProductId) ?? `"${text(addon?.productId) ?? '?'}"`}`;
+    default:
+      return 'unknown product';
+  }
+}
+
+/** What identifies a state worth a new line: the run's status, its phase and the Store's status. */
+export function progressKey(doc: StatusDocument | undefined): string {
+  return doc ? `${doc.status}|${doc.phase}|${doc.storeStatus ?? ''}` : 'waiting';
+}
+
+export function progressLine(doc: StatusDocument | undefined, at: Date = new Date()): string {
+  if (!doc) return `${clock(at)}  Waiting    the run has not started yet`;
+  const store = doc.storeStatus ? `  Store: ${doc.storeStatus}` : '';
+  return `${clock(at)}  ${doc.status.padEnd(9)}  ${doc.phase.padEnd(25)}${store}`.trimEnd();
+}
+
+/** The closing lines of a followed run. */
+export function outcomeLines(doc: StatusDocument): string[] {
+  const product = targetLabel(doc.product);
+  const submission = doc.submissionId ? `submission ${doc.submissionId}` : 'no submission';
+  if (doc.status === 'Succeeded') {
+    if (doc.outcome === 'DryRunSucceeded')
+      return [`Succeeded: ${product}, dry run: the Store took the submission, which was then deleted.`];
+    return [`Succeeded: ${product}, ${submission}${doc.storeStatus ? ` (Store: ${doc.storeStatus})` : ''}.`];
+  }
+  const lines = [`${doc.status}: ${product}, ${submission}${doc.storeStatus ? ` (Store: ${doc.storeStatus})` : ''}.`];
+  lines.push(...failureLines(doc));
+  return lines;
+}
+
+function failureLines(doc: StatusDocument): string[] {
+  const lines: string[] = [];
+  if (doc.failure) {
+    lines.push(`  at ${doc.failure.step}: ${doc.failure.message}`);
+    for (const p of doc.failure.facts.problems ?? [])
+      lines.push(`    ${p.file}${p.field ? ` ${p.field}` : ''}: ${p.message}`);
+    if (doc.failure.advice) lines.push(`  what to do: ${doc.failure.advice}`);
+    if (doc.failure.facts.correlationId) lines.push(`  MS-CorrelationId: ${doc.failure.facts.correlationId}`);
+  }
+  for (const e of doc.storeErrors) lines.push(`  Store error ${e.code}: ${e.details}`);
+  for (const r of doc.certificationReports)
+    lines.push(`  certification report${r.date ? ` (${r.date})` : ''}: ${r.reportUrl}`);
+  return lines;
+}
+
+/** The status document for people. */
+export function renderDocument(doc: StatusDocument, statusUrl?: string): string {
+  const rows: Array<[string, string]> = [
+    ['Run', doc.instanceId],
+    ['Zip', `${doc.blob.container}/${doc.blob.name}${doc.blob.etag ? ` (ETag ${doc.blob.etag})` : ''}`],
+    [
+      'Status',
+      `${doc.status}, phase ${doc.phase}${doc.outcome ? `, outcome ${doc.outcome}` : ''}${doc.dryRun ? ' (dry run)' : ''}`,
+    ],
+  ];
+  if (doc.product) rows.push(['Product', targetLabel(doc.product)]);
+  if (doc.submissionId || doc.storeStatus)
+    rows.push([
+      'Submission',
+      `${doc.submissionId ?? '(none yet)'}${doc.storeStatus ? `, Store status ${doc.storeStatus}` : ''}`,
+    ]);
+  if (doc.upload)
+    rows.push([
+      'Upload',
+      `${formatBytes(doc.upload.bytes)} in ${doc.upload.blocks} block(s), ${doc.upload.method}, ${formatDuration(doc.upload.durationMs)}`,
+    ]);
+  if (doc.polls !== undefined)
+    rows.push(['Polls', `${doc.polls}${doc.nextPollAt ? `, next at ${doc.nextPollAt}` : ''}`]);
+  if (doc.createdTime) rows.push(['Created', doc.createdTime]);
+  if (doc.lastUpdatedTime) rows.push(['Updated', doc.lastUpdatedTime]);
+  if (doc.reportBlob) rows.push(['Report', doc.reportBlob]);
+  if (statusUrl) rows.push(['Status URL', statusUrl]);
+  const lines = rows.map(([k, v]) => `${k.padEnd(11)} ${v}`);
+  if (doc.timeline.length) {
+    lines.push('Timeline');
+    const width = Math.max(...doc.timeline.map((s) => s.step.length));
+    for (const s of doc.timeline) {
+      const took = s.endedAt ? formatDuration(Date.parse(s.endedAt) - Date.parse(s.startedAt)) : 'running';
+      const extra = [
+        s.attempts && s.attempts > 1 ? `${s.attempts} attempts` : '',
+        s.detail ?? '',
+        s.correlationIds?.length ? `MS-CorrelationId ${s.correlationIds.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+      lines.push(
+        `  ${s.startedAt.slice(11, 19)}  ${s.step.padEnd(width)}  ${s.result.padEnd(8)} ${took.padStart(9)}${extra ? `  ${extra}` : ''}`,
+      );
+    }
+  }
+  for (const w of doc.storeWarnings) lines.push(`Store warning ${w.code}: ${w.details}`);
+  const failure = failureLines(doc);
+  if (failure.length) lines.push('Failure', ...failure);
+  return lines.join('\n');
+}
+
+/** One line per file kind the submission uploads, for `validate` and `submit`. */
+export function uploadsSummary(manifest: Manifest, uploads: string[], packages: string[]): string {
+  const images = uploads.length - packages.length;
+  const parts = [`${packages.length} package${packages.length === 1 ? '' : 's'}`];
+  if (images) parts.push(`${images} other file${images === 1 ? '' : 's'} (images, icons, trailers)`);
+  return `${targetLabel(manifest.target)}; uploads ${parts.join(', ')}`;
+}
