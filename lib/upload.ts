@@ -17,6 +17,7 @@ import {
   StorageSharedKeyCredential,
   generateBlobSASQueryParameters,
   newPipeline,
+  RestError,
   type BlobClient,
   type HttpOperationResponse,
   type RequestPolicy,
@@ -43,6 +44,11 @@ export interface UploadOptions {
   method?: 'auto' | 'fromUrl' | 'stream';
   onProgress?: (bytesDone: number, total: number) => void;
   signal?: AbortSignal;
+  /**
+   * How long one request to the upload URL may go without finishing before it is abandoned and
+   * tried again: this, plus a second for every MiB the request carries. Default: 10 minutes in all.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface UploadResult {
@@ -64,8 +70,16 @@ const PROBE_BYTES = 64 * 1024;
 const BLOCK_ATTEMPTS = 3;
 /** The source SAS lives this long: enough for a multi-GB server-side copy, short enough to be worthless soon after. */
 const SOURCE_SAS_MINUTES = 60;
-/** Per-try deadline of a storage request; a hung request is abandoned and retried. */
+/** Per-try deadline of a storage request (asked of the service, and kept by the client when no other is set). */
 const TRY_TIMEOUT_MS = 10 * 60_000;
+/** The slowest transfer a request to the upload URL is allowed before it counts as hung. */
+const MIN_BYTES_PER_SECOND = MiB;
+
+/** The per-try deadline for requests carrying up to `bytes`: a hung request must not hold a run for 10 minutes. */
+function tryTimeoutMs(options: UploadOptions, bytes: number): number {
+  if (options.requestTimeoutMs === undefined) return TRY_TIMEOUT_MS;
+  return options.requestTimeoutMs + Math.ceil((bytes / MIN_BYTES_PER_SECOND) * 1000);
+}
 
 /** The Store's SAS URLs sometimes carry an unencoded `+`, which storage would read as a space. */
 export function fixUploadUrl(url: string): string {
@@ -128,8 +142,12 @@ export async function uploadZip(options: UploadOptions): Promise<UploadResult> {
   }
   let probe: UploadResult['probe'] = method === 'stream' ? undefined : 'skipped';
   if (sourceUrl) {
-    const destination = destinationClient(destinationUrl, options.sourceEtag);
     const plan = planBlocks(size, options.fromUrlBlockSizeBytes ?? MAX_BLOCK_BYTES);
+    const destination = destinationClient(
+      destinationUrl,
+      tryTimeoutMs(options, Math.min(plan.blockSize, size)),
+      options.sourceEtag,
+    );
     const ids = blockIds(options.sourceEtag, plan.blockSize, plan.count);
     if (method === 'auto') {
       probe = await probeFromUrl(destination, ids[0]!, sourceUrl, Math.min(size, PROBE_BYTES), options.signal);
@@ -188,8 +206,8 @@ async function streamUpload(
   concurrency: number,
   progress: Progress,
 ): Promise<{ blocks: number }> {
-  const destination = destinationClient(destinationUrl);
   const plan = planBlocks(size, options.blockSizeBytes ?? DEFAULT_BLOCK_BYTES);
+  const destination = destinationClient(destinationUrl, tryTimeoutMs(options, Math.min(plan.blockSize, size)));
   const ids = blockIds(options.sourceEtag, plan.blockSize, plan.count);
   // One buffer per worker, reused block after block: memory is blockSize x concurrency.
   const spare: Buffer[] = [];
@@ -339,12 +357,49 @@ async function commit(destination: BlockBlobClient, ids: string[], signal?: Abor
  * `x-ms-source-if-match`, so the copy fails (412) instead of mixing versions if the zip changes:
  * the SDK has no option for that header on Put Block From URL.
  */
-function destinationClient(url: string, pinEtag?: string): BlockBlobClient {
+function destinationClient(url: string, attemptTimeoutMs: number, pinEtag?: string): BlockBlobClient {
   const pipeline = newPipeline(new AnonymousCredential(), {
     retryOptions: { maxTries: 4, tryTimeoutInMs: TRY_TIMEOUT_MS },
   });
+  // After the SDK's retry policy: each try gets its own deadline.
+  pipeline.factories.push(attemptTimeoutFactory(attemptTimeoutMs));
   if (pinEtag) pipeline.factories.push(sourcePinFactory(pinEtag));
   return new BlockBlobClient(url, pipeline);
+}
+
+/**
+ * A client-side deadline for each try. The SDK's `tryTimeoutInMs` only sends the service a
+ * `timeout` parameter: a connection that never answers would hold the run forever. A try that
+ * runs out fails as a RestError with code `Timeout`, which the SDK's retry policy retries.
+ */
+function attemptTimeoutFactory(timeoutMs: number): RequestPolicyFactory {
+  return {
+    create: (next: RequestPolicy): RequestPolicy => ({
+      async sendRequest(request: WebResource): Promise<HttpOperationResponse> {
+        const outer = request.abortSignal;
+        const controller = new AbortController();
+        const forward = (): void => controller.abort();
+        if (outer?.aborted) controller.abort();
+        outer?.addEventListener('abort', forward);
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, timeoutMs);
+        request.abortSignal = controller.signal;
+        try {
+          return await next.sendRequest(request);
+        } catch (e) {
+          if (timedOut) throw new RestError(`no answer within ${timeoutMs} ms`, { code: 'Timeout' });
+          throw e;
+        } finally {
+          clearTimeout(timer);
+          outer?.removeEventListener('abort', forward);
+          request.abortSignal = outer;
+        }
+      },
+    }),
+  };
 }
 
 function sourcePinFactory(etag: string): RequestPolicyFactory {
@@ -483,7 +538,7 @@ function classify(e: unknown, side: Side, what: string): UploadError | SourceBlo
   }
   if (side !== 'source' && (status === 401 || status === 403 || status === 404)) {
     return new UploadError(
-      `${what} failed: ${detail}. The submission's upload URL was refused (it may have expired); read the submission again for a new one.`,
+      `${what} failed: ${detail}. The submission's upload URL was refused (it may have expired, about a day after the submission was made): upload the zip again to start a new submission.`,
       'UploadUrlRejected',
       false,
       status,

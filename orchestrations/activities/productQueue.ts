@@ -24,6 +24,14 @@ export interface TakeTurnInput extends ActivityInput {
 
 const ENDED = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
 
+/**
+ * Queues live per task hub: the liveness of a queued run is asked of this hub's Durable
+ * client, so apps (or slots) that share a storage account must not share queues.
+ */
+function queueBlobKey(context: InvocationContext, key: string): string {
+  return `${df.getClient(context).taskHubName}/${key}`;
+}
+
 async function endedRuns(context: InvocationContext, entries: QueueEntry[]): Promise<string[]> {
   const client = df.getClient(context);
   const ended: string[] = [];
@@ -43,13 +51,14 @@ export const takeTurn = defineActivity(
   'takeTurn',
   async (input: TakeTurnInput, scope): Promise<Turn> => {
     const container = queuesContainer();
+    const blobKey = queueBlobKey(scope.context, input.key);
     const entry: QueueEntry = { instanceId: input.instanceId, uploadedAt: input.uploadedAt, joinedAt: input.joinedAt };
-    const ahead = await updateQueue(container, input.key, (queue) => {
+    const ahead = await updateQueue(container, blobKey, (queue) => {
       const joined = joinQueue(queue, entry);
       return { queue: joined, result: aheadOf(joined, input.instanceId) };
     });
     const ended = ahead.length > 0 ? await endedRuns(scope.context, ahead) : [];
-    const turn = await updateQueue(container, input.key, (queue) => {
+    const turn = await updateQueue(container, blobKey, (queue) => {
       const cleaned = ended.length > 0 ? evictFromQueue(queue, ended) : queue;
       const now = turnOf(cleaned, input.instanceId);
       const next = now.mine && input.mayStart ? activate(cleaned, input.instanceId) : cleaned;
@@ -65,11 +74,15 @@ export interface LeaveTurnInput extends ActivityInput {
   key: string;
 }
 
-export const leaveTurn = defineActivity('leaveTurn', async (input: LeaveTurnInput, scope) => {
-  await updateQueue(queuesContainer(), input.key, (queue) => ({
-    queue: leaveQueue(queue, input.instanceId),
-    result: undefined,
-  }));
-  scope.log(`left the ${input.key} queue`);
-  return {};
-});
+export const leaveTurn = defineActivity(
+  'leaveTurn',
+  async (input: LeaveTurnInput, scope) => {
+    await updateQueue(queuesContainer(), queueBlobKey(scope.context, input.key), (queue) => ({
+      queue: leaveQueue(queue, input.instanceId),
+      result: undefined,
+    }));
+    scope.log(`left the ${input.key} queue`);
+    return {};
+  },
+  { extraInputs: [df.input.durableClient()] },
+);

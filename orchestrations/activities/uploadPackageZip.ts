@@ -54,6 +54,7 @@ export const uploadPackageZip = defineActivity(
       blockSizeBytes: c.upload.blockSizeBytes,
       concurrency: c.upload.concurrency,
       method: c.upload.method,
+      requestTimeoutMs: c.store.requestTimeoutMs,
       onProgress: (done, total) => {
         // A line per tenth keeps long uploads visible without flooding the log.
         if (total > 0 && done - lastReported >= total / 10) {

@@ -105,7 +105,9 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
         maxConcurrentActivities: hostJson.extensions?.durableTask?.maxConcurrentActivityFunctions ?? 10,
       });
       const loaded = await engine.load();
-      durableApi = new DurableApi(engine, () => origin, o.masterKey);
+      const api = new DurableApi(engine, () => origin, o.masterKey);
+      durableApi = api;
+      engine.setExtraInputs((fn) => extraInputs(fn, () => api.clientData()));
       http.setDurable(durableApi);
       logger.info(
         'Host.Triggers.DurableTask',

@@ -6,6 +6,7 @@ import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { BAD_INPUTS, findProblem, type BadInput } from '../helpers/zips';
 
 const md5 = (bytes: Buffer): string => createHash('md5').update(bytes).digest('hex');
+const USER_METADATA = { owner: 'release-bot', build: '2024.06.1' };
 
 interface Dropped {
   key: string;
@@ -26,9 +27,12 @@ describe('bad input end to end', () => {
     runs = await Promise.all(
       Object.entries(BAD_INPUTS).map(async ([key, bad]) => {
         const bytes = bad.bytes();
-        const blobName = `bad/${key}.zip`;
-        const etag = await sandbox.drop(blobName, bytes);
-        const instanceId = instanceIdFor(sandbox.submissions.containerName, blobName, etag);
+        // Names as users write them (spaces, accents) and metadata of their own, which a run must keep.
+        const blobName = `bad/Größe ${key}.zip`;
+        const { etag } = await sandbox.submissions
+          .getBlockBlobClient(blobName)
+          .upload(bytes, bytes.length, { metadata: USER_METADATA });
+        const instanceId = instanceIdFor(sandbox.submissions.containerName, blobName, etag!);
         const doc = await sandbox.finished(instanceId, 45_000);
         return { key, bad, blobName, bytes, instanceId, doc };
       }),
@@ -99,6 +103,7 @@ describe('bad input end to end', () => {
         const now = bytes.length === 0 ? Buffer.alloc(0) : await blob.downloadToBuffer();
         expect({ key, md5: md5(now) }).toEqual({ key, md5: md5(bytes) });
         expect(props.metadata).toMatchObject({
+          ...USER_METADATA,
           [ZIP_METADATA.instanceId]: instanceId,
           [ZIP_METADATA.outcome]: 'Failed',
         });

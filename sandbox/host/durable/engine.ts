@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ContainerClient, RestError } from '@azure/storage-blob';
-import type { Worker } from '../core';
+import type { ParameterBinding, RegisteredFunction, Worker } from '../core';
 import type { Logger } from '../log';
 import {
   ACTION_NAMES,
@@ -146,7 +146,15 @@ export class DurableEngine {
   private activeActivities = 0;
   private stopped = false;
 
+  /** The other inputs of an activity (a Durable client): activities may declare them like any function. */
+  private extraInputsOf?: (fn: RegisteredFunction) => ParameterBinding[];
+
   constructor(private readonly o: EngineOptions) {}
+
+  /** Set once the Durable API exists, before any instance runs. */
+  setExtraInputs(inputs: (fn: RegisteredFunction) => ParameterBinding[]): void {
+    this.extraInputsOf = inputs;
+  }
 
   get taskHub(): string {
     return this.o.taskHub;
@@ -973,7 +981,7 @@ export class DurableEngine {
             : { json: JSON.stringify(input) };
       try {
         const response = await this.o.worker.invoke(name, {
-          inputData: [{ name: fn.triggerBindingName, data }],
+          inputData: [{ name: fn.triggerBindingName, data }, ...(this.extraInputsOf?.(fn) ?? [])],
           reason: `TaskScheduled ${id} of instance ${instanceId}`,
         });
         ev = event(EventType.TaskCompleted, ts(), { TaskScheduledId: id, Result: typedResult(response.returnValue) });
