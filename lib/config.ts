@@ -20,6 +20,7 @@ export const SETTINGS = {
   tokenScope: 'STORE_TOKEN_SCOPE',
   requestTimeoutSeconds: 'STORE_REQUEST_TIMEOUT_SECONDS',
   maxRequestsPerMinute: 'STORE_MAX_REQUESTS_PER_MINUTE',
+  rateWindowSeconds: 'STORE_RATE_WINDOW_SECONDS',
   pollFirstSeconds: 'POLL_FIRST_INTERVAL_SECONDS',
   pollMaxSeconds: 'POLL_MAX_INTERVAL_SECONDS',
   commitDeadlineMinutes: 'COMMIT_DEADLINE_MINUTES',
@@ -46,7 +47,10 @@ export interface Config {
     apiBaseUrl: string;
     tokenScope: string;
     requestTimeoutMs: number;
+    /** Store API calls allowed per `rateWindowMs` (the Store's limit is per minute, per tenant). */
     maxRequestsPerMinute: number;
+    /** The window the limit counts in: 60 s for the Store; the sandbox shortens it with its emulator. Default 60 s. */
+    rateWindowMs?: number;
   };
   polling: {
     firstIntervalSeconds: number;
@@ -156,6 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
       tokenScope: r.optional(SETTINGS.tokenScope, 'https://manage.devcenter.microsoft.com/.default'),
       requestTimeoutMs: r.number(SETTINGS.requestTimeoutSeconds, 60, 1, 600) * 1000,
       maxRequestsPerMinute: r.number(SETTINGS.maxRequestsPerMinute, 20, 1, 10000),
+      rateWindowMs: r.number(SETTINGS.rateWindowSeconds, 60, 1, 3600) * 1000,
     },
     polling: {
       firstIntervalSeconds: r.number(SETTINGS.pollFirstSeconds, 30, 1, 3600),

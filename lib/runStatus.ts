@@ -29,6 +29,10 @@ export interface StatusDocument {
   createdTime?: string;
   lastUpdatedTime?: string;
   reportBlob?: string;
+  /** While queued: the earlier run for the same product this one waits for. */
+  queuedBehind?: string;
+  /** The earlier runs for the same product this one waited for before its turn. */
+  waitedFor?: string[];
 }
 
 /** The parts of a Durable status the document needs (the client's DurableOrchestrationStatus fits). */
@@ -110,6 +114,8 @@ export function statusDocument(durable: DurableStatusLike, follower?: FollowerVi
     createdTime: iso(durable.createdTime),
     lastUpdatedTime: iso(durable.lastUpdatedTime),
     reportBlob: state?.reportBlob,
+    queuedBehind: status === 'Running' ? state?.queuedBehind : undefined,
+    waitedFor: state?.waitedFor,
   };
 }
 

@@ -32,7 +32,7 @@ export async function resolveProduct(store: StoreClient, target: Target): Promis
     } else {
       const wanted = target.flight!;
       // Listing first on every attempt makes a retried create find the flight an earlier attempt made.
-      const flights = await store.listFlights(target.applicationId);
+      const flights = await store.listFlights(target.applicationId).catch(refusedApp(target.applicationId));
       correlationIds.push(flights.correlationId);
       let found = byName(flights.value, (f) => f.friendlyName, wanted.friendlyName);
       if (!found) {
@@ -74,7 +74,7 @@ export async function resolveProduct(store: StoreClient, target: Target): Promis
   }
 
   const info = kindInfo(ref.kind);
-  const product = await store.getProduct(ref);
+  const product = await store.getProduct(ref).catch(refusedApp(ref.kind === 'addon' ? undefined : ref.applicationId));
   correlationIds.push(product.correlationId);
   const body = product.value as Json;
   const pendingSubmissionId = refId(body[info.pendingField]);
@@ -114,6 +114,28 @@ export async function resolveProduct(store: StoreClient, target: Target): Promis
  */
 function byName<T>(items: T[], nameOf: (item: T) => string | undefined, name: string): T | undefined {
   return items.find((i) => nameOf(i) === name) ?? items.find((i) => nameOf(i)?.toLowerCase() === name.toLowerCase());
+}
+
+/**
+ * A 409 on reading an app can only mean one thing: the app uses Partner Center features the
+ * submission API does not support, and the API refuses every call on it. Retrying cannot help;
+ * the user must know that, whatever the Store's own message says.
+ */
+function refusedApp(applicationId: string | undefined): (e: unknown) => never {
+  return (e) => {
+    if (!applicationId || !isStoreRequestError(e) || e.status !== 409) throw e;
+    throw new StoreRequestError(
+      `The Store API refuses every call on application ${applicationId} (409 ${e.code}): it uses Partner Center features the submission API does not support. ` +
+        `Submit it in Partner Center; this tool cannot. (${e.message})`,
+      {
+        code: e.code,
+        status: e.status,
+        correlationId: e.correlationId,
+        retriable: false,
+        storeErrors: e.storeErrors,
+      },
+    );
+  };
 }
 
 /** Deletes a pending submission; one that is already gone counts as deleted. */

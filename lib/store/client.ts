@@ -23,6 +23,7 @@ import { redact, registerSecret } from '../redact';
 import { storeCredential } from './credential';
 import { correlationIdOf, parseJson, storeErrorFromResponse } from './errors';
 import { productPath, segment, submissionPath, type ProductRef } from './kinds';
+import { pacingPolicy, sharedPacer, type CallPacer } from './pacing';
 import {
   TIMEOUT_CODE,
   attemptTimeoutPolicy,
@@ -75,6 +76,8 @@ export interface StoreClientOptions {
   pageSize?: number;
   /** Replaces the default HTTP client. */
   httpClient?: HttpClient;
+  /** Holds every attempt until the tenant's rate limit has room (lib/store/pacing.ts). None: no pacing. */
+  pacer?: CallPacer;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -131,8 +134,16 @@ export class StoreClient {
       ),
       { phase: 'Retry' },
     );
+    // Above the token policy: the token is taken after the wait for a slot, never left to expire
+    // in the queue; and above the log and the timeout, so waiting is neither a call's time nor its deadline's.
+    if (options.pacer) pipeline.addPolicy(pacingPolicy(options.pacer), { phase: 'Sign' });
     pipeline.addPolicy(
-      storeBearerPolicy({ credential: options.credential, scope: options.scope, baseUrl: this.baseUrl }),
+      storeBearerPolicy({
+        credential: options.credential,
+        scope: options.scope,
+        baseUrl: this.baseUrl,
+        tokenTimeoutMs: timeoutMs,
+      }),
       { phase: 'Sign' },
     );
     // Below the token policy, so the resend after a refresh is logged as its own attempt.
@@ -406,6 +417,12 @@ export function storeClientFor(store: Config['store'], extra: Partial<StoreClien
     credential: storeCredential(store),
     scope: store.tokenScope,
     timeoutMs: store.requestTimeoutMs,
+    // One pacer per tenant and API for the whole process: every run's activities share the budget.
+    pacer: sharedPacer(
+      `${store.apiBaseUrl}|${store.tenantId}`,
+      store.maxRequestsPerMinute,
+      store.rateWindowMs ?? 60_000,
+    ),
     ...extra,
   });
 }

@@ -18,7 +18,7 @@ import {
 import type { Config } from '../config';
 import { ConfigurationError } from '../errors';
 import { registerSecret } from '../redact';
-import { tokenError, type RefreshableCredential } from './policies';
+import { tokenError, withTokenDeadline, type RefreshableCredential } from './policies';
 
 export interface CredentialExtras {
   /** PEM of extra CAs to trust for the authority host (an emulated token endpoint), on top of the public roots. */
@@ -143,7 +143,7 @@ export async function checkCredential(
 ): Promise<{ expiresOnTimestamp: number }> {
   let token: AccessToken | null;
   try {
-    token = await storeCredential(store, extras).getToken(store.tokenScope);
+    token = await withTokenDeadline(storeCredential(store, extras).getToken(store.tokenScope), store.requestTimeoutMs);
   } catch (e) {
     throw tokenError(e);
   }

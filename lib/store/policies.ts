@@ -182,7 +182,7 @@ class TokenCache {
     private readonly scope: string,
   ) {}
 
-  async get(): Promise<AccessToken> {
+  async get(timeoutMs?: number): Promise<AccessToken> {
     const t = this.token;
     const now = Date.now();
     if (
@@ -191,22 +191,24 @@ class TokenCache {
       (!t.refreshAfterTimestamp || now < t.refreshAfterTimestamp)
     )
       return t;
-    return this.fetch(false);
+    return this.fetch(false, timeoutMs);
   }
 
   /** After a 401: a new token unless another call has already replaced the one that failed. */
-  async refresh(failed: string): Promise<AccessToken> {
+  async refresh(failed: string, timeoutMs?: number): Promise<AccessToken> {
     if (this.token && this.token.token !== failed) return this.token;
-    return this.fetch(true);
+    return this.fetch(true, timeoutMs);
   }
 
-  private fetch(force: boolean): Promise<AccessToken> {
+  private fetch(force: boolean, timeoutMs: number | undefined): Promise<AccessToken> {
     this.pending ??= (async () => {
       try {
-        const token =
+        const token = await withTokenDeadline(
           force && isRefreshable(this.credential)
-            ? await this.credential.refreshToken(this.scope)
-            : await this.credential.getToken(this.scope);
+            ? this.credential.refreshToken(this.scope)
+            : this.credential.getToken(this.scope),
+          timeoutMs,
+        );
         if (!token)
           throw new StoreRequestError('The credential returned no token for the Store API.', {
             code: 'AuthenticationFailed',
@@ -225,6 +227,29 @@ class TokenCache {
   }
 }
 
+/**
+ * The token endpoint gets the same deadline as a Store call. @azure/identity honours neither an
+ * abort signal nor a timeout on its token request, so a hung authority would otherwise hold the
+ * run's activity (and every call waiting on the shared token) forever.
+ */
+export function withTokenDeadline<T>(pending: Promise<T>, timeoutMs: number | undefined): Promise<T> {
+  if (!timeoutMs) return pending;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new StoreRequestError(`Could not get a token for the Store API: no answer within ${timeoutMs} ms.`, {
+            code: 'Timeout',
+            retriable: true,
+          }),
+        ),
+      timeoutMs,
+    );
+  });
+  return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** Answers of the token endpoint that say the registration or its secret is wrong: retrying cannot help. */
 const REFUSED_BY_AUTHORITY =
   /\b(invalid_client|unauthorized_client|invalid_request|invalid_grant|invalid_scope|invalid_resource|invalid_tenant)\b|AADSTS(7000215|7000222|700016|700027|90002|500011|50034)\b/;
@@ -235,9 +260,10 @@ export function tokenError(e: unknown): StoreRequestError {
   const err = e as { name?: string; message?: string; statusCode?: number };
   const status = typeof err.statusCode === 'number' ? err.statusCode : undefined;
   const message = String(err.message ?? e);
+  // Not the error's name: @azure/identity wraps every MSAL failure, an unreachable or overloaded
+  // authority included (network_error, temporarily_unavailable), in AuthenticationRequiredError.
   const refused =
     (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) ||
-    err.name === 'AuthenticationRequiredError' ||
     REFUSED_BY_AUTHORITY.test(message);
   const unavailable = err.name === 'CredentialUnavailableError';
   const firstLine = message.split('\n')[0] ?? '';
@@ -278,6 +304,8 @@ export function storeBearerPolicy(options: {
   credential: TokenCredential;
   scope: string;
   baseUrl: string;
+  /** Deadline for getting a token (the client's per-attempt timeout). */
+  tokenTimeoutMs?: number;
 }): PipelinePolicy {
   const cache = cacheFor(options.credential, options.scope);
   return {
@@ -292,11 +320,11 @@ export function storeBearerPolicy(options: {
           },
         );
       }
-      const token = await cache.get();
+      const token = await cache.get(options.tokenTimeoutMs);
       request.headers.set('Authorization', `Bearer ${token.token}`);
       const response = await next(request);
       if (response.status !== 401) return response;
-      const fresh = await cache.refresh(token.token);
+      const fresh = await cache.refresh(token.token, options.tokenTimeoutMs);
       request.headers.set('Authorization', `Bearer ${fresh.token}`);
       return next(request);
     },

@@ -48,7 +48,7 @@ export const DEFAULT_ZIP_LIMITS: ZipLimits = {
   maxCompressionRatio: 1000,
   ratioFloorBytes: 1024 * 1024,
   headPrefetchBytes: 64 * 1024,
-  tailPrefetchBytes: 1024 * 1024,
+  tailPrefetchBytes: 256 * 1024,
 };
 
 export interface ByteSource {

@@ -35,6 +35,15 @@ export interface TestSandbox extends Sandbox {
 export async function startTestSandbox(options: SandboxOptions = {}): Promise<TestSandbox> {
   const id = randomBytes(4).toString('hex');
   const logs: HostLogLine[] = [];
+  // The product paces its Store calls to the rate limit it is told (lib/store/pacing.ts): tell it
+  // the emulator's, or with the limit off it would still hold every test to 20 calls a minute.
+  const store = { ...FAST_STORE, ...options.emulator?.config };
+  const pacing: Record<string, string> = store.rateLimitEnabled
+    ? {
+        STORE_MAX_REQUESTS_PER_MINUTE: String(store.rateLimitPerMinute ?? 20),
+        STORE_RATE_WINDOW_SECONDS: String(Math.max(1, Math.round((store.rateLimitWindowMs ?? 60_000) / 1000))),
+      }
+    : { STORE_MAX_REQUESTS_PER_MINUTE: '10000' };
   const sandbox = await startSandbox({
     ...options,
     azurite: testStorage(),
@@ -55,6 +64,7 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
       AzureFunctionsWebHost__hostid: `e2e-${id}`,
       POLL_FIRST_INTERVAL_SECONDS: '5',
       POLL_MAX_INTERVAL_SECONDS: '30',
+      ...pacing,
       ...options.settings,
     },
   });

@@ -1,0 +1,249 @@
+/**
+ * What the reliability tests share: a sandbox whose host can be killed and started again on
+ * the same storage and task hub, seeds with many products (so scenarios run side by side,
+ * each on its own product, each fault matched to its own product's paths), and readers of
+ * the emulator's request log and the host's Durable state.
+ */
+import { randomBytes } from 'node:crypto';
+import type {
+  EmulatorState,
+  RequestLogEntry,
+  SeedApplication,
+  SeedData,
+  SubmissionState,
+} from '../../sandbox/emulator';
+import { startHost } from '../../sandbox/host';
+import { repoRoot, type SandboxOptions } from '../../sandbox/stack';
+import { instanceIdFor } from '../../lib/instanceId';
+import { fakeFile, goodZip } from '../helpers/zips';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+
+export type Json = Record<string, unknown>;
+
+export interface ReliabilitySandbox extends TestSandbox {
+  taskHub: string;
+  /** SIGKILL, as a crashed worker dies: nothing is flushed, in-flight activities are lost. */
+  killHost(): Promise<void>;
+  /** A new host process on the same port, storage, task hub and host id: it resumes what the killed one left. */
+  startHostAgain(): Promise<void>;
+  /** Every request the test made to the host's HTTP API, with the answer's body, for the secrets check. */
+  responses: Array<{ url: string; status: number; body: string }>;
+  /** A call on the host's HTTP API (`/api/...`), recorded in `responses`. */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json; text: string }>;
+}
+
+/**
+ * Timings for the reliability suite: the Durable clock runs fast (retries and settle waits are
+ * durable timers) while the Store's answers and the client's own waits stay in real time.
+ */
+export async function startReliabilitySandbox(options: SandboxOptions = {}): Promise<ReliabilitySandbox> {
+  const taskHub = options.host?.taskHub ?? `rel${randomBytes(4).toString('hex')}`;
+  const hostOptions = { clockSpeed: 60, blobPollIntervalMs: 150, ...options.host, taskHub };
+  const base = await startTestSandbox({
+    ...options,
+    host: hostOptions,
+    settings: { STORE_REQUEST_TIMEOUT_SECONDS: '2', ...options.settings },
+  });
+  let host = base.host;
+  const responses: ReliabilitySandbox['responses'] = [];
+  const sandbox: ReliabilitySandbox = {
+    ...base,
+    taskHub,
+    responses,
+    killHost: async () => {
+      await host.kill();
+    },
+    startHostAgain: async () => {
+      host = await startHost({
+        appDir: repoRoot(),
+        port: base.host.port,
+        settings: base.settings,
+        ...hostOptions,
+        onLog: (line) => base.logs.push(line),
+      });
+    },
+    api: async (method, path, body) => {
+      const url = `${base.host.url}${path}`;
+      const response = await fetch(url, {
+        method,
+        headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      responses.push({ url, status: response.status, body: text });
+      let parsed: Json = {};
+      try {
+        parsed = text ? (JSON.parse(text) as Json) : {};
+      } catch {
+        // not JSON: the text is there for the assertion to show
+      }
+      return { status: response.status, body: parsed, text };
+    },
+    stop: async () => {
+      if (host !== base.host) await host.stop().catch(() => undefined);
+      await base.stop();
+    },
+  };
+  // The status document the tests read is an HTTP response too: record it for the secrets check.
+  const readStatus = (instanceId: string) => base.status(instanceId);
+  sandbox.status = async (instanceId) => {
+    const doc = await readStatus(instanceId);
+    if (doc) responses.push({ url: `/api/submissions/${instanceId}`, status: 200, body: JSON.stringify(doc) });
+    return doc;
+  };
+  return sandbox;
+}
+
+/** 12-character Store ids, distinct per test file and index: `9N` + tag + index. */
+export function appIds(tag: string, count: number): string[] {
+  if (!/^[0-9A-Z]{4}$/.test(tag)) throw new Error('tag: 4 characters of [0-9A-Z]');
+  return Array.from({ length: count }, (_, i) => `9N${tag}${String(i).padStart(6, '0')}`);
+}
+
+/** An app like the emulator's demo app: published once, with one package and an en-us listing. */
+export function seedApp(id: string, extra: Partial<SeedApplication> = {}): SeedApplication {
+  return {
+    id,
+    primaryName: `Reliability ${id}`,
+    packageFamilyName: `Contoso.R${id}_8wekyb3d8bbwe`,
+    packageIdentityName: `Contoso.R${id}`,
+    publisherName: 'CN=Contoso Ltd.',
+    firstPublishedDate: '2024-03-01T10:00:00Z',
+    published: {
+      applicationCategory: 'Productivity',
+      visibility: 'Public',
+      targetPublishMode: 'Immediate',
+      listings: {
+        'en-us': {
+          baseListing: { title: `Reliability ${id}`, description: 'A product for the reliability tests.', images: [] },
+          platformOverrides: {},
+        },
+      },
+      applicationPackages: [{ fileName: `Packages/App_1.0.0.0_x64.msix`, fileStatus: 'Uploaded' }],
+    },
+    ...extra,
+  };
+}
+
+export function seedOf(apps: SeedApplication[]): SeedData {
+  return { applications: apps, inAppProducts: [] };
+}
+
+const PACKAGE = 'packages/App_2.0.0.0_x64.msixupload';
+
+/** A valid zip for an app: one new package, release notes, and the given options. */
+export function appZip(applicationId: string, options: Json = {}): Buffer {
+  return goodZip(
+    {
+      target: { kind: 'app', applicationId },
+      submission: {
+        listings: { 'en-us': { baseListing: { releaseNotes: 'Reliability run.' } } },
+        applicationPackages: [{ fileName: PACKAGE }],
+      },
+      options,
+    },
+    { [PACKAGE]: fakeFile(applicationId, 2048) },
+  );
+}
+
+/** The id of the run of one blob version (what the trigger and HTTP both derive). */
+export function runIdOf(sandbox: TestSandbox, name: string, etag: string): string {
+  return instanceIdFor(sandbox.submissions.containerName, name, etag);
+}
+
+/** Drops a zip and returns the id of the run the blob trigger gives it. */
+export async function drop(sandbox: TestSandbox, name: string, zip: Buffer): Promise<string> {
+  const etag = await sandbox.drop(name, zip);
+  return instanceIdFor(sandbox.submissions.containerName, name, etag);
+}
+
+/** Store API requests of the emulator's log (not token, not upload), optionally for one product. */
+export function apiCalls(state: EmulatorState, productId?: string): RequestLogEntry[] {
+  return state.requests.filter(
+    (r) => r.server === 'api' && (!productId || r.path.toLowerCase().includes(`/${productId.toLowerCase()}`)),
+  );
+}
+
+/** `METHOD path-below-/v1.0/my/ -> status`, for readable failure messages. */
+export function describeCalls(calls: RequestLogEntry[]): string[] {
+  return calls.map(
+    (r) => `${r.time} ${r.method} ${r.path.replace('/v1.0/my/', '')} -> ${r.status}${r.fault ? ` (${r.fault})` : ''}`,
+  );
+}
+
+/** Creates (POST .../submissions, the call that is not idempotent) for a product, whatever the answer. */
+export function createCalls(state: EmulatorState, productId: string): RequestLogEntry[] {
+  const path = `/v1.0/my/applications/${productId}/submissions`.toLowerCase();
+  return state.requests.filter((r) => r.server === 'api' && r.method === 'POST' && r.path.toLowerCase() === path);
+}
+
+export function commitCalls(state: EmulatorState, productId: string): RequestLogEntry[] {
+  return apiCalls(state, productId).filter((r) => r.method === 'POST' && /\/commit$/i.test(r.path));
+}
+
+/** Submissions the API made for a product (the seeded published one is made by the seed, as Partner Center). */
+export function apiSubmissions(state: EmulatorState, productId: string): SubmissionState[] {
+  return state.submissions.filter(
+    (s) => s.productId.toLowerCase() === productId.toLowerCase() && s.createdIn === 'API' && !isSeeded(s),
+  );
+}
+
+/** A seeded published submission starts life Published; one the API creates starts PendingCommit. */
+function isSeeded(s: SubmissionState): boolean {
+  return s.statusHistory[0]?.status === 'Published';
+}
+
+/** The product's pending submission id in the emulator, if any. */
+export function pendingOf(state: EmulatorState, productId: string): string | undefined {
+  const app = state.applications.find((a) => String(a.id).toLowerCase() === productId.toLowerCase());
+  const pending = app?.pendingApplicationSubmission as { id?: string } | undefined;
+  return pending?.id;
+}
+
+export interface DurableInstance {
+  instanceId: string;
+  name: string;
+  runtimeStatus: string;
+  input: unknown;
+  customStatus: unknown;
+  output: unknown;
+}
+
+/** The submitToStore instances whose input names this blob. */
+export async function runsOfBlob(sandbox: TestSandbox, name: string): Promise<string[]> {
+  return (await durableInstances(sandbox))
+    .filter((i) => i.name === 'submitToStore' && (i.input as { blob?: { name?: string } } | null)?.blob?.name === name)
+    .map((i) => i.instanceId);
+}
+
+/** Every orchestration instance of the task hub, through the Durable HTTP API. */
+export async function durableInstances(sandbox: TestSandbox): Promise<DurableInstance[]> {
+  const all: DurableInstance[] = [];
+  let token: string | null = null;
+  do {
+    const response: Response = await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances?top=200`, {
+      headers: token ? { 'x-ms-continuation-token': token } : undefined,
+    });
+    if (!response.ok) throw new Error(`listing instances: ${response.status}`);
+    all.push(...((await response.json()) as typeof all));
+    token = response.headers.get('x-ms-continuation-token');
+  } while (token);
+  return all;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns something truthy. */
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
