@@ -70,15 +70,22 @@ export interface Machine {
   date: string;
 }
 
-export function machine(): Machine {
-  let nproc = cpus().length;
-  try {
-    nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim()) || nproc;
-  } catch {
-    // os.cpus() is good enough
+let nprocCache: number | undefined;
+function nproc(): number {
+  if (nprocCache === undefined) {
+    nprocCache = cpus().length;
+    try {
+      nprocCache = Number(execFileSync('nproc', { encoding: 'utf8' }).trim()) || nprocCache;
+    } catch {
+      // os.cpus() is good enough
+    }
   }
+  return nprocCache;
+}
+
+export function machine(): Machine {
   return {
-    cpus: nproc,
+    cpus: nproc(),
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
     memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
     node: process.version,
@@ -89,4 +96,56 @@ export function machine(): Machine {
 
 export function machineLine(m: Machine = machine()): string {
   return `${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.platform}, ${m.date.slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** Busy and total CPU ticks of the whole machine (all cores), from the first line of /proc/stat. */
+function systemTicks(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts measuring the machine's CPU use; the returned function gives the average number of busy
+ * cores since then. Minus what the measured processes used, it shows how much else was running.
+ */
+export function machineCpuMeter(): () => number | undefined {
+  const start = systemTicks();
+  const cores = nproc();
+  return () => {
+    const end = systemTicks();
+    if (!start || !end || end.total === start.total) return undefined;
+    return ((end.busy - start.busy) / (end.total - start.total)) * cores;
+  };
+}
+
+/** CPU seconds of this process's children that have ended and been reaped (curl, upload children). */
+export function reapedChildrenCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / clockTicks();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits (up to `maxWaitMs`) until the machine has been quiet for a moment: fewer than
+ * `maxBusyCores` busy cores over `sampleMs`. On a shared machine other work skews throughput
+ * figures; waiting for a lull is better than reporting the skew. Returns the busy cores seen last.
+ */
+export async function quietMoment(maxWaitMs: number, maxBusyCores = 0.4, sampleMs = 500): Promise<number | undefined> {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    const meter = machineCpuMeter();
+    await new Promise((r) => setTimeout(r, sampleMs));
+    const busy = meter();
+    if (busy === undefined || busy <= maxBusyCores || Date.now() >= deadline) return busy;
+  }
 }

@@ -102,3 +102,26 @@ export function round(v: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 }
+
+/** One goal of the issue, judged from a run's figures. `met` is null when the run cannot tell (e.g. a smoke run). */
+export interface Goal {
+  benchmark: string;
+  goal: string;
+  measured: string;
+  met: boolean | null;
+  /** When not met: what limits it. */
+  limit?: string;
+}
+
+export interface BenchOutput {
+  tables: Table[];
+  goals: Goal[];
+}
+
+export function goalsTable(goals: Goal[]): Table {
+  const t = table('goals', 'Goals', ['benchmark', 'goal', 'measured', 'met', 'what limits it']);
+  for (const g of goals) t.rows.push([g.benchmark, g.goal, g.measured, g.met === null ? 'n/a' : g.met, g.limit ?? '']);
+  return t;
+}
+
+export type Log = (line: string) => void;

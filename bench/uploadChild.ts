@@ -54,7 +54,10 @@ async function run(job: UploadJob): Promise<UploadChildResult> {
   let result: UploadResult | undefined;
   if (job.variant.kind === 'naive') {
     const data = await source.downloadToBuffer(0, undefined, { conditions: { ifMatch: job.source.etag } });
-    const destination = new BlockBlobClient(job.destinationUrl.replace(/\+/g, '%2B'), newPipeline(new AnonymousCredential()));
+    const destination = new BlockBlobClient(
+      job.destinationUrl.replace(/\+/g, '%2B'),
+      newPipeline(new AnonymousCredential()),
+    );
     await destination.upload(data, data.length);
     bytes = data.length;
   } else {
@@ -76,9 +79,14 @@ async function run(job: UploadJob): Promise<UploadChildResult> {
 }
 
 if (require.main === module) {
+  // The parent is gone (interrupted): stop, rather than upload on for nobody.
+  process.once('disconnect', () => process.exit(1));
   process.once('message', (job: UploadJob) => {
     run(job)
-      .catch((e: unknown): UploadChildResult => ({ ok: false, error: redact(e instanceof Error ? e.message : String(e)) }))
+      .catch((e: unknown): UploadChildResult => ({
+        ok: false,
+        error: redact(e instanceof Error ? e.message : String(e)),
+      }))
       .then((r) => process.send!(r, () => process.exit(0)))
       .catch(() => process.exit(1));
   });

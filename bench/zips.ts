@@ -154,13 +154,24 @@ export class ZipCache {
         const blobName = `${key}.zip`;
         const etag = await putFile(this.container, blobName, path);
         const label =
-          layout.kind === 'single' ? sizeLabel(layout.size) : `${layout.entries} entries × ${sizeLabel(layout.entryBytes)}`;
+          layout.kind === 'single'
+            ? sizeLabel(layout.size)
+            : `${layout.entries} entries × ${sizeLabel(layout.entryBytes)}`;
         return { ...local, container: this.container, blobName, etag, label };
       })();
       zip.catch(() => this.made.delete(key));
       this.made.set(key, zip);
     }
     return zip;
+  }
+
+  /** After Azurite restarted empty: puts every zip still held back into its blob (new ETags). */
+  async reupload(): Promise<void> {
+    await this.container.createIfNotExists();
+    for (const zip of this.made.values()) {
+      const z = await zip.catch(() => undefined);
+      if (z) z.etag = await putFile(this.container, z.blobName, z.path);
+    }
   }
 
   async release(layout: ZipLayout): Promise<void> {

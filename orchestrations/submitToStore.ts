@@ -254,6 +254,8 @@ function* waitForTurn(
   const take = (mayStart: boolean) => () => takeTurn({ instanceId, key, uploadedAt, joinedAt, mayStart });
   const record = run.record('waitForTurn');
   yield* run.step<Turn>('Queued', 'takeTurn', take(false), { quiet: true });
+  record.detail = `giving earlier uploads for this product ${SETTLE_MS / 1000} s to join the queue`;
+  run.publish();
   yield context.df.createTimer(new Date(run.now.getTime() + SETTLE_MS));
   const waitedFor: string[] = [];
   for (;;) {
