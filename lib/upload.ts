@@ -17,7 +17,6 @@ import {
   StorageSharedKeyCredential,
   generateBlobSASQueryParameters,
   newPipeline,
-  RestError,
   type BlobClient,
   type HttpOperationResponse,
   type RequestPolicy,
@@ -25,6 +24,7 @@ import {
   type WebResource,
 } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
+import { withAttemptDeadline } from './deadline';
 import { SourceBlobError, UploadError } from './errors';
 import { redact, registerSecret } from './redact';
 
@@ -367,37 +367,12 @@ function destinationClient(url: string, attemptTimeoutMs: number, pinEtag?: stri
   return new BlockBlobClient(url, pipeline);
 }
 
-/**
- * A client-side deadline for each try. The SDK's `tryTimeoutInMs` only sends the service a
- * `timeout` parameter: a connection that never answers would hold the run forever. A try that
- * runs out fails as a RestError with code `Timeout`, which the SDK's retry policy retries.
- */
+/** A client-side deadline for each try (see lib/deadline.ts); the SDK's retry policy retries a `Timeout`. */
 function attemptTimeoutFactory(timeoutMs: number): RequestPolicyFactory {
   return {
     create: (next: RequestPolicy): RequestPolicy => ({
-      async sendRequest(request: WebResource): Promise<HttpOperationResponse> {
-        const outer = request.abortSignal;
-        const controller = new AbortController();
-        const forward = (): void => controller.abort();
-        if (outer?.aborted) controller.abort();
-        outer?.addEventListener('abort', forward);
-        let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          controller.abort();
-        }, timeoutMs);
-        request.abortSignal = controller.signal;
-        try {
-          return await next.sendRequest(request);
-        } catch (e) {
-          if (timedOut) throw new RestError(`no answer within ${timeoutMs} ms`, { code: 'Timeout' });
-          throw e;
-        } finally {
-          clearTimeout(timer);
-          outer?.removeEventListener('abort', forward);
-          request.abortSignal = outer;
-        }
-      },
+      sendRequest: (request: WebResource): Promise<HttpOperationResponse> =>
+        withAttemptDeadline(request, timeoutMs, () => next.sendRequest(request)),
     }),
   };
 }

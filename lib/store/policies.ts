@@ -7,12 +7,12 @@
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import {
-  RestError,
   type PipelinePolicy,
   type PipelineRequest,
   type PipelineResponse,
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
+import { TIMEOUT_CODE, withAttemptDeadline } from '../deadline';
 import { StoreRequestError } from '../errors';
 import { redact, registerSecret } from '../redact';
 import { correlationIdOf, parseRetryAfter, storeErrorFromResponse } from './errors';
@@ -118,39 +118,13 @@ function messageOf(response: PipelineResponse): string | undefined {
 // ---------------------------------------------------------------------------
 // Timeout
 
-export const TIMEOUT_CODE = 'Timeout';
+export { TIMEOUT_CODE };
 
-/**
- * A deadline for one attempt, covering the body as well as the headers (the HTTP client's own
- * `timeout` stops at the headers and reports a plain abort). A timeout becomes a RestError with
- * code `Timeout` so the retry strategy can tell it from the caller cancelling.
- */
+/** A deadline for each attempt of a Store call (see lib/deadline.ts). */
 export function attemptTimeoutPolicy(timeoutMs: number): PipelinePolicy {
   return {
     name: 'storeAttemptTimeoutPolicy',
-    async sendRequest(request, next) {
-      const outer = request.abortSignal;
-      const controller = new AbortController();
-      const forward = (): void => controller.abort();
-      if (outer?.aborted) controller.abort();
-      outer?.addEventListener('abort', forward);
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, timeoutMs);
-      request.abortSignal = controller.signal;
-      try {
-        return await next(request);
-      } catch (e) {
-        if (timedOut) throw new RestError(`no answer within ${timeoutMs} ms`, { code: TIMEOUT_CODE, request });
-        throw e;
-      } finally {
-        clearTimeout(timer);
-        outer?.removeEventListener('abort', forward);
-        request.abortSignal = outer;
-      }
-    },
+    sendRequest: (request, next) => withAttemptDeadline(request, timeoutMs, () => next(request)),
   };
 }
 
