@@ -19,8 +19,19 @@ export interface FollowOrchestrationInput extends FollowInput {
  * to keep each execution's history (and so every replay) small, it continues as new after
  * a fixed number of polls, carrying its state in its input.
  */
-export function* followSubmissionOrchestrator(
+export function followSubmissionOrchestrator(
   context: df.OrchestrationContext,
+): Generator<df.Task, FollowResult | undefined, unknown> {
+  return follow(context, POLLS_PER_EXECUTION);
+}
+
+/**
+ * The polling loop. `pollsPerExecution` bounds each execution's history; the benchmarks run
+ * the same loop with it unbounded (the naive way) to measure what continuing as new saves.
+ */
+export function* follow(
+  context: df.OrchestrationContext,
+  pollsPerExecution: number,
 ): Generator<df.Task, FollowResult | undefined, unknown> {
   const input = context.df.getInput<FollowOrchestrationInput>();
   let polls = input.polls;
@@ -65,7 +76,7 @@ export function* followSubmissionOrchestrator(
     nextPollAt = fireAt.toISOString();
     tracker.publish();
     yield context.df.createTimer(fireAt);
-    if (inThisExecution + 1 >= POLLS_PER_EXECUTION) {
+    if (inThisExecution + 1 >= pollsPerExecution) {
       const next: FollowOrchestrationInput = {
         ...input,
         polls,
