@@ -310,7 +310,7 @@ export async function benchUpload(o: UploadBenchOptions): Promise<BenchOutput> {
         t.rows.push([
           c.block,
           c.concurrency,
-          round(m.seconds, 2),
+          round(m.seconds, 3),
           round(mibs, 1),
           mib(m.rssGrowth),
           round2(m.cpu),
@@ -451,7 +451,7 @@ export async function benchUpload(o: UploadBenchOptions): Promise<BenchOutput> {
         main.rows.push([
           label,
           variant,
-          round(m.seconds, 2),
+          round(m.seconds, 3),
           round(rate, 1),
           showRatio ? round(rate / rawRate, 2) : null,
           mib(m.rssGrowth),

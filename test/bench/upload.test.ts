@@ -56,8 +56,8 @@ describe('bench: upload (smoke)', () => {
         const r = variant(prefix);
         expect(r).toBeDefined();
         expect(r['md5 ok']).toBe(true);
+        // A smoke-size copy can take under the table's resolution: only the rate's sign is asserted.
         expect(r['MiB/s']).toBeGreaterThan(0);
-        expect(r['wall s']).toBeGreaterThan(0);
       }
       // Each path is the one the row names: the probe decides, and says so.
       expect(variant('ours, auto: probe accepted')['path taken']).toBe('fromUrl, probe accepted');
