@@ -19,9 +19,9 @@ import { instanceIdFor } from '../lib/instanceId';
 import { writeZip } from '../lib/zip/writer';
 import type { Azurite } from '../sandbox/azurite';
 import { type HostLogLine } from '../sandbox/host';
-import { startSandbox, type Sandbox } from '../sandbox/stack';
+import type { Sandbox } from '../sandbox/stack';
 import { whileRunning } from './cleanup';
-import { benchSeed, HostLog, INSTANT_STORE, isolatedSettings } from './sandboxKit';
+import { benchSeed, HostLog, startBenchSandbox } from './sandboxKit';
 import { type BenchOutput, type Goal, KiB, type Log, median, round, table } from './table';
 import { BENCH_PACKAGE, benchManifest, randomStream } from './zips';
 
@@ -149,16 +149,13 @@ export async function benchPipeline(o: PipelineBenchOptions): Promise<BenchOutpu
   const forget = whileRunning(async () => sandbox?.stop());
   const timings: RunTiming[] = [];
   try {
-    sandbox = await startSandbox({
+    sandbox = await startBenchSandbox({
+      name: 'benchpipe',
+      seed,
+      hostLog,
       azurite: o.azurite,
-      emulator: { seed, config: INSTANT_STORE },
-      host: {
-        blobPollIntervalMs,
-        clockSpeed: o.clockSpeed ?? 1,
-        onLog: hostLog.onLog,
-        taskHub: `benchpipe${Date.now().toString(36)}`,
-      },
-      settings: isolatedSettings('benchpipe'),
+      blobPollIntervalMs,
+      clockSpeed: o.clockSpeed,
     });
     const service = BlobServiceClient.fromConnectionString(sandbox.azurite.connectionString);
     const container = service.getContainerClient(sandbox.settings.SUBMISSIONS_CONTAINER!);

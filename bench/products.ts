@@ -7,11 +7,11 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { instanceIdFor } from '../lib/instanceId';
 import type { Azurite } from '../sandbox/azurite';
-import { startSandbox, type Sandbox } from '../sandbox/stack';
+import type { Sandbox } from '../sandbox/stack';
 import { smallZip } from './pipeline';
 import { whileRunning } from './cleanup';
 import { cpuSecondsOf } from './proc';
-import { benchSeed, HostLog, INSTANT_STORE, isolatedSettings, sleep } from './sandboxKit';
+import { benchSeed, HostLog, sleep, startBenchSandbox } from './sandboxKit';
 import { type BenchOutput, type Goal, type Log, median, percentile, round, table } from './table';
 
 export interface ProductsBenchOptions {
@@ -41,17 +41,13 @@ export async function benchProducts(o: ProductsBenchOptions): Promise<BenchOutpu
   const forget = whileRunning(async () => sandbox?.stop());
   const waves: Wave[] = [];
   try {
-    sandbox = await startSandbox({
+    sandbox = await startBenchSandbox({
+      name: 'benchprod',
+      seed,
+      hostLog,
       azurite: o.azurite,
-      emulator: { seed, config: INSTANT_STORE },
-      host: {
-        blobPollIntervalMs,
-        clockSpeed: o.clockSpeed ?? 1,
-        onLog: hostLog.onLog,
-        taskHub: `benchprod${Date.now().toString(36)}`,
-      },
-      // Includes the app's own Store call pacer at its maximum: "rate limit off".
-      settings: isolatedSettings('benchprod'),
+      blobPollIntervalMs,
+      clockSpeed: o.clockSpeed,
     });
     const container = BlobServiceClient.fromConnectionString(sandbox.azurite.connectionString).getContainerClient(
       sandbox.settings.SUBMISSIONS_CONTAINER!,

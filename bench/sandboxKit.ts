@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaultSeed, type SeedData } from '../sandbox/emulator';
 import type { HostLogLine } from '../sandbox/host';
-import { repoRoot } from '../sandbox/stack';
+import type { Azurite } from '../sandbox/azurite';
+import { repoRoot, startSandbox, type Sandbox } from '../sandbox/stack';
 
 /** `n` apps like the seed's demo app (one published submission, two packages), ids 9NBENCH00000…; the demo app too. */
 export function benchSeed(n: number): { seed: SeedData; appIds: string[] } {
@@ -116,3 +117,29 @@ export const INSTANT_STORE = {
   publishingMs: 0,
   rateLimitEnabled: false,
 };
+
+/**
+ * The sandbox the pipeline and many-products benchmarks run on: instant Store, the host on the
+ * given clock and blob scan, its own containers and task hub, the host log fed to `hostLog`.
+ */
+export function startBenchSandbox(o: {
+  name: string;
+  seed: SeedData;
+  hostLog: HostLog;
+  azurite?: Pick<Azurite, 'connectionString' | 'ingestConnectionString'>;
+  blobPollIntervalMs: number;
+  clockSpeed?: number;
+}): Promise<Sandbox> {
+  return startSandbox({
+    azurite: o.azurite,
+    emulator: { seed: o.seed, config: INSTANT_STORE },
+    host: {
+      blobPollIntervalMs: o.blobPollIntervalMs,
+      clockSpeed: o.clockSpeed ?? 1,
+      onLog: o.hostLog.onLog,
+      taskHub: `${o.name}${Date.now().toString(36)}`,
+    },
+    // Includes the app's own Store call pacer at its maximum: "rate limit off".
+    settings: isolatedSettings(o.name),
+  });
+}
