@@ -6,8 +6,8 @@
  */
 import type { BlobClient } from '@azure/storage-blob';
 import { SourceBlobError } from '../errors';
+import { type EntrySource, type EntrySourceOptions, openEntrySource, type StreamableSource } from './entrySource';
 import {
-  ByteSource,
   CentralEntry,
   DEFAULT_ZIP_LIMITS,
   readCentralDirectory,
@@ -18,6 +18,7 @@ import {
 } from './format';
 
 export type { ZipEntryInfo, ZipLimits } from './format';
+export type { EntrySource, EntrySourceOptions } from './entrySource';
 export { DEFAULT_ZIP_LIMITS, unsafeNameReason } from './format';
 
 export interface ReadStats {
@@ -32,6 +33,11 @@ export interface BlobZip {
   stats: ReadStats;
   /** The entry's bytes, inflating at most `maxBytes`; throws InputError on a false size or CRC. */
   readEntryText(name: string, maxBytes: number): Promise<Buffer>;
+  /**
+   * The entry as a byte source of its own (a zip inside the zip): a stored entry is read in
+   * place by range reads, a deflated one is inflated as a stream with bounded memory.
+   */
+  openEntry(name: string, options?: Partial<EntrySourceOptions>): Promise<EntrySource>;
 }
 
 /**
@@ -46,8 +52,12 @@ export async function openBlobZip(blob: BlobClient, etag: string, limits?: Parti
   return openZip(source, blobLabel(blob), effective);
 }
 
-/** Where a zip's bytes come from: its size, range reads, and counters of what was read. */
-export interface RangeReader extends ByteSource {
+/**
+ * Where a zip's bytes come from: its size, range reads, and counters of what was read. `stream`,
+ * when there, hands out a long range without keeping it (inflating a multi-GB entry must not
+ * hold it in memory); without it, long ranges are read piece by piece.
+ */
+export interface RangeReader extends StreamableSource {
   readonly stats: ReadStats;
 }
 
@@ -73,6 +83,11 @@ export async function openZip(source: RangeReader, label: string, limits?: Parti
       const entry = byName.get(name);
       if (!entry) throw zipError([{ file: name, message: `is not in the zip ${label}` }]);
       return readEntryBytes(source, entry, maxBytes);
+    },
+    async openEntry(name: string, options?: Partial<EntrySourceOptions>): Promise<EntrySource> {
+      const entry = byName.get(name);
+      if (!entry) throw zipError([{ file: name, message: `is not in the zip ${label}` }]);
+      return openEntrySource(source, entry, options);
     },
   };
 }
@@ -145,6 +160,37 @@ class BlobRangeSource implements RangeReader {
     }
     this.segments.push({ start: offset, data: got.data });
     return got.data;
+  }
+
+  /** A range as a stream of the download's own chunks: nothing is cached (the read cache is for small pieces). */
+  async *stream(offset: number, length: number): AsyncGenerator<Buffer> {
+    if (length <= 0) return;
+    if (offset < 0 || offset + length > this.size) {
+      throw zipError([
+        { file: blobLabel(this.blob), message: 'the zip is truncated or corrupt: it points past the end of the blob' },
+      ]);
+    }
+    this.stats.requests++;
+    const res = await this.blob.download(offset, length, { conditions: { ifMatch: this.etag } }).catch(async (e) => {
+      throw await this.explain(e);
+    });
+    let received = 0;
+    try {
+      for await (const chunk of res.readableStreamBody ?? []) {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        received += b.length;
+        this.stats.bytes += b.length;
+        yield b;
+      }
+    } catch (e) {
+      throw await this.explain(e);
+    }
+    if (received !== length) {
+      throw new SourceBlobError(
+        `${blobLabel(this.blob)}: a range read returned ${received} bytes instead of ${length}`,
+        'BlobUnreadable',
+      );
+    }
   }
 
   private async download(offset: number, count: number): Promise<{ data: Buffer; total: number }> {

@@ -491,3 +491,36 @@ export async function readEntryBytes(src: ByteSource, e: CentralEntry, maxBytes:
   if (crc32(data) !== e.crc32) throw fail('the data does not match its CRC-32: the zip is corrupt', 'crc32');
   return Buffer.from(data);
 }
+
+/**
+ * Where an entry's (compressed) data starts in `src`, after checking its local header agrees
+ * with the central directory: the same name and the same method. Reads the local header only.
+ */
+export async function locateEntryData(src: ByteSource, e: CentralEntry): Promise<number> {
+  const shown = displayName(e.name);
+  const fail = (message: string, field?: string): InputError => zipError([{ file: shown, field, message }]);
+  if (e.localHeaderOffset + LOCAL_HEADER_SIZE > src.size) {
+    throw fail('the zip is corrupt: the entry has no local header where the central directory says');
+  }
+  const head = await src.read(e.localHeaderOffset, LOCAL_HEADER_SIZE);
+  if (head.readUInt32LE(0) !== SIG_LOCAL) {
+    throw fail('the zip is corrupt: the entry has no local header where the central directory says');
+  }
+  const method = head.readUInt16LE(8);
+  const nameLength = head.readUInt16LE(26);
+  const extraLength = head.readUInt16LE(28);
+  const localName = await src.read(e.localHeaderOffset + LOCAL_HEADER_SIZE, nameLength);
+  if (!localName.equals(e.rawName)) {
+    throw fail('the zip is inconsistent: the local header names a different file than the central directory', 'name');
+  }
+  if (method !== e.method) {
+    throw fail(
+      'the zip is inconsistent: local header and central directory disagree on the compression method',
+      'method',
+    );
+  }
+  const start = e.localHeaderOffset + LOCAL_HEADER_SIZE + nameLength + extraLength;
+  if (start + e.compressedSize > src.size)
+    throw fail('the zip is truncated: the entry data is cut off', 'compressedSize');
+  return start;
+}

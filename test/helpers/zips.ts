@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { crc32, deflateRawSync } from 'node:zlib';
 import type { InputProblem } from '../../lib/errors';
+import { appxManifest, bundleManifest } from '../../sandbox/packages';
 
 export interface RawEntry {
   name: string;
@@ -438,4 +439,87 @@ function u64(v: number): Buffer {
 
 function zip64Extra(values: number[]): Buffer {
   return Buffer.concat([u16(1), u16(8 * values.length), ...values.map(u64)]);
+}
+
+// ---- MSIX/APPX packages, built byte by byte with rawZip (independent of lib/zip/writer.ts) ----
+
+export interface TestPackage {
+  name?: string;
+  publisher?: string;
+  version?: string;
+  architecture?: string;
+  /** Deflate the manifest (default true, as the packaging tools do). */
+  deflateManifest?: boolean;
+  /** Extra payload entries before the footprint files. */
+  payload?: RawEntry[];
+  /** Replaces the manifest text entirely. */
+  manifestText?: Buffer | string;
+}
+
+export const TEST_IDENTITY = { name: 'Contoso.Demo', publisher: 'CN=Contoso Ltd.' } as const;
+
+/** A minimal .msix: payload, then AppxManifest.xml and the other footprint files. */
+export function appxPackage(p: TestPackage = {}): Buffer {
+  const spec = {
+    name: p.name ?? TEST_IDENTITY.name,
+    publisher: p.publisher ?? TEST_IDENTITY.publisher,
+    version: p.version ?? '1.2.3.0',
+    architecture: p.architecture ?? 'x64',
+  };
+  return rawZip([
+    ...(p.payload ?? [{ name: 'App.exe', data: 'MZ placeholder' }]),
+    { name: 'AppxManifest.xml', data: p.manifestText ?? appxManifest(spec), deflate: p.deflateManifest ?? true },
+    { name: 'AppxBlockMap.xml', data: '<BlockMap/>', deflate: true },
+    { name: '[Content_Types].xml', data: '<Types/>', deflate: true },
+  ]);
+}
+
+/** A minimal .msixbundle of the given packages (stored inside, as bundles store them). */
+export function appxBundle(
+  bundle: { name?: string; publisher?: string; version?: string },
+  packages: Array<{ fileName: string; package: TestPackage }>,
+): Buffer {
+  const spec = {
+    name: bundle.name ?? TEST_IDENTITY.name,
+    publisher: bundle.publisher ?? TEST_IDENTITY.publisher,
+    version: bundle.version ?? '1.2.3.0',
+    packages: packages.map((p) => ({
+      fileName: p.fileName,
+      spec: {
+        name: p.package.name ?? TEST_IDENTITY.name,
+        publisher: p.package.publisher ?? TEST_IDENTITY.publisher,
+        version: p.package.version ?? '1.2.3.0',
+        architecture: p.package.architecture ?? 'x64',
+      },
+    })),
+  };
+  return rawZip([
+    ...packages.map((p) => ({ name: p.fileName, data: appxPackage(p.package) })),
+    { name: 'AppxMetadata/AppxBundleManifest.xml', data: bundleManifest(spec), deflate: true },
+    { name: 'AppxBlockMap.xml', data: '<BlockMap/>', deflate: true },
+  ]);
+}
+
+/** A minimal .msixupload around `inner` (a package or bundle) and its symbols. */
+export function appxUpload(innerName: string, inner: Buffer, opts: { deflateInner?: boolean } = {}): Buffer {
+  return rawZip([
+    { name: innerName, data: inner, deflate: opts.deflateInner },
+    { name: innerName.replace(/\.[^.]+$/, '.appxsym'), data: 'symbols', deflate: true },
+  ]);
+}
+
+/** The package a test file name like `packages/Contoso.Demo_1.2.3.0_x64.msixupload` stands for, with the demo identity. */
+export function packageFor(fileName: string, identity: { name?: string; publisher?: string } = {}): Buffer {
+  const base = fileName.split('/').pop() ?? fileName;
+  const version = /_(\d+\.\d+\.\d+\.\d+)_/.exec(base)?.[1] ?? '1.0.0.0';
+  const architecture = /_(x64|x86|arm64|arm|neutral)[._]/i.exec(base)?.[1]?.toLowerCase() ?? 'x64';
+  const pkg = appxPackage({ ...identity, version, architecture });
+  if (/\.(msix|appx)$/i.test(base)) return pkg;
+  const innerName = `${identity.name ?? TEST_IDENTITY.name}_${version}_${architecture}.msix`;
+  if (/\.(msixbundle|appxbundle)$/i.test(base)) {
+    return appxBundle({ ...identity, version }, [
+      { fileName: innerName, package: { ...identity, version, architecture } },
+    ]);
+  }
+  return appxUpload(innerName, pkg);
 }
