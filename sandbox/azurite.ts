@@ -4,7 +4,8 @@ import { connect, createServer } from 'node:net';
 
 /** The storage emulator's published development account (its key is public, not a secret). */
 export const DEV_ACCOUNT = 'devstoreaccount1';
-export const DEV_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const DEV_ACCOUNT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 /**
  * A second account plays the Store's own ingestion storage, so that copying from the
@@ -48,7 +49,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function connectionStringFor(account: string, key: string, ports: { blob: number; queue: number; table: number }): string {
+export function connectionStringFor(
+  account: string,
+  key: string,
+  ports: { blob: number; queue: number; table: number },
+): string {
   return [
     'DefaultEndpointsProtocol=http',
     `AccountName=${account}`,
@@ -62,7 +67,8 @@ export function connectionStringFor(account: string, key: string, ports: { blob:
 export async function waitForPort(port: number, timeoutMs = 20000, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child && child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode} before port ${port} opened`);
+    if (child && child.exitCode !== null)
+      throw new Error(`process exited with code ${child.exitCode} before port ${port} opened`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
       socket.once('connect', () => {
@@ -84,12 +90,18 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const ingestKey = options.ingestKey ?? randomBytes(64).toString('base64');
   const args = [
     require.resolve('azurite/dist/src/azurite.js'),
-    '--blobPort', String(blobPort),
-    '--queuePort', String(queuePort),
-    '--tablePort', String(tablePort),
-    '--blobHost', '127.0.0.1',
-    '--queueHost', '127.0.0.1',
-    '--tableHost', '127.0.0.1',
+    '--blobPort',
+    String(blobPort),
+    '--queuePort',
+    String(queuePort),
+    '--tablePort',
+    String(tablePort),
+    '--blobHost',
+    '127.0.0.1',
+    '--queueHost',
+    '127.0.0.1',
+    '--tableHost',
+    '127.0.0.1',
     // @azure/storage-blob sends an API version newer than Azurite knows.
     '--skipApiVersionCheck',
     '--disableProductStyleUrl',

@@ -36,8 +36,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--seed') {
       args.seed = argv[++i];
       if (!args.seed) throw new Error('--seed needs a JSON file (see sandbox/emulator/README.md)');
-    }
-    else if (flag === '--help' || flag === '-h') {
+    } else if (flag === '--help' || flag === '-h') {
       console.log(
         `Usage: npm run sandbox [-- --demo] [${Object.keys(portFlags)
           .map((f) => `${f} N`)

@@ -2,12 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 
 /** The run's shared Azurite (started by globalSetup). */
-export function testStorage(): { connectionString: string; ingestConnectionString: string; ingestKey: string; ports: number[] } {
+export function testStorage(): {
+  connectionString: string;
+  ingestConnectionString: string;
+  ingestKey: string;
+  ports: number[];
+} {
   const connectionString = process.env.TEST_AZURITE_CONNECTION_STRING;
   const ingestConnectionString = process.env.TEST_AZURITE_INGEST_CONNECTION_STRING;
   const ingestKey = process.env.TEST_AZURITE_INGEST_KEY;
   const ports = (process.env.TEST_AZURITE_PORTS ?? '').split(',').map(Number);
-  if (!connectionString || !ingestConnectionString || !ingestKey) throw new Error('Azurite is not running: jest globalSetup did not run');
+  if (!connectionString || !ingestConnectionString || !ingestKey)
+    throw new Error('Azurite is not running: jest globalSetup did not run');
   return { connectionString, ingestConnectionString, ingestKey, ports };
 }
 

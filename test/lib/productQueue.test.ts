@@ -1,7 +1,20 @@
-import { activate, aheadOf, evictFromQueue, joinQueue, leaveQueue, productKey, turnOf, type ProductQueue } from '../../lib/productQueue';
+import {
+  activate,
+  aheadOf,
+  evictFromQueue,
+  joinQueue,
+  leaveQueue,
+  productKey,
+  turnOf,
+  type ProductQueue,
+} from '../../lib/productQueue';
 
 const empty: ProductQueue = { key: 'app-9NBLGGH4R315', entries: [] };
-const entry = (instanceId: string, uploadedAt: string, joinedAt = '2026-01-01T00:00:10Z') => ({ instanceId, uploadedAt, joinedAt });
+const entry = (instanceId: string, uploadedAt: string, joinedAt = '2026-01-01T00:00:10Z') => ({
+  instanceId,
+  uploadedAt,
+  joinedAt,
+});
 
 describe('product queue', () => {
   it('serves runs in upload order, whatever order they joined in', () => {
@@ -36,10 +49,15 @@ describe('product queue', () => {
 
   it('keys an app and its flights together, add-ons by what names them', () => {
     expect(productKey({ kind: 'app', applicationId: '9NBLGGH4R315' } as never)).toBe('app-9NBLGGH4R315');
-    expect(productKey({ kind: 'flight', applicationId: '9NBLGGH4R315', flightId: 'x' } as never)).toBe('app-9NBLGGH4R315');
-    expect(productKey({ kind: 'addon', inAppProductId: '9NBLGGH4TNNR' } as never)).toBe('addon-9NBLGGH4TNNR');
-    expect(productKey({ kind: 'addon', addon: { productId: 'gems', productType: 'Consumable', applicationId: 'A' } } as never)).toBe(
-      'addon-product-gems',
+    expect(productKey({ kind: 'flight', applicationId: '9NBLGGH4R315', flightId: 'x' } as never)).toBe(
+      'app-9NBLGGH4R315',
     );
+    expect(productKey({ kind: 'addon', inAppProductId: '9NBLGGH4TNNR' } as never)).toBe('addon-9NBLGGH4TNNR');
+    expect(
+      productKey({
+        kind: 'addon',
+        addon: { productId: 'gems', productType: 'Consumable', applicationId: 'A' },
+      } as never),
+    ).toBe('addon-product-gems');
   });
 });

@@ -11,7 +11,7 @@ describe('Azurite from the sandbox launcher', () => {
     const ingest = BlobServiceClient.fromConnectionString(testStorage().ingestConnectionString);
     const c2 = ingest.getContainerClient(`ingest-${Date.now()}`);
     await c2.create();
-    expect((await c2.exists())).toBe(true);
+    expect(await c2.exists()).toBe(true);
     expect(ingest.accountName).toBe('storeingest');
   });
 });
