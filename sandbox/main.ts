@@ -10,9 +10,12 @@ import { instanceIdFor } from '../lib/instanceId';
 import { writeDemoZip } from './demo';
 import { readSeedFile } from './emulator';
 import { repoRoot, startSandbox, type Sandbox } from './stack';
+import { defaultDurableEngine, type DurableEngineKind } from './host';
+import { requireDotnet } from './refhost';
 
 interface Args {
   demo: boolean;
+  durable: DurableEngineKind;
   seed?: string;
   ports: { blob: number; queue: number; table: number; emulator: number; emulatorTls: number; host: number };
 }
@@ -20,6 +23,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const args: Args = {
     demo: false,
+    durable: defaultDurableEngine(),
     ports: { blob: 10000, queue: 10001, table: 10002, emulator: 7080, emulatorTls: 7443, host: 7071 },
   };
   const portFlags: Record<string, keyof Args['ports']> = {
@@ -33,12 +37,19 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--demo') args.demo = true;
-    else if (flag === '--seed') {
+    else if (flag === '--durable') {
+      const v = argv[++i];
+      if (v !== 'home' && v !== 'real')
+        throw new Error(
+          "--durable is 'real' (the Durable Task extension, needs .NET) or 'home' (the sandbox's own engine)",
+        );
+      args.durable = v;
+    } else if (flag === '--seed') {
       args.seed = argv[++i];
       if (!args.seed) throw new Error('--seed needs a JSON file (see sandbox/emulator/README.md)');
     } else if (flag === '--help' || flag === '-h') {
       console.log(
-        `Usage: npm run sandbox [-- --demo] [${Object.keys(portFlags)
+        `Usage: npm run sandbox [-- --demo] [--durable real|home] [--seed FILE] [${Object.keys(portFlags)
           .map((f) => `${f} N`)
           .join('] [')}]`,
       );
@@ -111,12 +122,17 @@ async function followDemo(sandbox: Sandbox): Promise<boolean> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.durable === 'real') {
+    const version = requireDotnet();
+    console.log(`Durable engine: the Durable Task extension in the .NET reference host (.NET SDK ${version})`);
+  }
   mkdirSync(join(repoRoot(), '.sandbox'), { recursive: true });
   const logFile = join(repoRoot(), '.sandbox', 'host.log');
   const sandbox = await startSandbox({
     ports: args.ports,
     emulator: args.seed ? { seed: readSeedFile(args.seed) } : undefined,
     host: {
+      durable: args.durable,
       blobPollIntervalMs: 1000,
       logFile,
       // The product's own lines tell the story; the host's bookkeeping stays in the log file.

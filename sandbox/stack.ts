@@ -35,7 +35,10 @@ export interface SandboxOptions {
   /** Fixed ports (the CLI uses 10000-10002, 7080/7443 and 7071); free ports when absent. */
   ports?: { blob?: number; queue?: number; table?: number; emulator?: number; emulatorTls?: number; host?: number };
   emulator?: Pick<EmulatorOptions, 'seed' | 'config'>;
-  host?: Pick<HostOptions, 'clockSpeed' | 'blobPollIntervalMs' | 'logFile' | 'onLog' | 'taskHub'>;
+  host?: Pick<
+    HostOptions,
+    'clockSpeed' | 'blobPollIntervalMs' | 'logFile' | 'onLog' | 'taskHub' | 'durable' | 'queuePollingMs'
+  >;
   /** App settings to add or change. */
   settings?: Record<string, string>;
   /** Reuse a running Azurite (tests share one) instead of starting one. */

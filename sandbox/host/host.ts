@@ -6,9 +6,10 @@ import { checkSupportedBindings, extraInputs, usesDurable } from './bindings';
 import { Worker } from './core';
 import { DurableApi } from './durable/api';
 import { DurableEngine, VirtualClock } from './durable/engine';
-import { HttpHost } from './http';
+import { HttpHost, type DurableHttp } from './http';
 import type { Logger } from './log';
 import { blobService, connectionString, containerNameFor, queueService, resolveSettingExpressions } from './storage';
+import { startRefHost, type RunningRefHost } from '../refhost';
 
 export interface RunOptions {
   appDir: string;
@@ -18,6 +19,13 @@ export interface RunOptions {
   blobPollIntervalMs: number;
   /** Keys are required (as in Azure) when set. */
   masterKey?: string;
+  /**
+   * Who runs orchestrations and activities: `home`, this host's own engine (durable/engine.ts), or
+   * `real`, the Durable Task extension in the .NET reference host (sandbox/refhost).
+   */
+  durable?: 'home' | 'real';
+  /** With `durable: 'real'`: the extension's maxQueuePollingInterval. */
+  queuePollingMs?: number;
 }
 
 export interface Running {
@@ -85,7 +93,8 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
   env.WEBSITE_HOSTNAME ??= `127.0.0.1:${port}`;
 
   let engine: DurableEngine | undefined;
-  let durableApi: DurableApi | undefined;
+  let durableApi: DurableHttp | undefined;
+  let refHost: RunningRefHost | undefined;
   let blobs: BlobTriggerListener | undefined;
   try {
     if (usesDurable(worker.functions.values())) {
@@ -95,24 +104,40 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
         (hubFromJson ? resolveSettingExpressions(hubFromJson, env, 'host.json durableTask.hubName') : 'TestHubName');
       if (!TASK_HUB_RE.test(taskHub))
         throw new Error(`Task hub name '${taskHub}' is invalid: 3 to 45 letters and digits, starting with a letter`);
-      const storage = blobService(connectionString('AzureWebJobsStorage', env, 'Durable Functions'));
-      engine = new DurableEngine({
-        worker,
-        logger,
-        container: storage.getContainerClient(containerNameFor(taskHub, 'sandboxhost')),
-        taskHub,
-        clock: new VirtualClock(o.clockSpeed),
-        maxConcurrentActivities: hostJson.extensions?.durableTask?.maxConcurrentActivityFunctions ?? 10,
-      });
-      const loaded = await engine.load();
-      const api = new DurableApi(engine, () => origin, o.masterKey);
-      durableApi = api;
-      engine.setExtraInputs((fn) => extraInputs(fn, () => api.clientData()));
-      http.setDurable(durableApi);
-      logger.info(
-        'Host.Triggers.DurableTask',
-        `Task hub '${taskHub}' loaded with ${loaded} instance(s); clock speed ${o.clockSpeed}`,
-      );
+      if (o.durable === 'real') {
+        if (o.clockSpeed !== 1)
+          logger.warn('Host', `clock speed ${o.clockSpeed} ignored: the Durable Task extension keeps real time`);
+        refHost = await startRefHost({
+          worker,
+          logger,
+          appDir,
+          env,
+          publicOrigin: origin,
+          taskHub,
+          queuePollingMs: o.queuePollingMs ?? 500,
+        });
+        durableApi = refHost;
+        http.setDurable(refHost);
+      } else {
+        const storage = blobService(connectionString('AzureWebJobsStorage', env, 'Durable Functions'));
+        engine = new DurableEngine({
+          worker,
+          logger,
+          container: storage.getContainerClient(containerNameFor(taskHub, 'sandboxhost')),
+          taskHub,
+          clock: new VirtualClock(o.clockSpeed),
+          maxConcurrentActivities: hostJson.extensions?.durableTask?.maxConcurrentActivityFunctions ?? 10,
+        });
+        const loaded = await engine.load();
+        const api = new DurableApi(engine, () => origin, o.masterKey);
+        durableApi = api;
+        engine.setExtraInputs((fn) => extraInputs(fn, () => api.clientData()));
+        http.setDurable(api);
+        logger.info(
+          'Host.Triggers.DurableTask',
+          `Task hub '${taskHub}' loaded with ${loaded} instance(s); clock speed ${o.clockSpeed}`,
+        );
+      }
     }
     const api = durableApi;
     const clientData = api ? () => api.clientData() : undefined;
@@ -133,6 +158,7 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
     await http.close();
     engine?.stop();
     await blobs?.stop();
+    await refHost?.stop();
     throw e;
   }
 
@@ -144,6 +170,7 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
       await blobs?.stop();
       engine?.stop();
       await http.close();
+      await refHost?.stop();
       await worker.runAppTerminate();
     },
   };

@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { extraInputs, text } from './bindings';
 import type { RpcHttpData, RpcTypedData, RegisteredFunction, Worker } from './core';
-import { DurableApi, RPC_BASE, WEBHOOK_BASE, type ApiResponse } from './durable/api';
+import { RPC_BASE, WEBHOOK_BASE, type ApiRequest, type ApiResponse } from './durable/api';
 import type { Logger } from './log';
 
 interface Route {
@@ -78,6 +78,15 @@ function keyMatches(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** Who serves the Durable HTTP APIs: the sandbox's own engine, or the real extension behind the reference host. */
+export interface DurableHttp {
+  handle(req: ApiRequest): Promise<ApiResponse>;
+  /** The `durableClient` input binding value. */
+  clientData(): Record<string, unknown>;
+  /** The extension serves the client's RPC API on a port of its own; the sandbox engine on this one. */
+  servesRpcOnPublicPort?: boolean;
+}
+
 export interface HttpHostOptions {
   worker: Worker;
   logger: Logger;
@@ -92,7 +101,7 @@ export interface HttpHostOptions {
 export class HttpHost {
   private readonly routes: Route[] = [];
   private server: Server | undefined;
-  private durable: DurableApi | undefined;
+  private durable: DurableHttp | undefined;
   private ready = false;
   private readonly started = Date.now();
 
@@ -127,7 +136,7 @@ export class HttpHost {
     return this.o.routePrefix ? `${this.o.routePrefix}/` : '';
   }
 
-  setDurable(api: DurableApi): void {
+  setDurable(api: DurableHttp): void {
     this.durable = api;
   }
 
@@ -193,11 +202,19 @@ export class HttpHost {
       if (path === base || path.startsWith(`${base}/`)) {
         if (!this.durable)
           return send(res, { status: 404, body: { Message: 'Durable Functions is not used by this app' } });
+        if (base === RPC_BASE && this.durable.servesRpcOnPublicPort === false) return send(res, { status: 404 });
         if (needsKey && this.o.masterKey && !keyMatches(key, this.o.masterKey)) return send(res, { status: 401 });
         const segments = url.pathname.slice(base.length).replace(/^\/+/, '').split('/').map(decodeURIComponent);
         return send(
           res,
-          await this.durable.handle({ method, segments, query: url.searchParams, headers: req.headers, body }),
+          await this.durable.handle({
+            method,
+            segments,
+            query: url.searchParams,
+            headers: req.headers,
+            body,
+            rawUrl: req.url ?? '/',
+          }),
         );
       }
     }
@@ -248,7 +265,7 @@ export class HttpHost {
       response = await this.o.worker.invoke(fn.name, {
         inputData: [
           { name: fn.triggerBindingName, data: { http } },
-          ...extraInputs(fn, this.durable ? () => (this.durable as DurableApi).clientData() : undefined),
+          ...extraInputs(fn, this.durable ? () => (this.durable as DurableHttp).clientData() : undefined),
         ],
         reason: `This function was programmatically called via the host APIs.`,
       });
@@ -295,6 +312,7 @@ function send(res: ServerResponse, r: ApiResponse): void {
   const headers: Record<string, string> = { ...(r.headers ?? {}) };
   let payload: Buffer;
   if (r.body === undefined || r.body === '') payload = Buffer.alloc(0);
+  else if (Buffer.isBuffer(r.body)) payload = r.body;
   else if (typeof r.body === 'string') payload = Buffer.from(r.body);
   else {
     payload = Buffer.from(JSON.stringify(r.body));

@@ -31,6 +31,20 @@ export interface HostOptions {
   onLog?: (line: HostLogLine) => void;
   /** Addition to the agreed interface: require keys as in Azure; this master key opens everything. */
   enforceKeys?: { masterKey: string };
+  /**
+   * `home`: the host's own Durable engine. `real`: the Durable Task extension in the .NET reference
+   * host (sandbox/refhost; needs the .NET SDK). Default: `real` when SANDBOX_DURABLE=real, else `home`.
+   */
+  durable?: DurableEngineKind;
+  /** With the real engine: the extension's maxQueuePollingInterval in ms (default 500). */
+  queuePollingMs?: number;
+}
+
+export type DurableEngineKind = 'home' | 'real';
+
+/** The engine tests and the sandbox use unless told otherwise: SANDBOX_DURABLE=real picks the real extension. */
+export function defaultDurableEngine(env: NodeJS.ProcessEnv = process.env): DurableEngineKind {
+  return env.SANDBOX_DURABLE === 'real' ? 'real' : 'home';
 }
 
 export interface RunningHost {
@@ -44,7 +58,20 @@ export interface RunningHost {
 }
 
 /** Variables a Node process needs to run at all; everything else comes from `settings`. */
-const PASSED_THROUGH = ['PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP', 'SystemRoot', 'LANG', 'TZ', 'USER'];
+const PASSED_THROUGH = [
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'SystemRoot',
+  'LANG',
+  'TZ',
+  'USER',
+  // The reference host's `dotnet` finds its SDK and package cache through these.
+  'DOTNET_ROOT',
+  'NUGET_PACKAGES',
+];
 
 function mainScript(): string {
   // Compiled: dist/sandbox/host/index.js sits beside main.js. From ts-jest: the repo's dist/.
@@ -68,6 +95,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   if (options.clockSpeed !== undefined) args.push('--clock-speed', String(options.clockSpeed));
   args.push('--blob-poll-ms', String(options.blobPollIntervalMs ?? 1000));
   if (options.logFile) args.push('--log-file', resolve(options.logFile));
+  const durable = options.durable ?? defaultDurableEngine();
+  args.push('--durable', durable);
+  if (options.queuePollingMs !== undefined) args.push('--queue-polling-ms', String(options.queuePollingMs));
   const env: NodeJS.ProcessEnv = {};
   for (const name of PASSED_THROUGH) if (process.env[name] !== undefined) env[name] = process.env[name];
   Object.assign(env, options.settings);

@@ -2,6 +2,7 @@
  * Child-process entry of the sandbox Functions host:
  *   node dist/sandbox/host/main.js --app <dir> [--port 7071] [--task-hub NAME] [--clock-speed N]
  *        [--blob-poll-ms MS] [--log-file PATH] [--enforce-keys] [--exit-with-parent]
+ *        [--durable home|real] [--queue-polling-ms MS]
  * App settings come from the environment, as in Azure. With --enforce-keys, the master key is
  * read from SANDBOX_HOST_MASTER_KEY (never from the command line, which `ps` shows).
  * Prints one JSON log line per event on stdout; the line with `"event":"ready"` says it serves.
@@ -18,10 +19,19 @@ interface Args {
   logFile?: string;
   enforceKeys: boolean;
   exitWithParent: boolean;
+  durable: 'home' | 'real';
+  queuePollingMs?: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { port: 7071, clockSpeed: 1, blobPollMs: 1000, enforceKeys: false, exitWithParent: false };
+  const args: Args = {
+    port: 7071,
+    clockSpeed: 1,
+    blobPollMs: 1000,
+    enforceKeys: false,
+    exitWithParent: false,
+    durable: 'home',
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -59,6 +69,15 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--exit-with-parent':
         args.exitWithParent = true;
+        break;
+      case '--durable': {
+        const v = value();
+        if (v !== 'home' && v !== 'real') throw new Error(`--durable is 'home' or 'real', got '${v}'`);
+        args.durable = v;
+        break;
+      }
+      case '--queue-polling-ms':
+        args.queuePollingMs = num();
         break;
       default:
         throw new Error(`unknown argument '${flag}'`);
@@ -120,6 +139,8 @@ async function main(): Promise<void> {
         clockSpeed: args.clockSpeed || 1,
         blobPollIntervalMs: args.blobPollMs || 1000,
         masterKey,
+        durable: args.durable,
+        queuePollingMs: args.queuePollingMs,
       },
       logger,
     );

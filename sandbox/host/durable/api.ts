@@ -8,6 +8,8 @@ export interface ApiRequest {
   query: URLSearchParams;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** Path and query as the request gave them (what a proxy forwards). */
+  rawUrl?: string;
 }
 
 export interface ApiResponse {
