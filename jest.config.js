@@ -6,6 +6,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   globalSetup: '<rootDir>/test/helpers/globalSetup.ts',
   globalTeardown: '<rootDir>/test/helpers/globalTeardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/engineSetup.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -23,6 +23,8 @@ export const SETTINGS = {
   rateWindowSeconds: 'STORE_RATE_WINDOW_SECONDS',
   pollFirstSeconds: 'POLL_FIRST_INTERVAL_SECONDS',
   pollMaxSeconds: 'POLL_MAX_INTERVAL_SECONDS',
+  queueSettleSeconds: 'QUEUE_SETTLE_SECONDS',
+  queuePollSeconds: 'QUEUE_POLL_SECONDS',
   commitDeadlineMinutes: 'COMMIT_DEADLINE_MINUTES',
   publishDeadlineHours: 'PUBLISH_DEADLINE_HOURS',
   uploadBlockMiB: 'UPLOAD_BLOCK_SIZE_MIB',
@@ -57,6 +59,10 @@ export interface Config {
     maxIntervalSeconds: number;
     commitDeadlineMinutes: number;
     publishDeadlineHours: number;
+    /** How long a new run lets earlier uploads of its product join the queue before it asks for its turn. */
+    queueSettleSeconds: number;
+    /** How often a queued run asks again whether it is its turn. */
+    queuePollSeconds: number;
   };
   upload: {
     blockSizeBytes: number;
@@ -167,6 +173,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxIntervalSeconds: r.number(SETTINGS.pollMaxSeconds, 900, 1, 86400),
       commitDeadlineMinutes: r.number(SETTINGS.commitDeadlineMinutes, 180, 1, 60 * 24 * 30),
       publishDeadlineHours: r.number(SETTINGS.publishDeadlineHours, 24 * 14, 1, 24 * 90),
+      queueSettleSeconds: r.number(SETTINGS.queueSettleSeconds, 10, 0, 600),
+      queuePollSeconds: r.number(SETTINGS.queuePollSeconds, 15, 1, 3600),
     },
     upload: {
       blockSizeBytes: r.number(SETTINGS.uploadBlockMiB, 8, 1, 100) * 1024 * 1024,

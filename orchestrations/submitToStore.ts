@@ -65,7 +65,7 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
     state.dryRun = options.dryRun === true;
 
     state.queueKey = productKey(zip.target);
-    yield* waitForTurn(context, run, state.queueKey, input.uploadedAt ?? createdTime);
+    yield* waitForTurn(context, run, state.queueKey, input.uploadedAt ?? createdTime, settings);
 
     yield* run.step('CheckingCredential', 'checkCredential', () => checkCredential({ instanceId }));
 
@@ -233,11 +233,6 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
   return state;
 }
 
-/** Lets zips uploaded a moment earlier, whose runs started a moment later, join the queue first. */
-const SETTLE_MS = 10_000;
-/** How often a queued run asks whether it is its turn. */
-const QUEUE_POLL_MS = 15_000;
-
 /**
  * Waits, on durable timers, until no earlier upload for the same product is still running
  * (see lib/productQueue.ts). The status shows whom the run waits for, and the timeline
@@ -248,15 +243,20 @@ function* waitForTurn(
   run: RunTracker,
   key: string,
   uploadedAt: string,
+  // The settle time lets zips uploaded a moment earlier, whose runs started a moment later, join the queue first.
+  settings: Pick<RunSettings, 'queueSettleSeconds' | 'queuePollSeconds'>,
 ): Generator<df.Task, void, unknown> {
+  // Runs started before these settings existed replay with the values they had then.
+  const settleMs = (settings.queueSettleSeconds ?? 10) * 1000;
+  const pollMs = (settings.queuePollSeconds ?? 15) * 1000;
   const instanceId = context.df.instanceId;
   const joinedAt = run.now.toISOString();
   const take = (mayStart: boolean) => () => takeTurn({ instanceId, key, uploadedAt, joinedAt, mayStart });
   const record = run.record('waitForTurn');
   yield* run.step<Turn>('Queued', 'takeTurn', take(false), { quiet: true });
-  record.detail = `giving earlier uploads for this product ${SETTLE_MS / 1000} s to join the queue`;
+  record.detail = `giving earlier uploads for this product ${settleMs / 1000} s to join the queue`;
   run.publish();
-  yield context.df.createTimer(new Date(run.now.getTime() + SETTLE_MS));
+  yield context.df.createTimer(new Date(run.now.getTime() + settleMs));
   const waitedFor: string[] = [];
   for (;;) {
     const turn = yield* run.step<Turn>('Queued', 'takeTurn', take(true), { quiet: true });
@@ -265,7 +265,7 @@ function* waitForTurn(
     run.state.queuedBehind = turn.behind;
     record.detail = `waiting for ${turn.behind} (${turn.position} ahead)`;
     run.publish();
-    yield context.df.createTimer(new Date(run.now.getTime() + QUEUE_POLL_MS));
+    yield context.df.createTimer(new Date(run.now.getTime() + pollMs));
   }
   delete run.state.queuedBehind;
   if (waitedFor.length > 0) run.state.waitedFor = waitedFor;

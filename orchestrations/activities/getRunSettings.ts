@@ -6,6 +6,8 @@ export interface RunSettings {
   maxIntervalSeconds: number;
   commitDeadlineMinutes: number;
   publishDeadlineHours: number;
+  queueSettleSeconds: number;
+  queuePollSeconds: number;
 }
 
 /** App settings reach the orchestrator through an activity, so a replay sees the values the run started with. */

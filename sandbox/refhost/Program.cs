@@ -26,6 +26,10 @@ public static class Program
     public static async Task<int> Main(string[] argv)
     {
         var output = new JsonLines(Console.OpenStandardOutput());
+        // The extension blocks a pool thread on every out-of-process orchestrator episode
+        // (TaskOrchestrationShim: `resultTask.Result`); on a 2-core machine the pool would start
+        // one more thread every half second and episodes would queue behind that.
+        ThreadPool.SetMinThreads(Math.Max(64, Environment.ProcessorCount * 8), 64);
         try
         {
             var args = Args.Parse(argv);
@@ -163,6 +167,10 @@ internal static class HostJson
         var durable = hostJson["extensions"]?["durableTask"];
         if (durable is not null) Flatten(durable, prefix, result);
         if (taskHub is not null) result[$"{prefix}:HubName"] = taskHub;
+        // One host serves a sandbox's task hub: one control queue (Azure's default of 4 spreads the
+        // hub over scaled-out instances) keeps the polling load on Azurite low. Order and delivery
+        // per instance do not depend on it.
+        if (!result.ContainsKey($"{prefix}:StorageProvider:PartitionCount")) result[$"{prefix}:StorageProvider:PartitionCount"] = "1";
         if (queuePollingMs is not null)
             result[$"{prefix}:StorageProvider:MaxQueuePollingInterval"] = TimeSpan.FromMilliseconds(queuePollingMs.Value).ToString("c");
         return result;

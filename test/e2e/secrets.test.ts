@@ -6,6 +6,7 @@ import { findLeakedSecrets, taskHubStorage, type LeakText } from '../helpers/sec
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { fakeFile, goodZip } from '../helpers/zips';
 import { dropRun, seedWithApps } from '../orchestrations/durable';
+import { patience } from '../helpers/engine';
 
 const CERT_APP = '9NBLGGH4CRTF';
 const THROTTLED_APP = '9NBLGGH4THRT';
@@ -251,7 +252,7 @@ describe('no secret leaks into histories, statuses, reports or logs', () => {
 });
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + patience(timeoutMs);
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 50));

@@ -8,6 +8,7 @@ import { instanceIdFor } from '../../lib/instanceId';
 import type { StatusDocument } from '../../lib/runStatus';
 import { goodZip } from '../helpers/zips';
 import type { TestSandbox } from '../helpers/sandbox';
+import { patience } from '../helpers/engine';
 
 export type Json = Record<string, unknown>;
 
@@ -96,6 +97,7 @@ export async function emulatorUntil(
   check: (state: EmulatorState) => boolean,
   timeoutMs = 10_000,
 ): Promise<EmulatorState> {
+  timeoutMs = patience(timeoutMs);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = await sandbox.emulator.admin.state();

@@ -9,6 +9,7 @@ import type { EmulatorConfig } from '../../sandbox/emulator';
 import type { HostLogLine } from '../../sandbox/host';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/stack';
 import { testStorage } from './azurite';
+import { ON_REAL_ENGINE, REAL_ENGINE_SETTINGS, patience } from './engine';
 
 /** Store timings short enough that a run reaches Published in well under a second. */
 export const FAST_STORE: Partial<EmulatorConfig> = {
@@ -52,7 +53,10 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
       clockSpeed: 60,
       blobPollIntervalMs: 150,
       taskHub: `e2e${id}`,
+      queuePollingMs: 200,
       ...options.host,
+      // The real extension keeps real time: no clock speed reaches it.
+      ...(ON_REAL_ENGINE ? { clockSpeed: 1 } : {}),
       onLog: (line) => {
         logs.push(line);
         options.host?.onLog?.(line);
@@ -64,6 +68,7 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
       AzureFunctionsWebHost__hostid: `e2e-${id}`,
       POLL_FIRST_INTERVAL_SECONDS: '5',
       POLL_MAX_INTERVAL_SECONDS: '30',
+      ...(ON_REAL_ENGINE ? REAL_ENGINE_SETTINGS : {}),
       ...pacing,
       ...options.settings,
     },
@@ -82,6 +87,7 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
     check: (doc: StatusDocument) => boolean,
     timeoutMs = 30_000,
   ): Promise<StatusDocument> => {
+    timeoutMs = patience(timeoutMs);
     const deadline = Date.now() + timeoutMs;
     let last: StatusDocument | undefined;
     while (Date.now() < deadline) {

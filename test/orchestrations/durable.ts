@@ -5,10 +5,13 @@
  * the completions), and seeds with products of their own so runs in one sandbox never share
  * a product's single pending submission.
  */
+import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { instanceIdFor } from '../../lib/instanceId';
 import { defaultSeed, type SeedApplication, type SeedData } from '../../sandbox/emulator';
 import { containerNameFor } from '../../sandbox/host/storage';
+import { EventType } from '../../sandbox/host/durable/types';
+import { ON_REAL_ENGINE } from '../helpers/engine';
 import type { TestSandbox } from '../helpers/sandbox';
 
 /** One event of `historyEvents` as the status API shows it. */
@@ -94,13 +97,22 @@ export function taskSequence(history: ShownEvent[]): string[] {
     .map((e) => `${e.FunctionName}`);
 }
 
-/** The current execution's history as the host stores it. */
-export async function rawHistory(sandbox: TestSandbox, instanceId: string): Promise<RawEvent[]> {
-  const hub = /^Task hub '([^']+)' loaded/;
-  const taskHub = sandbox.logs.map((l) => hub.exec(l.message)?.[1]).find(Boolean);
+/** The task hub the sandbox's host logged at start (either engine). */
+export function taskHubOf(sandbox: TestSandbox): string {
+  const patterns = [/^Task hub '([^']+)' loaded/, /^Durable Task extension on task hub '([^']+)'/];
+  const taskHub = sandbox.logs.map((l) => patterns.map((p) => p.exec(l.message)?.[1]).find(Boolean)).find(Boolean);
   if (!taskHub) throw new Error('the host did not log its task hub');
+  return taskHub;
+}
+
+/** The current execution's history as the engine stores it. */
+export async function rawHistory(sandbox: TestSandbox, instanceId: string): Promise<RawEvent[]> {
+  return ON_REAL_ENGINE ? extensionHistory(sandbox, instanceId) : homeHistory(sandbox, instanceId);
+}
+
+async function homeHistory(sandbox: TestSandbox, instanceId: string): Promise<RawEvent[]> {
   const container = BlobServiceClient.fromConnectionString(sandbox.settings.AzureWebJobsStorage!).getContainerClient(
-    containerNameFor(taskHub, 'sandboxhost'),
+    containerNameFor(taskHubOf(sandbox), 'sandboxhost'),
   );
   // One GET: downloadToBuffer reads the size first and then the bytes, which tears when the
   // host rewrites the blob in between.
@@ -108,6 +120,41 @@ export async function rawHistory(sandbox: TestSandbox, instanceId: string): Prom
   const chunks: Buffer[] = [];
   for await (const chunk of response.readableStreamBody!) chunks.push(Buffer.from(chunk as Buffer));
   return (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { history: RawEvent[] }).history;
+}
+
+const iso = (v: unknown): string | undefined =>
+  v instanceof Date ? v.toISOString() : typeof v === 'string' ? new Date(v).toISOString() : undefined;
+
+/**
+ * The Azure Storage provider's History table (`<TaskHub>History`): one row per event of the
+ * instance, keyed by sequence number, the event's own Timestamp stored as `_Timestamp` (the
+ * table reserves the name); rows of the current execution only (the sentinel row names it).
+ */
+async function extensionHistory(sandbox: TestSandbox, instanceId: string): Promise<RawEvent[]> {
+  const table = TableClient.fromConnectionString(
+    sandbox.settings.AzureWebJobsStorage!,
+    `${taskHubOf(sandbox)}History`,
+    { allowInsecureConnection: true },
+  );
+  const rows: Array<Record<string, unknown>> = [];
+  const escaped = instanceId.replace(/'/g, "''");
+  for await (const row of table.listEntities({ queryOptions: { filter: `PartitionKey eq '${escaped}'` } }))
+    rows.push(row);
+  const executionId = rows.find((r) => r.rowKey === 'sentinel')?.ExecutionId;
+  return rows
+    .filter((r) => r.rowKey !== 'sentinel' && (executionId === undefined || r.ExecutionId === executionId))
+    .sort((a, b) => String(a.rowKey).localeCompare(String(b.rowKey)))
+    .map((r) => {
+      const type = r.EventType;
+      const { partitionKey: _p, rowKey: _r, etag: _e, timestamp: _t, _Timestamp, EventType: _type, ...rest } = r;
+      return {
+        ...rest,
+        EventType: typeof type === 'number' ? type : EventType[String(type) as keyof typeof EventType],
+        EventId: Number(r.EventId ?? -1),
+        Timestamp: iso(_Timestamp) ?? '',
+        ...(r.FireAt !== undefined ? { FireAt: iso(r.FireAt) } : {}),
+      };
+    });
 }
 
 /** Drops a zip and resolves to the run's instance id. */

@@ -1,4 +1,5 @@
 import { POLLS_PER_EXECUTION } from '../../lib/polling';
+import { itOnFastClock } from '../helpers/engine';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { fakeFile, goodZip } from '../helpers/zips';
 import { RAW, dropRun, instance, msBetween, rawHistory, seedWithApps, type InstanceStatus } from './durable';
@@ -46,102 +47,114 @@ describe('followSubmission on the sandbox host', () => {
   });
   afterAll(() => sandbox?.stop());
 
-  it('continues as new through a long certification, each execution small, polling less and less often', async () => {
-    const stuck = await sandbox.emulator.admin.fault({ kind: 'stuck', status: 'Certification', productId: LONG_APP });
-    const runId = await dropRun(sandbox, 'follow/long.zip', appZip(LONG_APP, { waitFor: 'published' }));
-    const followerId = `${runId}-follow`;
+  // Fast clock: dozens of polls up to 6 s apart, and the intervals read off the engine's own clock.
+  itOnFastClock(
+    'continues as new through a long certification, each execution small, polling less and less often',
+    async () => {
+      const stuck = await sandbox.emulator.admin.fault({ kind: 'stuck', status: 'Certification', productId: LONG_APP });
+      const runId = await dropRun(sandbox, 'follow/long.zip', appZip(LONG_APP, { waitFor: 'published' }));
+      const followerId = `${runId}-follow`;
 
-    const samples: Array<{ executionPolls: number; events: number; polls: number }> = [];
-    let firstExecutionTimers: Array<{ Timestamp: string; FireAt?: string }> = [];
-    let second: InstanceStatus | undefined;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (Date.now() > deadline) throw new Error(`the follower did not get past ${POLLS_PER_EXECUTION + 5} polls`);
-      const st = await instance(sandbox, followerId);
-      if (st?.historyEvents) {
-        const input = st.input as FollowerInput;
-        const polls = (st.customStatus as { polls?: number } | null)?.polls ?? 0;
-        samples.push({ executionPolls: input.polls, events: st.historyEvents.length, polls });
-        if (input.polls === 0 && polls >= 8 && firstExecutionTimers.length === 0) {
-          // The status API folds TimerCreated away; the host's stored history has it, with its creation time.
-          const raw = await rawHistory(sandbox, followerId);
-          firstExecutionTimers = raw.filter((e) => e.EventType === RAW.TimerCreated);
+      const samples: Array<{ executionPolls: number; events: number; polls: number }> = [];
+      let firstExecutionTimers: Array<{ Timestamp: string; FireAt?: string }> = [];
+      let second: InstanceStatus | undefined;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        if (Date.now() > deadline) throw new Error(`the follower did not get past ${POLLS_PER_EXECUTION + 5} polls`);
+        const st = await instance(sandbox, followerId);
+        if (st?.historyEvents) {
+          const input = st.input as FollowerInput;
+          const polls = (st.customStatus as { polls?: number } | null)?.polls ?? 0;
+          samples.push({ executionPolls: input.polls, events: st.historyEvents.length, polls });
+          if (input.polls === 0 && polls >= 8 && firstExecutionTimers.length === 0) {
+            // The status API folds TimerCreated away; the host's stored history has it, with its creation time.
+            const raw = await rawHistory(sandbox, followerId);
+            firstExecutionTimers = raw.filter((e) => e.EventType === RAW.TimerCreated);
+          }
+          // Right after continuing as new the history is empty until its first episode has run.
+          if (input.polls > 0 && st.historyEvents.length > 0) second ??= st;
+          if (polls >= POLLS_PER_EXECUTION + 5) break;
         }
-        // Right after continuing as new the history is empty until its first episode has run.
-        if (input.polls > 0 && st.historyEvents.length > 0) second ??= st;
-        if (polls >= POLLS_PER_EXECUTION + 5) break;
+        await new Promise((r) => setTimeout(r, 20));
       }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await sandbox.emulator.admin.removeFault(stuck.id);
-    const doc = await sandbox.finished(runId);
-    expect(doc).toMatchObject({ status: 'Succeeded', storeStatus: 'Published' });
-    expect(doc.polls).toBeGreaterThan(POLLS_PER_EXECUTION);
-
-    // A second execution started with the first one's count, and no execution grew past its bound.
-    expect(second).toBeDefined();
-    expect((second!.input as FollowerInput).polls).toBe(POLLS_PER_EXECUTION);
-    expect(second!.historyEvents![0]).toMatchObject({
-      EventType: 'ExecutionStarted',
-      FunctionName: 'followSubmission',
-    });
-    expect(Math.max(...samples.map((s) => s.events))).toBeLessThanOrEqual(MAX_EVENTS_PER_EXECUTION);
-    expect(
-      sandbox.logs.filter((l) => l.message.startsWith(`${followerId}: continued as new`)).length,
-    ).toBeGreaterThanOrEqual(1);
-    const final = (await instance(sandbox, followerId))!;
-    expect(final.runtimeStatus).toBe('Completed');
-    expect(final.historyEvents!.length).toBeLessThanOrEqual(MAX_EVENTS_PER_EXECUTION);
-    expect((final.output as { polls: number }).polls).toBe(doc.polls);
-
-    // Poll intervals start at the first interval and grow to the maximum, never past it.
-    const intervals = firstExecutionTimers.map((t) => msBetween(t.Timestamp, t.FireAt!) / 1000);
-    expect(intervals.length).toBeGreaterThanOrEqual(7);
-    expect(intervals[0]).toBe(FIRST_INTERVAL_S);
-    for (let i = 1; i < intervals.length; i++) {
-      expect(intervals[i]).toBeLessThanOrEqual(MAX_INTERVAL_S);
-      if (intervals[i - 1]! < MAX_INTERVAL_S) expect(intervals[i]).toBeGreaterThan(intervals[i - 1]!);
-      else expect(intervals[i]).toBe(MAX_INTERVAL_S);
-    }
-    expect(intervals.at(-1)).toBe(MAX_INTERVAL_S);
-    // The next execution carries the interval on rather than starting short again.
-    expect((second!.input as FollowerInput).intervalSeconds).toBe(MAX_INTERVAL_S);
-
-    // The parent sees one sub-orchestration, however many executions it took.
-    const parent = (await instance(sandbox, runId))!;
-    expect(parent.historyEvents!.filter((e) => e.FunctionName === 'followSubmission')).toHaveLength(1);
-  });
-
-  it('fails with DeadlineExceeded when the commit stays CommitStarted past COMMIT_DEADLINE_MINUTES', async () => {
-    const stuck = await sandbox.emulator.admin.fault({ kind: 'stuck', status: 'CommitStarted', productId: STUCK_APP });
-    try {
-      const runId = await dropRun(sandbox, 'follow/stuck.zip', appZip(STUCK_APP));
-      const doc = await sandbox.finished(runId);
-      expect(doc).toMatchObject({
-        status: 'Failed',
-        storeStatus: 'CommitStarted',
-        failure: { step: 'waitForStore', facts: { code: 'DeadlineExceeded', retriable: false } },
-      });
-      expect(doc.failure!.message).toMatch(/status stayed CommitStarted until the run's deadline/);
-      expect(doc.failure!.advice).toMatch(/COMMIT_DEADLINE_MINUTES/);
-
-      // The deadline is the setting's minute after the commit; the follower polled on until it
-      // and gave up only once it had passed, and no wait went past it.
-      const follower = (await instance(sandbox, `${runId}-follow`))!;
-      const input = follower.input as FollowerInput;
-      const committedAt = doc.timeline.find((s) => s.step === 'commitSubmission')!.endedAt!;
-      expect(msBetween(committedAt, input.deadline)).toBe(60_000);
-      const fired = follower.historyEvents!.filter((e) => e.EventType === 'TimerFired');
-      for (const t of fired) expect(msBetween(t.FireAt!, input.deadline)).toBeGreaterThanOrEqual(0);
-      const ended = follower.historyEvents!.find((e) => e.EventType === 'ExecutionCompleted')!;
-      expect(msBetween(input.deadline, ended.Timestamp)).toBeGreaterThanOrEqual(0);
-      const polls = follower.historyEvents!.filter((e) => e.FunctionName === 'getSubmissionStatus');
-      expect(polls.length).toBe(fired.length + 1);
-      expect((follower.output as { timedOut: boolean }).timedOut).toBe(true);
-      // The Store holds the submission as committed: it is not the run's to delete.
-      expect(doc.timeline.map((s) => s.step)).not.toContain('discardSubmission');
-    } finally {
       await sandbox.emulator.admin.removeFault(stuck.id);
-    }
-  });
+      const doc = await sandbox.finished(runId);
+      expect(doc).toMatchObject({ status: 'Succeeded', storeStatus: 'Published' });
+      expect(doc.polls).toBeGreaterThan(POLLS_PER_EXECUTION);
+
+      // A second execution started with the first one's count, and no execution grew past its bound.
+      expect(second).toBeDefined();
+      expect((second!.input as FollowerInput).polls).toBe(POLLS_PER_EXECUTION);
+      expect(second!.historyEvents![0]).toMatchObject({
+        EventType: 'ExecutionStarted',
+        FunctionName: 'followSubmission',
+      });
+      expect(Math.max(...samples.map((s) => s.events))).toBeLessThanOrEqual(MAX_EVENTS_PER_EXECUTION);
+      expect(
+        sandbox.logs.filter((l) => l.message.startsWith(`${followerId}: continued as new`)).length,
+      ).toBeGreaterThanOrEqual(1);
+      const final = (await instance(sandbox, followerId))!;
+      expect(final.runtimeStatus).toBe('Completed');
+      expect(final.historyEvents!.length).toBeLessThanOrEqual(MAX_EVENTS_PER_EXECUTION);
+      expect((final.output as { polls: number }).polls).toBe(doc.polls);
+
+      // Poll intervals start at the first interval and grow to the maximum, never past it.
+      const intervals = firstExecutionTimers.map((t) => msBetween(t.Timestamp, t.FireAt!) / 1000);
+      expect(intervals.length).toBeGreaterThanOrEqual(7);
+      expect(intervals[0]).toBe(FIRST_INTERVAL_S);
+      for (let i = 1; i < intervals.length; i++) {
+        expect(intervals[i]).toBeLessThanOrEqual(MAX_INTERVAL_S);
+        if (intervals[i - 1]! < MAX_INTERVAL_S) expect(intervals[i]).toBeGreaterThan(intervals[i - 1]!);
+        else expect(intervals[i]).toBe(MAX_INTERVAL_S);
+      }
+      expect(intervals.at(-1)).toBe(MAX_INTERVAL_S);
+      // The next execution carries the interval on rather than starting short again.
+      expect((second!.input as FollowerInput).intervalSeconds).toBe(MAX_INTERVAL_S);
+
+      // The parent sees one sub-orchestration, however many executions it took.
+      const parent = (await instance(sandbox, runId))!;
+      expect(parent.historyEvents!.filter((e) => e.FunctionName === 'followSubmission')).toHaveLength(1);
+    },
+  );
+
+  // Fast clock: the deadline is a minute of durable time.
+  itOnFastClock(
+    'fails with DeadlineExceeded when the commit stays CommitStarted past COMMIT_DEADLINE_MINUTES',
+    async () => {
+      const stuck = await sandbox.emulator.admin.fault({
+        kind: 'stuck',
+        status: 'CommitStarted',
+        productId: STUCK_APP,
+      });
+      try {
+        const runId = await dropRun(sandbox, 'follow/stuck.zip', appZip(STUCK_APP));
+        const doc = await sandbox.finished(runId);
+        expect(doc).toMatchObject({
+          status: 'Failed',
+          storeStatus: 'CommitStarted',
+          failure: { step: 'waitForStore', facts: { code: 'DeadlineExceeded', retriable: false } },
+        });
+        expect(doc.failure!.message).toMatch(/status stayed CommitStarted until the run's deadline/);
+        expect(doc.failure!.advice).toMatch(/COMMIT_DEADLINE_MINUTES/);
+
+        // The deadline is the setting's minute after the commit; the follower polled on until it
+        // and gave up only once it had passed, and no wait went past it.
+        const follower = (await instance(sandbox, `${runId}-follow`))!;
+        const input = follower.input as FollowerInput;
+        const committedAt = doc.timeline.find((s) => s.step === 'commitSubmission')!.endedAt!;
+        expect(msBetween(committedAt, input.deadline)).toBe(60_000);
+        const fired = follower.historyEvents!.filter((e) => e.EventType === 'TimerFired');
+        for (const t of fired) expect(msBetween(t.FireAt!, input.deadline)).toBeGreaterThanOrEqual(0);
+        const ended = follower.historyEvents!.find((e) => e.EventType === 'ExecutionCompleted')!;
+        expect(msBetween(input.deadline, ended.Timestamp)).toBeGreaterThanOrEqual(0);
+        const polls = follower.historyEvents!.filter((e) => e.FunctionName === 'getSubmissionStatus');
+        expect(polls.length).toBe(fired.length + 1);
+        expect((follower.output as { timedOut: boolean }).timedOut).toBe(true);
+        // The Store holds the submission as committed: it is not the run's to delete.
+        expect(doc.timeline.map((s) => s.step)).not.toContain('discardSubmission');
+      } finally {
+        await sandbox.emulator.admin.removeFault(stuck.id);
+      }
+    },
+  );
 });

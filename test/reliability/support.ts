@@ -17,6 +17,7 @@ import { repoRoot, type SandboxOptions } from '../../sandbox/stack';
 import { instanceIdFor } from '../../lib/instanceId';
 import { fakeFile, goodZip } from '../helpers/zips';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+import { patience } from '../helpers/engine';
 
 export type Json = Record<string, unknown>;
 
@@ -239,7 +240,7 @@ export async function until<T>(
   check: () => Promise<T | undefined | false>,
   timeoutMs = 20_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + patience(timeoutMs);
   for (;;) {
     const value = await check();
     if (value) return value;
