@@ -11,6 +11,7 @@
  * secret itself (test output is a place too).
  */
 import { readFile } from 'node:fs/promises';
+import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { EmulatorSecrets } from '../../sandbox/emulator';
 import type { HostLogLine } from '../../sandbox/host';
@@ -181,8 +182,8 @@ function hostUnreachable(e: unknown): boolean {
 function taskHubOf(sandbox: LeakCheckedSandbox, lines: HostLogLine[], given?: string): string {
   if (given) return given;
   for (const line of lines) {
-    const m = /^Task hub '([^']+)' loaded/.exec(line.message);
-    if (m?.[1]) return m[1];
+    const m = /^(?:Task hub '([^']+)' loaded|Durable Task extension on task hub '([^']+)')/.exec(line.message);
+    if (m?.[1] ?? m?.[2]) return (m[1] ?? m[2])!;
   }
   throw new Error(
     `findLeakedSecrets: no task hub named in the logs of the host at ${sandbox.host.url}; pass options.taskHub`,
@@ -223,6 +224,34 @@ async function containerTexts(container: ContainerClient, what: string, withCont
   });
 }
 
+/** Whether the sandbox's host runs the real Durable Task extension (it logs its task hub that way). */
+function onExtension(lines: HostLogLine[]): boolean {
+  return lines.some((l) => /^Durable Task extension on task hub '/.test(l.message));
+}
+
+/**
+ * The extension's task hub state on the Azure Storage provider: the History and Instances tables
+ * (every event with its inputs and results, custom status, outputs) and the large-message blobs.
+ */
+async function extensionHubTexts(sandbox: LeakCheckedSandbox, taskHub: string): Promise<LeakText[]> {
+  const conn = sandbox.settings.AzureWebJobsStorage!;
+  const out: LeakText[] = [];
+  for (const table of [`${taskHub}History`, `${taskHub}Instances`]) {
+    const client = TableClient.fromConnectionString(conn, table, { allowInsecureConnection: true });
+    try {
+      for await (const row of client.listEntities())
+        out.push({ where: `task hub table ${table} ${row.partitionKey}/${row.rowKey}`, text: JSON.stringify(row) });
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+    }
+  }
+  const blobs = BlobServiceClient.fromConnectionString(conn).getContainerClient(
+    `${taskHub.toLowerCase()}-largemessages`,
+  );
+  out.push(...(await containerTexts(blobs, 'task hub large message', true)));
+  return out;
+}
+
 /**
  * Searches everything the product persisted, logged or answered for the emulator's secrets.
  * Resolves to one line per finding (kind of secret, spelling, where), `[]` when nothing leaked.
@@ -234,7 +263,8 @@ export async function findLeakedSecrets(
   const secrets = await sandbox.emulator.admin.secrets();
   const needles = secretNeedles(secrets);
   const lines = sandbox.logs ?? sandbox.host.logs();
-  const hub = taskHubStorage(sandbox, options.taskHub);
+  const extension = onExtension(lines);
+  const hub = extension ? undefined : taskHubStorage(sandbox, options.taskHub);
 
   const given: LeakText[] = (options.texts ?? []).map((t, i) =>
     typeof t === 'string' ? { where: `text #${i + 1} given by the test`, text: t } : t,
@@ -247,7 +277,9 @@ export async function findLeakedSecrets(
       throw e;
     }),
     // The task hub's state holds what the status API folds away: activity inputs, timers, the outbox.
-    containerTexts(hub, 'task hub state', true),
+    hub
+      ? containerTexts(hub, 'task hub state', true)
+      : extensionHubTexts(sandbox, taskHubOf(sandbox, lines, options.taskHub)),
     containerTexts(sandbox.reports, 'report blob', true),
     // The zips are the user's: their content is not ours to search, their metadata is.
     containerTexts(sandbox.submissions, 'zip', false),
@@ -274,4 +306,28 @@ export async function findLeakedSecrets(
     }
   }
   return findings;
+}
+
+/**
+ * Writes `text` where the engine keeps an instance's state (the home engine's instance blob, the
+ * extension's History table), as an activity input would sit there. Resolves to its remover.
+ */
+export async function plantInTaskHub(sandbox: LeakCheckedSandbox, text: string): Promise<() => Promise<void>> {
+  const lines = sandbox.logs ?? sandbox.host.logs();
+  if (onExtension(lines)) {
+    const table = TableClient.fromConnectionString(
+      sandbox.settings.AzureWebJobsStorage!,
+      `${taskHubOf(sandbox, lines)}History`,
+      { allowInsecureConnection: true },
+    );
+    await table.createEntity({ partitionKey: 'planted', rowKey: 'planted', EventType: 'TaskScheduled', Input: text });
+    return async () => {
+      await table.deleteEntity('planted', 'planted');
+    };
+  }
+  const blob = taskHubStorage(sandbox).getBlockBlobClient('instances/planted.json');
+  await blob.upload(text, Buffer.byteLength(text));
+  return async () => {
+    await blob.delete();
+  };
 }

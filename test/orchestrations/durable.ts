@@ -11,7 +11,6 @@ import { instanceIdFor } from '../../lib/instanceId';
 import { defaultSeed, type SeedApplication, type SeedData } from '../../sandbox/emulator';
 import { containerNameFor } from '../../sandbox/host/storage';
 import { EventType } from '../../sandbox/host/durable/types';
-import { ON_REAL_ENGINE } from '../helpers/engine';
 import type { TestSandbox } from '../helpers/sandbox';
 
 /** One event of `historyEvents` as the status API shows it. */
@@ -97,22 +96,29 @@ export function taskSequence(history: ShownEvent[]): string[] {
     .map((e) => `${e.FunctionName}`);
 }
 
-/** The task hub the sandbox's host logged at start (either engine). */
-export function taskHubOf(sandbox: TestSandbox): string {
-  const patterns = [/^Task hub '([^']+)' loaded/, /^Durable Task extension on task hub '([^']+)'/];
-  const taskHub = sandbox.logs.map((l) => patterns.map((p) => p.exec(l.message)?.[1]).find(Boolean)).find(Boolean);
-  if (!taskHub) throw new Error('the host did not log its task hub');
-  return taskHub;
+const HOME_HUB = /^Task hub '([^']+)' loaded/;
+const REAL_HUB = /^Durable Task extension on task hub '([^']+)'/;
+
+/** The task hub the sandbox's host logged at start, and which engine serves it. */
+export function taskHubOf(sandbox: TestSandbox): { taskHub: string; engine: 'home' | 'real' } {
+  for (const l of sandbox.logs) {
+    const home = HOME_HUB.exec(l.message)?.[1];
+    if (home) return { taskHub: home, engine: 'home' };
+    const real = REAL_HUB.exec(l.message)?.[1];
+    if (real) return { taskHub: real, engine: 'real' };
+  }
+  throw new Error('the host did not log its task hub');
 }
 
 /** The current execution's history as the engine stores it. */
 export async function rawHistory(sandbox: TestSandbox, instanceId: string): Promise<RawEvent[]> {
-  return ON_REAL_ENGINE ? extensionHistory(sandbox, instanceId) : homeHistory(sandbox, instanceId);
+  const { taskHub, engine } = taskHubOf(sandbox);
+  return engine === 'real' ? extensionHistory(sandbox, taskHub, instanceId) : homeHistory(sandbox, taskHub, instanceId);
 }
 
-async function homeHistory(sandbox: TestSandbox, instanceId: string): Promise<RawEvent[]> {
+async function homeHistory(sandbox: TestSandbox, taskHub: string, instanceId: string): Promise<RawEvent[]> {
   const container = BlobServiceClient.fromConnectionString(sandbox.settings.AzureWebJobsStorage!).getContainerClient(
-    containerNameFor(taskHubOf(sandbox), 'sandboxhost'),
+    containerNameFor(taskHub, 'sandboxhost'),
   );
   // One GET: downloadToBuffer reads the size first and then the bytes, which tears when the
   // host rewrites the blob in between.
@@ -130,12 +136,10 @@ const iso = (v: unknown): string | undefined =>
  * instance, keyed by sequence number, the event's own Timestamp stored as `_Timestamp` (the
  * table reserves the name); rows of the current execution only (the sentinel row names it).
  */
-async function extensionHistory(sandbox: TestSandbox, instanceId: string): Promise<RawEvent[]> {
-  const table = TableClient.fromConnectionString(
-    sandbox.settings.AzureWebJobsStorage!,
-    `${taskHubOf(sandbox)}History`,
-    { allowInsecureConnection: true },
-  );
+async function extensionHistory(sandbox: TestSandbox, taskHub: string, instanceId: string): Promise<RawEvent[]> {
+  const table = TableClient.fromConnectionString(sandbox.settings.AzureWebJobsStorage!, `${taskHub}History`, {
+    allowInsecureConnection: true,
+  });
   const rows: Array<Record<string, unknown>> = [];
   const escaped = instanceId.replace(/'/g, "''");
   for await (const row of table.listEntities({ queryOptions: { filter: `PartitionKey eq '${escaped}'` } }))
