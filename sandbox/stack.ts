@@ -37,7 +37,14 @@ export interface SandboxOptions {
   emulator?: Pick<EmulatorOptions, 'seed' | 'config'>;
   host?: Pick<
     HostOptions,
-    'clockSpeed' | 'blobPollIntervalMs' | 'logFile' | 'onLog' | 'taskHub' | 'durable' | 'queuePollingMs'
+    | 'clockSpeed'
+    | 'blobPollIntervalMs'
+    | 'logFile'
+    | 'onLog'
+    | 'taskHub'
+    | 'durable'
+    | 'queuePollingMs'
+    | 'workItemVisibilityMs'
   >;
   /** App settings to add or change. */
   settings?: Record<string, string>;

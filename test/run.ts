@@ -11,8 +11,10 @@ import { spawn } from 'node:child_process';
 import { ensureTlsMaterial } from '../sandbox/tls';
 import { buildRefHost, dotnetVersion } from '../sandbox/refhost';
 
-/** The tiers whose runs go through the Durable engine. */
-export const REAL_ENGINE_TIERS = ['test/orchestrations', 'test/e2e', 'test/reliability'];
+/** The tiers whose runs go through the Durable engine, and the check that compares the two engines. */
+export const REAL_ENGINE_TIERS = ['test/orchestrations', 'test/e2e', 'test/reliability', 'test/differential'];
+/** Files in those folders that start no Durable engine (the pacer alone): once is enough. */
+const NO_ENGINE = ['test/reliability/pacing.test.ts'];
 
 function main(): void {
   let args = process.argv.slice(2);
@@ -40,7 +42,8 @@ function main(): void {
     // Built once here: test files start their hosts side by side.
     buildRefHost((line) => console.log(line));
     // A path given on the command line narrows the run; otherwise the Durable tiers.
-    if (!args.some((a) => !a.startsWith('-'))) args = [...REAL_ENGINE_TIERS, ...args];
+    if (!args.some((a) => !a.startsWith('-')))
+      args = [...REAL_ENGINE_TIERS, ...NO_ENGINE.map((f) => `--testPathIgnorePatterns=${f}`), ...args];
   }
   const { caCertPath } = ensureTlsMaterial();
   const child = spawn(process.execPath, [require.resolve('jest/bin/jest'), ...args], {

@@ -26,6 +26,8 @@ export interface RunOptions {
   durable?: 'home' | 'real';
   /** With `durable: 'real'`: the extension's maxQueuePollingInterval. */
   queuePollingMs?: number;
+  /** The work items' visibility timeout (both engines): when a killed host's activity runs again. */
+  workItemVisibilityMs?: number;
 }
 
 export interface Running {
@@ -37,12 +39,24 @@ export interface Running {
 interface HostJson {
   extensions?: {
     http?: { routePrefix?: string };
-    durableTask?: { hubName?: string; maxConcurrentActivityFunctions?: number };
+    durableTask?: {
+      hubName?: string;
+      maxConcurrentActivityFunctions?: number;
+      storageProvider?: { workItemQueueVisibilityTimeout?: string };
+    };
     blobs?: { maxDegreeOfParallelism?: number };
   };
 }
 
 const TASK_HUB_RE = /^[A-Za-z][A-Za-z0-9]{2,44}$/;
+
+/** A host.json TimeSpan (`[d.]hh:mm:ss[.fff]`) in milliseconds; undefined when absent. */
+export function timeSpanMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(value.trim());
+  if (!m) throw new Error(`host.json: '${value}' is not a TimeSpan (hh:mm:ss)`);
+  return Math.round(((Number(m[1] ?? 0) * 24 + Number(m[2])) * 3600 + Number(m[3]) * 60 + Number(m[4])) * 1000);
+}
 
 /** The host id blob receipts are keyed by: stable for one machine (or site), as in the real host. */
 export function hostIdFor(env: NodeJS.ProcessEnv): string {
@@ -115,6 +129,7 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
           publicOrigin: origin,
           taskHub,
           queuePollingMs: o.queuePollingMs ?? 500,
+          visibilityTimeoutMs: o.workItemVisibilityMs,
         });
         durableApi = refHost;
         http.setDurable(refHost);
@@ -127,6 +142,9 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
           taskHub,
           clock: new VirtualClock(o.clockSpeed),
           maxConcurrentActivities: hostJson.extensions?.durableTask?.maxConcurrentActivityFunctions ?? 10,
+          workItemVisibilityMs:
+            o.workItemVisibilityMs ??
+            timeSpanMs(hostJson.extensions?.durableTask?.storageProvider?.workItemQueueVisibilityTimeout),
         });
         const loaded = await engine.load();
         const api = new DurableApi(engine, () => origin, o.masterKey);

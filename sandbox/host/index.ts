@@ -38,6 +38,11 @@ export interface HostOptions {
   durable?: DurableEngineKind;
   /** With the real engine: the extension's maxQueuePollingInterval in ms (default 500). */
   queuePollingMs?: number;
+  /**
+   * How long a work item a host took stays invisible (both engines): an activity a killed host was
+   * running runs again only after it. Default: host.json's, else 5 minutes, as on the extension.
+   */
+  workItemVisibilityMs?: number;
 }
 
 export type DurableEngineKind = 'home' | 'real';
@@ -98,6 +103,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const durable = options.durable ?? defaultDurableEngine();
   args.push('--durable', durable);
   if (options.queuePollingMs !== undefined) args.push('--queue-polling-ms', String(options.queuePollingMs));
+  if (options.workItemVisibilityMs !== undefined)
+    args.push('--work-item-visibility-ms', String(options.workItemVisibilityMs));
   const env: NodeJS.ProcessEnv = {};
   for (const name of PASSED_THROUGH) if (process.env[name] !== undefined) env[name] = process.env[name];
   Object.assign(env, options.settings);

@@ -2,7 +2,7 @@
  * Child-process entry of the sandbox Functions host:
  *   node dist/sandbox/host/main.js --app <dir> [--port 7071] [--task-hub NAME] [--clock-speed N]
  *        [--blob-poll-ms MS] [--log-file PATH] [--enforce-keys] [--exit-with-parent]
- *        [--durable home|real] [--queue-polling-ms MS]
+ *        [--durable home|real] [--queue-polling-ms MS] [--work-item-visibility-ms MS]
  * App settings come from the environment, as in Azure. With --enforce-keys, the master key is
  * read from SANDBOX_HOST_MASTER_KEY (never from the command line, which `ps` shows).
  * Prints one JSON log line per event on stdout; the line with `"event":"ready"` says it serves.
@@ -21,6 +21,7 @@ interface Args {
   exitWithParent: boolean;
   durable: 'home' | 'real';
   queuePollingMs?: number;
+  workItemVisibilityMs?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -78,6 +79,9 @@ function parseArgs(argv: string[]): Args {
       }
       case '--queue-polling-ms':
         args.queuePollingMs = num();
+        break;
+      case '--work-item-visibility-ms':
+        args.workItemVisibilityMs = num();
         break;
       default:
         throw new Error(`unknown argument '${flag}'`);
@@ -141,6 +145,7 @@ async function main(): Promise<void> {
         masterKey,
         durable: args.durable,
         queuePollingMs: args.queuePollingMs,
+        workItemVisibilityMs: args.workItemVisibilityMs,
       },
       logger,
     );

@@ -8,7 +8,8 @@
 //                      --host-json host.json [--task-hub NAME] [--queue-polling-ms N]
 // App settings (AzureWebJobsStorage, FUNCTIONS_WORKER_RUNTIME=node, ...) come from the environment.
 // Every log line and the `ready` line are JSON objects on stdout. The host stops when stdin closes,
-// so it never outlives the Node process.
+// so it never outlives the Node process: `stop` on stdin stops it gracefully; stdin closing without
+// it (the Node host died) ends it at once.
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Azure.WebJobs;
@@ -37,7 +38,7 @@ public static class Program
             Bridge.Configure(args.BridgeUrl);
 
             var hostJson = HostJson.Read(args.HostJsonFile);
-            var settings = HostJson.DurableSettings(hostJson, args.TaskHub, args.QueuePollingMs);
+            var settings = HostJson.DurableSettings(hostJson, args.TaskHub, args.QueuePollingMs, args.VisibilityTimeoutMs);
 
             using var webhooks = new WebhookServer(args.PublicOrigin);
             var generated = FunctionGenerator.Generate(functions);
@@ -92,14 +93,22 @@ public static class Program
                 ["client"] = client,
             });
 
-            // Stop when the parent closes stdin (or dies), or on SIGTERM/SIGINT.
+            // `stop` on stdin (or SIGTERM/SIGINT) is a graceful stop. stdin closing without it means the
+            // Node host died: this host then dies too, at once, as a crashed Functions host would, so
+            // in-flight work is abandoned in its queues rather than failed or finished.
             var stop = new TaskCompletionSource();
             _ = Task.Run(async () =>
             {
-                var stdin = Console.OpenStandardInput();
-                var buffer = new byte[256];
-                while (await stdin.ReadAsync(buffer) > 0) { }
-                stop.TrySetResult();
+                using var stdin = new StreamReader(Console.OpenStandardInput());
+                while (await stdin.ReadLineAsync() is { } line)
+                {
+                    if (line.Trim() == "stop")
+                    {
+                        stop.TrySetResult();
+                        return;
+                    }
+                }
+                Environment.Exit(137);
             });
             using var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stop.TrySetResult());
             await stop.Task;
@@ -121,12 +130,12 @@ public static class Program
     }
 }
 
-internal sealed record Args(string BridgeUrl, string FunctionsFile, string PublicOrigin, string HostJsonFile, string? TaskHub, int? QueuePollingMs)
+internal sealed record Args(string BridgeUrl, string FunctionsFile, string PublicOrigin, string HostJsonFile, string? TaskHub, int? QueuePollingMs, int? VisibilityTimeoutMs)
 {
     public static Args Parse(string[] argv)
     {
         string? bridge = null, functions = null, origin = null, hostJson = null, taskHub = null;
-        int? polling = null;
+        int? polling = null, visibility = null;
         for (var i = 0; i < argv.Length; i++)
         {
             string Value() => i + 1 < argv.Length ? argv[++i] : throw new ArgumentException($"{argv[i]} needs a value");
@@ -138,6 +147,7 @@ internal sealed record Args(string BridgeUrl, string FunctionsFile, string Publi
                 case "--host-json": hostJson = Value(); break;
                 case "--task-hub": taskHub = Value(); break;
                 case "--queue-polling-ms": polling = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--visibility-timeout-ms": visibility = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown argument '{argv[i]}'");
             }
         }
@@ -147,7 +157,8 @@ internal sealed record Args(string BridgeUrl, string FunctionsFile, string Publi
             origin ?? throw new ArgumentException("--public-origin is required"),
             hostJson ?? throw new ArgumentException("--host-json is required"),
             taskHub,
-            polling);
+            polling,
+            visibility);
     }
 }
 
@@ -160,7 +171,7 @@ internal static class HostJson
     /// host.json's <c>extensions.durableTask</c> as WebJobs configuration keys, the way the Functions host
     /// feeds it to the extension, plus the sandbox's own task hub and queue polling.
     /// </summary>
-    public static Dictionary<string, string?> DurableSettings(JsonObject hostJson, string? taskHub, int? queuePollingMs)
+    public static Dictionary<string, string?> DurableSettings(JsonObject hostJson, string? taskHub, int? queuePollingMs, int? visibilityTimeoutMs)
     {
         var result = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         const string prefix = "AzureWebJobs:Extensions:DurableTask";
@@ -171,6 +182,12 @@ internal static class HostJson
         // hub over scaled-out instances) keeps the polling load on Azurite low. Order and delivery
         // per instance do not depend on it.
         if (!result.ContainsKey($"{prefix}:StorageProvider:PartitionCount")) result[$"{prefix}:StorageProvider:PartitionCount"] = "1";
+        if (visibilityTimeoutMs is not null)
+        {
+            var visibility = TimeSpan.FromMilliseconds(visibilityTimeoutMs.Value).ToString("c");
+            result[$"{prefix}:StorageProvider:WorkItemQueueVisibilityTimeout"] = visibility;
+            result[$"{prefix}:StorageProvider:ControlQueueVisibilityTimeout"] = visibility;
+        }
         if (queuePollingMs is not null)
             result[$"{prefix}:StorageProvider:MaxQueuePollingInterval"] = TimeSpan.FromMilliseconds(queuePollingMs.Value).ToString("c");
         return result;

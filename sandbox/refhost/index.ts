@@ -90,6 +90,8 @@ export interface RefHostOptions {
   taskHub?: string;
   /** The extension's `storageProvider.maxQueuePollingInterval`, so an idle hub notices new work quickly. */
   queuePollingMs: number;
+  /** `storageProvider.workItemQueueVisibilityTimeout` and `controlQueueVisibilityTimeout`, when given. */
+  visibilityTimeoutMs?: number;
 }
 
 export interface RunningRefHost {
@@ -217,6 +219,7 @@ export async function startRefHost(o: RefHostOptions): Promise<RunningRefHost> {
     String(o.queuePollingMs),
   ];
   if (o.taskHub) args.push('--task-hub', o.taskHub);
+  if (o.visibilityTimeoutMs !== undefined) args.push('--visibility-timeout-ms', String(o.visibilityTimeoutMs));
   const env: NodeJS.ProcessEnv = {
     ...o.env,
     FUNCTIONS_WORKER_RUNTIME: o.env.FUNCTIONS_WORKER_RUNTIME ?? 'node',
@@ -265,7 +268,7 @@ export async function startRefHost(o: RefHostOptions): Promise<RunningRefHost> {
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.stdin?.end();
+      child.stdin?.end('stop\n');
       await exited;
       clearTimeout(timer);
     }

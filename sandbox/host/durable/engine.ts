@@ -24,6 +24,8 @@ const OOP_LABEL = '$OutOfProcData$:';
 const MAX_SHORT_TIMER_MS = 6 * 24 * 3600 * 1000;
 const LONG_TIMER_INTERVAL_MS = 3 * 24 * 3600 * 1000;
 const MAX_SET_TIMEOUT_MS = 2 ** 31 - 1;
+/** The Azure Storage provider's default work-item visibility timeout (AzureStorageOptions). */
+export const DEFAULT_WORK_ITEM_VISIBILITY_MS = 5 * 60 * 1000;
 const CARRIED_OVER: ReadonlySet<number> = new Set([
   EventType.EventRaised,
   EventType.ExecutionTerminated,
@@ -68,6 +70,12 @@ export interface EngineOptions {
   taskHub: string;
   clock: VirtualClock;
   maxConcurrentActivities: number;
+  /**
+   * How long a work item stays invisible in its queue once a host took it: an activity a killed
+   * host was running runs again only when it has passed (Azure Storage provider,
+   * `storageProvider.workItemQueueVisibilityTimeout`, 5 minutes by default).
+   */
+  workItemVisibilityMs?: number;
 }
 
 type After = () => void | Promise<void>;
@@ -227,7 +235,7 @@ export class DurableEngine {
   resumeAll(): void {
     for (const st of this.cache.values()) {
       if (TERMINAL.has(st.runtimeStatus) && st.outbox.length === 0) continue;
-      for (const a of st.activities) this.launchActivity(st.instanceId, st.executionId, a.id, a.name, a.input);
+      for (const a of st.activities) this.relaunchActivity(st.instanceId, st.executionId, a);
       for (const t of st.timers) this.armTimer(st.instanceId, st.executionId, t.id, t.fireAt);
       if (st.outbox.length > 0) void this.flushOutbox(st.instanceId);
       if (st.inbox.length > 0) this.kick(st.instanceId);
@@ -741,7 +749,7 @@ export class DurableEngine {
     st.ids[String(id)] = { rec: recIndex, role: 'task' };
     if (isActivity(rec.kind)) {
       events.push(event(EventType.TaskScheduled, now, { Name: rec.name, Input: activityInputText(rec.input) }, id));
-      st.activities.push({ id, name: rec.name, input: rec.input });
+      st.activities.push({ id, name: rec.name, input: rec.input, dispatchedAt: new Date().toISOString() });
       const { instanceId, executionId } = st;
       after.push(() => this.launchActivity(instanceId, executionId, id, rec.name, rec.input));
     } else {
@@ -926,6 +934,32 @@ export class DurableEngine {
       ).catch((e: Error) =>
         this.o.logger.error(CATEGORY, `${instanceId}: could not deliver timer ${id}: ${e.message}`, { instanceId }),
       );
+    }, wait);
+    handle.unref();
+    this.timerHandles.add(handle);
+  }
+
+  /**
+   * An activity a previous host took and did not finish: its work item becomes visible again, and
+   * runs again, once the visibility timeout has passed since it was taken, as on the extension
+   * (DurableTask.AzureStorage WorkItemQueue; the default 5 minutes is the extension's).
+   */
+  private relaunchActivity(
+    instanceId: string,
+    executionId: string,
+    a: { id: number; name: string; input: unknown; dispatchedAt?: string },
+  ): void {
+    const visibility = this.o.workItemVisibilityMs ?? DEFAULT_WORK_ITEM_VISIBILITY_MS;
+    const taken = a.dispatchedAt ? Date.parse(a.dispatchedAt) : Date.now();
+    const wait = Math.min(Math.max(0, taken + visibility - Date.now()), MAX_SET_TIMEOUT_MS);
+    this.o.logger.info(
+      CATEGORY,
+      `${instanceId}: activity '${a.name}' (task ${a.id}) was in flight; it runs again when its work item is visible again in ${Math.ceil(wait / 1000)} s`,
+      { instanceId },
+    );
+    const handle = setTimeout(() => {
+      this.timerHandles.delete(handle);
+      this.launchActivity(instanceId, executionId, a.id, a.name, a.input);
     }, wait);
     handle.unref();
     this.timerHandles.add(handle);

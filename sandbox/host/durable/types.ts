@@ -147,7 +147,8 @@ export interface InstanceState {
   ids: Record<string, { rec: number; role: IdRole }>;
   /** Mirror of the library's task counter. */
   nextId: number;
-  activities: Array<{ id: number; name: string; input: unknown }>;
+  /** Activities in flight; `dispatchedAt` (real time) is when their work item was queued. */
+  activities: Array<{ id: number; name: string; input: unknown; dispatchedAt?: string }>;
   timers: Array<{ id: number; fireAt: string }>;
   children: Array<{ id: number; instanceId: string }>;
   outbox: OutboxMessage[];

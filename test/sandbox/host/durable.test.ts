@@ -342,6 +342,9 @@ describe('sandbox host: durable restarts', () => {
       settings: { AzureWebJobsStorage: testStorage().connectionString },
       taskHub,
       clockSpeed: CLOCK_SPEED,
+      durable: 'home' as const,
+      // The killed host's work item becomes visible again this long after it was taken.
+      workItemVisibilityMs: 2000,
     };
     let host = await startHost(options);
     let waiting: string;
@@ -359,7 +362,13 @@ describe('sandbox host: durable restarts', () => {
     host = await startHost(options);
     try {
       expect((await waitForStatus(host, slow, ['Completed', 'Failed'])).output).toBe(1500);
-      expect(host.logs().some((l) => l.message.startsWith("Executing 'Functions.slow'"))).toBe(true);
+      const logs = host.logs().map((l) => l.message);
+      // Not at once: only when the work item the killed host had taken is visible again.
+      const waited = logs.findIndex((m) => /activity 'slow' \(task \d+\) was in flight; it runs again when/.test(m));
+      expect(waited).toBeGreaterThanOrEqual(0);
+      expect(logs.findIndex((m, i) => i > waited && m.startsWith("Executing 'Functions.slow'"))).toBeGreaterThan(
+        waited,
+      );
       const raise = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${waiting}/raiseEvent/Approval`, {
         method: 'POST',
         body: '"after restart"',
