@@ -4,7 +4,7 @@
  * exactly as a run will.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { readSubmission } from '../lib/manifest';
+import { readSubmission, SUBMISSION_ZIP_LIMITS } from '../lib/manifest';
 import { openZip, type RangeReader, type ReadStats } from '../lib/zip/blobZip';
 import { zipError } from '../lib/zip/format';
 import type { Manifest } from '../lib/manifest';
@@ -69,7 +69,7 @@ export async function readLocalSubmission(path: string, label = path): Promise<L
   const file = await open(path, 'r');
   try {
     const { size } = await file.stat();
-    const zip = await openZip(new FileRangeReader(file, size, label), label);
+    const zip = await openZip(new FileRangeReader(file, size, label), label, SUBMISSION_ZIP_LIMITS);
     const { manifest, entries } = await readSubmission(zip);
     return { manifest, entries, size };
   } finally {

@@ -50,15 +50,33 @@ export class ConfigurationError extends SubmitterError {
   }
 }
 
+/**
+ * Problems one error lists at most. A zip of 100,000 badly named entries must not turn into a
+ * message of megabytes that travels through orchestration history, reports and logs.
+ */
+export const MAX_LISTED_PROBLEMS = 100;
+
 /** The zip or its manifest cannot be submitted as it is; the user has to fix it. */
 export class InputError extends SubmitterError {
   override readonly name = 'InputError';
   readonly retriable = false;
+  readonly problems: InputProblem[];
   constructor(
-    readonly problems: InputProblem[],
+    problems: InputProblem[],
     readonly code: string = 'InvalidInput',
   ) {
-    super(InputError.describe(problems));
+    const listed =
+      problems.length > MAX_LISTED_PROBLEMS
+        ? [
+            ...problems.slice(0, MAX_LISTED_PROBLEMS),
+            {
+              file: problems[MAX_LISTED_PROBLEMS]!.file,
+              message: `and ${problems.length - MAX_LISTED_PROBLEMS} more problem(s) not listed (at most ${MAX_LISTED_PROBLEMS} are); fix these first`,
+            },
+          ]
+        : problems;
+    super(InputError.describe(listed));
+    this.problems = listed;
   }
 
   static describe(problems: InputProblem[]): string {
@@ -67,6 +85,34 @@ export class InputError extends SubmitterError {
 
   override facts(): ErrorFacts {
     return { ...super.facts(), problems: this.problems };
+  }
+}
+
+/**
+ * Runs `read`, a pure step over the user's input (parsing, validating, merging), so that
+ * nothing it throws is ever retried: the same bytes fail the same way every time. An error that
+ * is not already a typed one (a stack overflow, a bug meeting an input nobody thought of)
+ * becomes an InputError naming `file`, so the run fails at once and says what it was reading.
+ */
+export function readingInput<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (isSubmitterError(e)) throw e;
+    const err = e instanceof Error ? e : new Error(String(e));
+    const what =
+      err instanceof RangeError && /call stack/i.test(err.message)
+        ? 'nests too deeply to be read'
+        : `could not be read (${err.name}: ${err.message})`;
+    throw new InputError(
+      [
+        {
+          file,
+          message: `${what}; nothing was sent to the Store. store-submitter should have refused this input with a clearer reason: please report it, with the file`,
+        },
+      ],
+      'UnreadableInput',
+    );
   }
 }
 

@@ -1,5 +1,5 @@
-import { isInputError } from '../../lib/errors';
-import { isPackageFileName, mergeSubmission, pendingUploads } from '../../lib/manifest';
+import { isInputError, readingInput } from '../../lib/errors';
+import { isPackageFileName, MANIFEST_NAME, mergeSubmission, pendingUploads } from '../../lib/manifest';
 import { EXIT, UsageError, type ExitCode } from '../errors';
 import { readLocalSubmission } from '../localZip';
 import type { Output } from '../output';
@@ -14,6 +14,8 @@ export async function readZipArgument(zip: string) {
     if (code === 'ENOENT') throw new UsageError(`${zip} does not exist`, '<zip>');
     if (code === 'EISDIR')
       throw new UsageError(`${zip} is a folder; make a zip of it with: store-submitter pack ${zip}`, '<zip>');
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new UsageError(`${zip} cannot be read: permission denied`, '<zip>');
     throw e;
   }
 }
@@ -22,7 +24,9 @@ export async function readZipArgument(zip: string) {
 export async function validateCommand(zip: string, out: Output): Promise<ExitCode> {
   try {
     const { manifest, entries, size } = await readZipArgument(zip);
-    const uploads = pendingUploads(manifest.target.kind, mergeSubmission(manifest.target.kind, {}, manifest, entries));
+    const uploads = readingInput(MANIFEST_NAME, () =>
+      pendingUploads(manifest.target.kind, mergeSubmission(manifest.target.kind, {}, manifest, entries)),
+    );
     const packages = uploads.filter(isPackageFileName);
     out.result(
       { valid: true, zip, size, entries: entries.length, target: manifest.target, options: manifest.options, uploads },

@@ -3,8 +3,8 @@
  * against the zip, and merging it onto the Store's cloned submission.
  */
 import type { BlobClient } from '@azure/storage-blob';
-import { InputError } from '../errors';
-import { BlobZip, openBlobZip, ReadStats, ZipEntryInfo } from '../zip/blobZip';
+import { InputError, readingInput } from '../errors';
+import { BlobZip, openBlobZip, ReadStats, ZipEntryInfo, type ZipLimits } from '../zip/blobZip';
 import { displayName } from '../zip/format';
 import { MANIFEST_NAME, Manifest, MAX_MANIFEST_BYTES } from './types';
 import { validateManifest } from './validate';
@@ -34,13 +34,16 @@ export { mergeSubmission, pendingUploads } from './merge';
 export { SUBMISSION_SCHEMA } from './schema';
 export { START_REQUEST, validateManifest, validateOptions } from './validate';
 
+/** How a submission zip is opened: the manifest is judged by its own size limit, not as a bomb. */
+export const SUBMISSION_ZIP_LIMITS: Partial<ZipLimits> = { entryLimits: { [MANIFEST_NAME]: MAX_MANIFEST_BYTES } };
+
 /** openBlobZip + read submission.json + validateManifest: the one call the pipeline makes. */
 export async function readSubmissionZip(
   blob: BlobClient,
   etag: string,
   overrides?: unknown,
 ): Promise<{ manifest: Manifest; entries: ZipEntryInfo[]; stats: ReadStats }> {
-  return readSubmission(await openBlobZip(blob, etag), overrides);
+  return readSubmission(await openBlobZip(blob, etag, SUBMISSION_ZIP_LIMITS), overrides);
 }
 
 /** The checks of `readSubmissionZip` over a zip opened from any source (the CLI's local file). */
@@ -53,7 +56,7 @@ export async function readSubmission(
     throw new InputError([{ file: MANIFEST_NAME, message: missingManifest(zip.entries) }], 'InvalidManifest');
   }
   const bytes = await zip.readEntryText(MANIFEST_NAME, MAX_MANIFEST_BYTES);
-  const manifest = validateManifest(bytes, zip.entries, overrides);
+  const manifest = readingInput(MANIFEST_NAME, () => validateManifest(bytes, zip.entries, overrides));
   return { manifest, entries: zip.entries, stats: { ...zip.stats } };
 }
 

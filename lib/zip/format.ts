@@ -4,7 +4,7 @@
  * `ByteSource`, so the blob reader and the unit tests share it.
  */
 import { crc32, inflateRawSync } from 'node:zlib';
-import { InputError, InputProblem } from '../errors';
+import { InputError, InputProblem, readingInput } from '../errors';
 import { firstInvalidUtf8 } from './utf8';
 
 export interface ZipEntryInfo {
@@ -39,6 +39,19 @@ export interface ZipLimits {
   headPrefetchBytes: number;
   /** Second read, from the end: holds the central directory of a typical zip. */
   tailPrefetchBytes: number;
+  /**
+   * An entry name longer than this (in UTF-16 code units, as Windows counts) is refused:
+   * Windows' MAX_PATH without the long-path opt-in, which the Store's tools on Windows meet.
+   * https://learn.microsoft.com/windows/win32/fileio/maximum-file-path-limitation
+   */
+  maxNameLength: number;
+  /** One folder or file name inside an entry name: NTFS allows 255 (same page). */
+  maxNameSegmentLength: number;
+  /**
+   * Entries the caller will read into memory, with their own size limit. Such an entry is
+   * judged by that limit, not as a possible bomb: a 2 MiB manifest of blanks is too big, not hostile.
+   */
+  entryLimits: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_ZIP_LIMITS: ZipLimits = {
@@ -49,6 +62,9 @@ export const DEFAULT_ZIP_LIMITS: ZipLimits = {
   ratioFloorBytes: 1024 * 1024,
   headPrefetchBytes: 64 * 1024,
   tailPrefetchBytes: 256 * 1024,
+  maxNameLength: 260,
+  maxNameSegmentLength: 255,
+  entryLimits: {},
 };
 
 export interface ByteSource {
@@ -149,8 +165,9 @@ export async function readCentralDirectory(
   if (count === 0) return { entries: [], offset: cdOffset, size: cdSize };
 
   const cd = await src.read(cdOffset, cdSize);
-  const entries = parseEntries(cd, count, label);
-  const problems = checkEntries(entries, cdOffset, limits, label);
+  // Pure work over the user's bytes: whatever it throws is the zip's fault, never retried.
+  const entries = readingInput(label, () => parseEntries(cd, count, label));
+  const problems = readingInput(label, () => checkEntries(entries, cdOffset, limits, label));
   if (problems.length) throw zipError(problems);
   return { entries, offset: cdOffset, size: cdSize };
 }
@@ -256,6 +273,8 @@ function checkEntries(entries: CentralEntry[], cdOffset: number, limits: ZipLimi
     const shown = displayName(e.name);
     const unsafe = unsafeNameReason(e.name);
     if (unsafe) problems.push({ file: shown, field: 'name', message: `unsafe entry name: ${unsafe}` });
+    const tooLong = nameLengthProblem(e.name, limits);
+    if (tooLong) problems.push({ file: shown, field: 'name', message: tooLong });
     const key = e.name.replace(/\/$/, '');
     if (exact.has(key)) {
       problems.push({
@@ -292,7 +311,14 @@ function checkEntries(entries: CentralEntry[], cdOffset: number, limits: ZipLimi
         message: `declares ${e.compressedSize} compressed bytes at offset ${e.localHeaderOffset}, which runs past the end of the file data; the size is false or the zip is truncated`,
       });
     }
-    if (
+    const ownLimit = limits.entryLimits[e.name];
+    if (ownLimit !== undefined && e.uncompressedSize > ownLimit) {
+      problems.push({
+        file: shown,
+        field: 'uncompressedSize',
+        message: `is ${formatBytes(e.uncompressedSize)}; the limit is ${formatBytes(ownLimit)}`,
+      });
+    } else if (
       e.uncompressedSize >= limits.ratioFloorBytes &&
       e.uncompressedSize > e.compressedSize * limits.maxCompressionRatio
     ) {
@@ -327,6 +353,15 @@ function checkEntries(entries: CentralEntry[], cdOffset: number, limits: ZipLimi
     }
   }
   return problems;
+}
+
+function nameLengthProblem(name: string, limits: ZipLimits): string | undefined {
+  if (name.length > limits.maxNameLength)
+    return `the name is ${name.length} characters long; the limit is ${limits.maxNameLength} (Windows' MAX_PATH)`;
+  const segment = name.split('/').find((s) => s.length > limits.maxNameSegmentLength);
+  if (segment !== undefined)
+    return `a folder or file name in it is ${segment.length} characters long; the limit is ${limits.maxNameSegmentLength}`;
+  return undefined;
 }
 
 /** Why a name cannot be extracted safely on Windows or Linux, or undefined when it can. */
@@ -385,9 +420,18 @@ function readUInt64(buf: Buffer, at: number, label: string, what: string): numbe
   return Number(v);
 }
 
-/** Names shown in messages: control characters escaped so a hostile name cannot forge log lines. */
+/** Longest name shown whole in a message; a 65,535-character name must not flood a report. */
+const MAX_SHOWN_NAME = 200;
+
+/**
+ * Names shown in messages: control characters escaped so a hostile name cannot forge log
+ * lines, and a name beyond MAX_SHOWN_NAME cut, saying how long it was.
+ */
 export function displayName(name: string): string {
-  return name.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const escaped = (s: string): string =>
+    s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  if (name.length <= MAX_SHOWN_NAME) return escaped(name);
+  return `${escaped(name.slice(0, MAX_SHOWN_NAME))}... (${name.length} characters)`;
 }
 
 export function formatBytes(n: number): string {

@@ -1,5 +1,12 @@
 import { config } from '../../lib/config';
-import { isPackageFileName, mergeSubmission, pendingUploads, readSubmissionZip } from '../../lib/manifest';
+import { readingInput } from '../../lib/errors';
+import {
+  isPackageFileName,
+  MANIFEST_NAME,
+  mergeSubmission,
+  pendingUploads,
+  readSubmissionZip,
+} from '../../lib/manifest';
 import type { BlobIdentity, ValidatedZip } from '../../lib/run';
 import { blobServiceFor } from '../../lib/storage';
 import { defineActivity, type ActivityInput } from './activity';
@@ -19,7 +26,9 @@ export async function validateZipStep(input: ValidateZipInput): Promise<Validate
     .getBlobClient(input.blob.name);
   const { manifest, entries, stats } = await readSubmissionZip(blob, input.blob.etag, input.overrides);
   // Merging onto an empty clone tells which files the submission will upload.
-  const files = pendingUploads(manifest.target.kind, mergeSubmission(manifest.target.kind, {}, manifest, entries));
+  const files = readingInput(MANIFEST_NAME, () =>
+    pendingUploads(manifest.target.kind, mergeSubmission(manifest.target.kind, {}, manifest, entries)),
+  );
   return {
     target: manifest.target,
     options: manifest.options,

@@ -165,6 +165,13 @@ export interface BadInput {
 }
 
 const pkg = 'packages/Contoso_1.0.0.0_x64.msixupload';
+/** 270 characters: over Windows' MAX_PATH, each folder and file name under NTFS's 255. */
+const LONG_PACKAGE = `packages/${'a'.repeat(115)}/${'b'.repeat(114)}/Contoso_1.0.0.0_x64.msixupload`;
+
+/** The app manifest with `field` of its submission set to raw JSON text. */
+function manifestWith(field: string, rawJson: string): string {
+  return `{"target": ${JSON.stringify(manifests.app().target)}, "submission": {${JSON.stringify(field)}: ${rawJson}}}`;
+}
 const appWithPackage = (): Buffer => goodZip(manifests.app(), { [pkg]: fakeFile('p') });
 
 /** One zip per class of bad input, with the problem each must produce. */
@@ -375,6 +382,42 @@ export const BAD_INPUTS: Record<string, BadInput> = {
     // Random text, so it does not compress like a bomb: only the manifest limit applies.
     bytes: () => goodZip(manifests.app({ notesForCertification: randomBytes(550 * 1024).toString('hex') })),
     expect: { code: 'InvalidZip', file: 'submission.json', field: 'uncompressedSize', message: /limit is 1 MiB/ },
+  },
+  deepJson: {
+    // Valid JSON, 10 KB: 5,000 nested arrays once overflowed the validator's stack and stalled the run.
+    bytes: () => goodZip(manifestWith('notesForCertification', `${'['.repeat(5000)}${']'.repeat(5000)}`)),
+    expect: {
+      code: 'InvalidManifest',
+      file: 'submission.json',
+      message: /nests deeper than 64 levels; the limit is 64 .*\(at line 1, column \d+\)/,
+    },
+  },
+  tooManyJsonValues: {
+    bytes: () => goodZip(manifestWith('notesForCertification', `[${'0,'.repeat(100_000)}0]`)),
+    expect: {
+      code: 'InvalidManifest',
+      file: 'submission.json',
+      message: /holds more than 100,000 JSON values; the limit is 100,000/,
+    },
+  },
+  manifestTooLargeButCompressible: {
+    // 1.5 MiB of blanks deflate a thousandfold: too big, but not a bomb, and said so.
+    bytes: () => goodZip(`${JSON.stringify(manifests.app())}${' '.repeat(1536 * 1024)}`),
+    expect: {
+      code: 'InvalidZip',
+      file: 'submission.json',
+      field: 'uncompressedSize',
+      message: /^is 1.5 MiB; the limit is 1 MiB$/,
+    },
+  },
+  longEntryName: {
+    bytes: () => goodZip(manifests.app(), { [LONG_PACKAGE]: fakeFile('p') }),
+    expect: {
+      code: 'InvalidZip',
+      file: `${LONG_PACKAGE.slice(0, 200)}... (270 characters)`,
+      field: 'name',
+      message: /the name is 270 characters long; the limit is 260/,
+    },
   },
   manifestNotUtf8: {
     // "Contoso Café" in Windows-1252, as an old editor would save it.

@@ -206,6 +206,39 @@ describe('openBlobZip', () => {
     expect(cd.message).toMatch(/central directory is \d+ bytes; the limit is 100 bytes/);
   });
 
+  test('entry names are bounded: the whole name and each folder or file name in it', async () => {
+    const segment = `${'s'.repeat(256)}.png`;
+    const whole = `${'folder/'.repeat(37)}x.png`;
+    const { blob, etag } = await put(
+      'names.zip',
+      rawZip([
+        { name: 'submission.json', data: '{}' },
+        { name: segment, data: 'x' },
+        { name: whole, data: 'x' },
+      ]),
+    );
+    const err = await failure(openBlobZip(blob, etag));
+    expect(err.problems.map((p) => [p.field, p.message])).toEqual([
+      ['name', 'a folder or file name in it is 260 characters long; the limit is 255'],
+      ['name', "the name is 264 characters long; the limit is 260 (Windows' MAX_PATH)"],
+    ]);
+    // A name that long is shown cut, with its length, in every message.
+    expect(err.problems[1]!.file).toBe(`${whole.slice(0, 200)}... (264 characters)`);
+    await expect(openBlobZip(blob, etag, { maxNameLength: 300, maxNameSegmentLength: 300 })).resolves.toBeDefined();
+  });
+
+  test('an entry with a size limit of its own is judged by it, not as a bomb', async () => {
+    const { blob, etag } = await put(
+      'own-limit.zip',
+      rawZip([{ name: 'submission.json', data: Buffer.alloc(2 << 20, 0x20), deflate: true }]),
+    );
+    expect((await failure(openBlobZip(blob, etag))).message).toMatch(/refused as a zip bomb/);
+    const err = await failure(openBlobZip(blob, etag, { entryLimits: { 'submission.json': 1 << 20 } }));
+    expect(err.problems).toEqual([
+      { file: 'submission.json', field: 'uncompressedSize', message: 'is 2 MiB; the limit is 1 MiB' },
+    ]);
+  });
+
   test('readEntryText refuses an entry above maxBytes before reading its data', async () => {
     const { blob, etag } = await put('limit-read.zip', goodZip(manifests.app()));
     const zip = await openBlobZip(blob, etag);
