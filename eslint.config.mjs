@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.sandbox/**', '**/*.js', '**/*.mjs', 'test/**/fixtures/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.sandbox/**', '**/*.js', '**/*.cjs', '**/*.mjs', 'test/**/fixtures/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -1,16 +1,19 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { config } from '../lib/config';
+import { answering, problem } from './answers';
 import { isInputError, isSubmitterError } from '../lib/errors';
 import { validateOptions } from '../lib/manifest';
-import { blobNameFrom, findRun, startRunForBlob, type DurableStatus } from '../lib/runs';
+import { blobNameFrom, findRun, runIdProblem, startRunForBlob, type DurableStatus } from '../lib/runs';
 import { isRunState, statusDocument, summaryOf, type FollowerView, type RunStatus } from '../lib/runStatus';
 import { submissionsContainer } from '../lib/storage';
 import { cancelIdOf, type CancelInput } from '../orchestrations/cancelRun';
 import { followerIdOf } from '../orchestrations/submitToStore';
 
-function problem(status: number, code: string, message: string, extra: Record<string, unknown> = {}): HttpResponseInit {
-  return { status, jsonBody: { error: { code, message, ...extra } } };
+/** A 400 for a run id that no run can have (too long, odd characters), before asking the task hub. */
+function badRunId(instanceId: string): HttpResponseInit | undefined {
+  const why = runIdProblem(instanceId);
+  return why ? problem(400, 'InvalidRunId', why) : undefined;
 }
 
 /** POST /api/submissions {"blob": "<name>", "options": {...}}: starts (or finds) the run for a zip already in the container. */
@@ -86,6 +89,8 @@ async function followerView(client: df.DurableClient, runId: string): Promise<Fo
 /** GET /api/submissions/{instanceId}: the run's status document. */
 export async function getSubmission(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const instanceId = request.params.instanceId ?? '';
+  const invalid = badRunId(instanceId);
+  if (invalid) return invalid;
   const client = df.getClient(context);
   const run = await findRun(client, instanceId);
   if (!run || run.name !== 'submitToStore')
@@ -120,12 +125,12 @@ const RUN_STATUSES: RunStatus[] = ['Pending', 'Running', 'Succeeded', 'Failed', 
 export async function listSubmissions(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const blob = request.query.get('blob') ?? undefined;
   const statusParam = request.query.get('status');
-  const wanted = statusParam
-    ? statusParam
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : undefined;
+  // `status=` and `status=,,,` name no status: both mean "any", as leaving the parameter out does.
+  const listed = (statusParam ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const wanted = listed.length ? listed : undefined;
   const unknown = wanted?.filter((s) => !RUN_STATUSES.includes(s as RunStatus)) ?? [];
   if (unknown.length > 0) {
     return problem(
@@ -152,22 +157,37 @@ export async function listSubmissions(request: HttpRequest, context: InvocationC
  */
 export async function cancelSubmission(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const instanceId = request.params.instanceId ?? '';
+  const invalid = badRunId(instanceId);
+  if (invalid) return invalid;
   const client = df.getClient(context);
   const run = await findRun(client, instanceId);
   if (!run || run.name !== 'submitToStore')
     return problem(404, 'RunNotFound', `No submission run has the id "${instanceId}".`);
-  if (!['Running', 'Pending', 'ContinuedAsNew', 'Suspended'].includes(run.runtimeStatus)) {
+  const canceling = {
+    status: 202,
+    jsonBody: { instanceId, status: 'Canceling', statusUrl: request.url.replace(/\/cancel(\?.*)?$/, '') },
+  };
+  if (!ACTIVE.includes(run.runtimeStatus)) {
+    // A cancel sent again (or at the same time as another) while the first one's clean-up runs: the same answer.
+    if (
+      run.runtimeStatus === 'Terminated' &&
+      ACTIVE.includes((await findRun(client, cancelIdOf(instanceId)))?.runtimeStatus ?? '')
+    )
+      return canceling;
     return problem(
       409,
       'RunFinished',
-      `Run ${instanceId} has already ended (${run.runtimeStatus}); there is nothing to cancel.`,
+      `Run ${instanceId} has already ended (${statusDocument(run).status}); there is nothing to cancel.`,
     );
   }
   const reason = request.query.get('reason') ?? 'canceled through the API';
-  await client.terminate(instanceId, reason);
+  // Cancels that race each other: the first terminate wins, and the others find it done.
+  await client.terminate(instanceId, reason).catch(async (e: unknown) => {
+    if (ACTIVE.includes((await findRun(client, instanceId))?.runtimeStatus ?? '')) throw e;
+  });
   const follower = await findRun(client, followerIdOf(instanceId));
   if (follower && ['Running', 'Pending'].includes(follower.runtimeStatus))
-    await client.terminate(followerIdOf(instanceId), reason);
+    await client.terminate(followerIdOf(instanceId), reason).catch(() => undefined);
   if (isRunState(run.customStatus)) {
     const input: CancelInput = {
       runId: instanceId,
@@ -176,14 +196,17 @@ export async function cancelSubmission(request: HttpRequest, context: Invocation
       createdTime: run.createdTime instanceof Date ? run.createdTime.toISOString() : undefined,
       settleSeconds: Math.ceil(config().store.requestTimeoutMs / 1000) + 5,
     };
-    await client.startNew('cancelRun', { instanceId: cancelIdOf(instanceId), input });
+    await client.startNew('cancelRun', { instanceId: cancelIdOf(instanceId), input }).catch(async (e: unknown) => {
+      // "An instance with ID ... already exists": another cancel started the clean-up first.
+      if (!(await findRun(client, cancelIdOf(instanceId)))) throw e;
+    });
   }
   context.log(`[${instanceId}] canceled: ${reason}`);
-  return {
-    status: 202,
-    jsonBody: { instanceId, status: 'Canceling', statusUrl: request.url.replace(/\/cancel(\?.*)?$/, '') },
-  };
+  return canceling;
 }
+
+/** Runtime statuses of an instance that has not ended. */
+const ACTIVE = ['Running', 'Pending', 'ContinuedAsNew', 'Suspended'];
 
 const durableClient = df.input.durableClient();
 
@@ -192,7 +215,7 @@ app.http('startSubmission', {
   route: 'submissions',
   authLevel: 'function',
   extraInputs: [durableClient],
-  handler: startSubmission,
+  handler: answering(startSubmission),
 });
 
 app.http('listSubmissions', {
@@ -200,7 +223,7 @@ app.http('listSubmissions', {
   route: 'submissions',
   authLevel: 'function',
   extraInputs: [durableClient],
-  handler: listSubmissions,
+  handler: answering(listSubmissions),
 });
 
 app.http('getSubmission', {
@@ -208,7 +231,7 @@ app.http('getSubmission', {
   route: 'submissions/{instanceId}',
   authLevel: 'function',
   extraInputs: [durableClient],
-  handler: getSubmission,
+  handler: answering(getSubmission),
 });
 
 app.http('cancelSubmission', {
@@ -216,5 +239,5 @@ app.http('cancelSubmission', {
   route: 'submissions/{instanceId}/cancel',
   authLevel: 'function',
   extraInputs: [durableClient],
-  handler: cancelSubmission,
+  handler: answering(cancelSubmission),
 });

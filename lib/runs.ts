@@ -96,6 +96,11 @@ export function blobNameFrom(value: unknown, containerUrl: string, containerName
     return { error: 'body.blob must be the name of a zip in the submissions container, e.g. "releases/1.2.3.zip".' };
   }
   let name = value.trim();
+  // Checked before anything else reads it: a name of megabytes is refused without being echoed.
+  if (name.length > MAX_BLOB_URL_LENGTH)
+    return {
+      error: `body.blob is ${name.length} characters long; a blob name is at most ${MAX_BLOB_NAME_LENGTH} (and its URL at most ${MAX_BLOB_URL_LENGTH}).`,
+    };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(name)) {
     const prefix = `${containerUrl.replace(/\/+$/, '')}/`;
     if (!name.startsWith(prefix)) {
@@ -103,11 +108,54 @@ export function blobNameFrom(value: unknown, containerUrl: string, containerName
         error: `body.blob is a URL outside the submissions container "${containerName}"; give the blob's name in that container.`,
       };
     }
-    name = decodeURIComponent(name.slice(prefix.length).split('?')[0] ?? '');
+    const path = name.slice(prefix.length).split('?')[0] ?? '';
+    try {
+      name = decodeURIComponent(path);
+    } catch {
+      return {
+        error: `body.blob is a URL with a malformed %-escape ("${shorten(path)}"); encode "%" as %25, or give the blob's name instead of its URL.`,
+      };
+    }
   }
-  if (name.startsWith('/') || name.includes('\\') || name.split('/').some((s) => s === '..' || s === '.' || s === '')) {
-    return { error: `body.blob "${name}" is not a plain blob name inside the submissions container.` };
+  // Azure's own rules: https://learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--blobs--and-metadata
+  if (name.length > MAX_BLOB_NAME_LENGTH)
+    return { error: `body.blob is ${name.length} characters long; a blob name is at most ${MAX_BLOB_NAME_LENGTH}.` };
+  if (name.split('/').length > MAX_BLOB_PATH_SEGMENTS)
+    return { error: `body.blob has more than ${MAX_BLOB_PATH_SEGMENTS} path segments, the most a blob name can have.` };
+  if (
+    name.startsWith('/') ||
+    name.includes('\\') ||
+    /[\x00-\x1f\x7f]/.test(name) ||
+    name.split('/').some((s) => s === '..' || s === '.' || s === '')
+  ) {
+    return { error: `body.blob "${shorten(name)}" is not a plain blob name inside the submissions container.` };
   }
-  if (!name.toLowerCase().endsWith('.zip')) return { error: `body.blob "${name}" is not a .zip.` };
+  if (!name.toLowerCase().endsWith('.zip')) return { error: `body.blob "${shorten(name)}" is not a .zip.` };
   return name;
+}
+
+/** Azure Storage: a blob name has 1 to 1,024 characters and at most 254 path segments. */
+export const MAX_BLOB_NAME_LENGTH = 1024;
+const MAX_BLOB_PATH_SEGMENTS = 254;
+/** A blob URL percent-encodes its name (up to three characters per character) after the account and container. */
+const MAX_BLOB_URL_LENGTH = 4 * MAX_BLOB_NAME_LENGTH;
+
+/**
+ * Durable Functions' limit on instance ids; ours are `zip-` and 40 hex digits.
+ * https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-instance-management
+ */
+export const MAX_INSTANCE_ID_LENGTH = 100;
+
+/** Why `id` cannot be the id of any run (so the API answers 400 without asking the task hub), or undefined. */
+export function runIdProblem(id: string): string | undefined {
+  if (id.length > MAX_INSTANCE_ID_LENGTH)
+    return `The run id is ${id.length} characters long; run ids are at most ${MAX_INSTANCE_ID_LENGTH} (they look like zip-<40 hex digits>, as POST /api/submissions answers).`;
+  if (/[\x00-\x1f\x7f/\\#?]/.test(id)) return `The run id "${shorten(id)}" holds characters no run id has.`;
+  return undefined;
+}
+
+/** A value echoed in a message, cut to a readable length. */
+function shorten(text: string, max = 120): string {
+  const safe = text.replace(/[\x00-\x1f\x7f]/g, '?');
+  return safe.length > max ? `${safe.slice(0, max)}... (${text.length} characters)` : safe;
 }

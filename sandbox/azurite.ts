@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer } from 'node:net';
+import { assertPortsFree, parentWatch } from './processes';
 
 /** The storage emulator's published development account (its key is public, not a secret). */
 export const DEV_ACCOUNT = 'devstoreaccount1';
@@ -88,7 +89,16 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const queuePort = options.queuePort ?? (await freePort());
   const tablePort = options.tablePort ?? (await freePort());
   const ingestKey = options.ingestKey ?? randomBytes(64).toString('base64');
+  // An Azurite left over on these ports would answer in its place, with another ingestion key:
+  // "Server failed to authenticate the request" would then hide the real problem.
+  await assertPortsFree([
+    { port: blobPort, what: 'Azurite blob service' },
+    { port: queuePort, what: 'Azurite queue service' },
+    { port: tablePort, what: 'Azurite table service' },
+  ]);
+  const watch = parentWatch();
   const args = [
+    ...watch.execArgv,
     require.resolve('azurite/dist/src/azurite.js'),
     '--blobPort',
     String(blobPort),
@@ -112,8 +122,13 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   if (options.location) args.push('--location', options.location);
   else args.push('--inMemoryPersistence');
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, AZURITE_ACCOUNTS: `${DEV_ACCOUNT}:${DEV_ACCOUNT_KEY};${INGEST_ACCOUNT}:${ingestKey}` },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      ...watch.env,
+      AZURITE_ACCOUNTS: `${DEV_ACCOUNT}:${DEV_ACCOUNT_KEY};${INGEST_ACCOUNT}:${ingestKey}`,
+    },
+    // stdin is the parent-death watch: it reads end-of-file when this process dies, however.
+    stdio: ['pipe', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -121,6 +136,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   });
   try {
     await Promise.all([blobPort, queuePort, tablePort].map((p) => waitForPort(p, 30000, child)));
+    // Something else may have taken a port between the check and the bind: then not ours that answers.
+    if (child.exitCode !== null) throw new Error(`Azurite exited with code ${child.exitCode} after its ports opened`);
   } catch (e) {
     child.kill('SIGKILL');
     throw new Error(`Azurite did not start: ${(e as Error).message}\n${stderr}`);

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { instanceIdFor } from '../lib/instanceId';
 import { writeDemoZip } from './demo';
 import { readSeedFile } from './emulator';
@@ -17,6 +17,7 @@ interface Args {
   demo: boolean;
   durable: DurableEngineKind;
   seed?: string;
+  logFile?: string;
   ports: { blob: number; queue: number; table: number; emulator: number; emulatorTls: number; host: number };
 }
 
@@ -47,9 +48,14 @@ function parseArgs(argv: string[]): Args {
     } else if (flag === '--seed') {
       args.seed = argv[++i];
       if (!args.seed) throw new Error('--seed needs a JSON file (see sandbox/emulator/README.md)');
+    } else if (flag === '--log-file') {
+      args.logFile = argv[++i];
+      if (!args.logFile) throw new Error('--log-file needs a path');
     } else if (flag === '--help' || flag === '-h') {
       console.log(
-        `Usage: npm run sandbox [-- --demo] [--durable real|home] [--seed FILE] [${Object.keys(portFlags)
+        `Usage: npm run sandbox [-- --demo] [--durable real|home] [--seed FILE] [--log-file PATH] [${Object.keys(
+          portFlags,
+        )
           .map((f) => `${f} N`)
           .join('] [')}]`,
       );
@@ -63,7 +69,7 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-function banner(sandbox: Sandbox): string {
+function banner(sandbox: Sandbox, logFile: string): string {
   const e = sandbox.emulator;
   return [
     '',
@@ -73,7 +79,7 @@ function banner(sandbox: Sandbox): string {
     `  Token endpoint      ${e.authorityHost}/${e.tenantId}/oauth2/v2.0/token`,
     `  Storage             ${sandbox.azurite.connectionString}`,
     '',
-    `Host log: ${join(repoRoot(), '.sandbox', 'host.log')}`,
+    `Host log: ${logFile}`,
     '',
     'Drop a zip:',
     `  npm run drop -- path/to/your-submission.zip`,
@@ -127,7 +133,7 @@ async function main(): Promise<void> {
     console.log(`Durable engine: the Durable Task extension in the .NET reference host (.NET SDK ${version})`);
   }
   mkdirSync(join(repoRoot(), '.sandbox'), { recursive: true });
-  const logFile = join(repoRoot(), '.sandbox', 'host.log');
+  const logFile = args.logFile ? resolve(args.logFile) : join(repoRoot(), '.sandbox', 'host.log');
   const sandbox = await startSandbox({
     ports: args.ports,
     emulator: args.seed ? { seed: readSeedFile(args.seed) } : undefined,
@@ -146,9 +152,10 @@ async function main(): Promise<void> {
     await sandbox.stop();
     process.exit(code);
   };
-  process.once('SIGINT', () => void stop(0));
-  process.once('SIGTERM', () => void stop(0));
-  console.log(banner(sandbox));
+  // Signals that can be caught stop the children here; for SIGKILL each child watches its parent
+  // itself (sandbox/processes.ts) and ends on its own.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop(0));
+  console.log(banner(sandbox, logFile));
   if (args.demo) await stop((await followDemo(sandbox)) ? 0 : 1);
 }
 

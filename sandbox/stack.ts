@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { startAzurite, type Azurite } from './azurite';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from './emulator';
 import { startHost, type HostOptions, type RunningHost } from './host';
+import { assertPortsFree, type PortClaim } from './processes';
 
 /** The product's app settings for a sandbox: everything points at the local parts. */
 export function sandboxSettings(
@@ -71,7 +72,23 @@ export function repoRoot(from: string = __dirname): string {
   }
 }
 
+/** What each fixed port is for, and the `npm run sandbox` option that moves it. */
+const PORT_CLAIMS: Record<keyof NonNullable<SandboxOptions['ports']>, Omit<PortClaim, 'port'>> = {
+  blob: { what: 'Azurite blob service', flag: '--blob-port' },
+  queue: { what: 'Azurite queue service', flag: '--queue-port' },
+  table: { what: 'Azurite table service', flag: '--table-port' },
+  emulator: { what: 'Store API emulator', flag: '--emulator-port' },
+  emulatorTls: { what: 'token endpoint (TLS)', flag: '--emulator-tls-port' },
+  host: { what: 'Functions host', flag: '--host-port' },
+};
+
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  // Every fixed port is checked before anything starts: a leftover process is named, with its id.
+  const fixed = Object.entries(options.ports ?? {}).filter(
+    (e): e is [keyof typeof PORT_CLAIMS, number] => typeof e[1] === 'number' && e[1] > 0,
+  );
+  if (options.azurite) fixed.splice(0, fixed.length, ...fixed.filter(([k]) => !['blob', 'queue', 'table'].includes(k)));
+  await assertPortsFree(fixed.map(([k, port]) => ({ port, ...PORT_CLAIMS[k] })));
   const started: Array<() => Promise<void>> = [];
   const stop = async (): Promise<void> => {
     for (const s of started.reverse()) await s().catch(() => undefined);

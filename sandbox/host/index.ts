@@ -113,7 +113,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     env.SANDBOX_HOST_MASTER_KEY = options.enforceKeys.masterKey;
   }
 
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin is the child's parent-death watch (--exit-with-parent): it reads end-of-file when we die.
+  const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: HostLogLine[] = [];
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

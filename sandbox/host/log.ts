@@ -31,6 +31,7 @@ export function redact(text: string): string {
 
 export class Logger {
   private fd: number | undefined;
+  private sinkBroken = false;
 
   constructor(
     private readonly sink: (line: string) => void,
@@ -38,6 +39,15 @@ export class Logger {
   ) {
     // Appended synchronously: a host killed with SIGKILL must not lose the lines before it.
     if (logFile) this.fd = openSync(logFile, 'a');
+  }
+
+  /**
+   * The sink (stdout, read by the parent) is gone: stop writing to it. Writing on would only
+   * raise the same EPIPE again, and each error logged is another write: a loop that once filled
+   * the log file at megabytes a second after the sandbox was killed.
+   */
+  sinkClosed(): void {
+    this.sinkBroken = true;
   }
 
   log(level: string, category: string, message: string, extra: Record<string, unknown> = {}): void {
@@ -51,8 +61,21 @@ export class Logger {
     };
     if (extra.invocationId === undefined) delete line.invocationId;
     const text = JSON.stringify(line) + '\n';
-    this.sink(text);
-    if (this.fd !== undefined) writeSync(this.fd, text);
+    if (!this.sinkBroken) {
+      try {
+        this.sink(text);
+      } catch {
+        this.sinkBroken = true;
+      }
+    }
+    if (this.fd !== undefined) {
+      try {
+        writeSync(this.fd, text);
+      } catch {
+        // A log file that cannot be written (disk full, removed volume) stops being written, once.
+        this.close();
+      }
+    }
   }
 
   info(category: string, message: string, extra?: Record<string, unknown>): void {
@@ -68,8 +91,15 @@ export class Logger {
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
+    const fd = this.fd;
     this.fd = undefined;
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already unusable
+      }
+    }
   }
 }
 

@@ -3,6 +3,7 @@
  *   node dist/sandbox/host/main.js --app <dir> [--port 7071] [--task-hub NAME] [--clock-speed N]
  *        [--blob-poll-ms MS] [--log-file PATH] [--enforce-keys] [--exit-with-parent]
  *        [--durable home|real] [--queue-polling-ms MS] [--work-item-visibility-ms MS]
+ * --exit-with-parent: stdin must be a pipe from the parent; its end-of-file stops the host.
  * App settings come from the environment, as in Azure. With --enforce-keys, the master key is
  * read from SANDBOX_HOST_MASTER_KEY (never from the command line, which `ps` shows).
  * Prints one JSON log line per event on stdout; the line with `"event":"ready"` says it serves.
@@ -97,6 +98,8 @@ async function main(): Promise<void> {
   const shutdown = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    // A stop that hangs (an open connection, a stuck invocation) must not keep an orphan alive.
+    setTimeout(() => process.exit(code), 10_000).unref();
     try {
       await running?.stop();
     } finally {
@@ -109,6 +112,14 @@ async function main(): Promise<void> {
     const args = parseArgs(process.argv.slice(2));
     if (!args.app) throw new Error('--app <folder> is required');
     logger = new Logger((line) => process.stdout.write(line), args.logFile);
+    // The parent reads stdout; when it dies the pipe breaks (EPIPE). Without this listener the
+    // error is uncaught, the uncaught-error handler logs it to stdout, which fails again: a loop.
+    process.stdout.on('error', () => {
+      logger.sinkClosed();
+      logger.warn('Host', 'Host output stream closed (the parent process is gone); stopping');
+      void shutdown(0);
+    });
+    process.stderr.on('error', () => undefined); // the same broken pipe; stdout's listener acts on it
     process.on('uncaughtException', (e) => {
       logger.log('critical', 'Worker', `Worker uncaught exception: ${e.stack ?? e.message}`);
       void shutdown(1);
@@ -122,10 +133,20 @@ async function main(): Promise<void> {
       void shutdown(1);
     });
     if (args.exitWithParent) {
-      // A test runner that dies must not leave hosts polling storage behind it.
+      // A parent that dies, by any signal, must not leave hosts polling storage behind it. The
+      // parent holds the write end of our stdin: the kernel closes it whenever the parent dies,
+      // and we read end-of-file at once. The parent-pid poll backs that up.
+      const parentGone = (why: string): void => {
+        if (stopping) return;
+        logger.warn('Host', `Parent process gone (${why}); stopping`);
+        void shutdown(0);
+      };
+      process.stdin.on('end', () => parentGone('its pipe closed'));
+      process.stdin.on('error', () => parentGone('its pipe failed'));
+      process.stdin.resume();
       const parent = process.ppid;
       setInterval(() => {
-        if (process.ppid !== parent) void shutdown(0);
+        if (process.ppid !== parent) parentGone(`parent ${parent} exited`);
       }, 1000).unref();
     }
     process.on('SIGTERM', () => void shutdown(0));

@@ -264,6 +264,26 @@ describe('the submissions HTTP API', () => {
     await sandbox.emulator.admin.clearFaults();
   });
 
+  it('three cancels of one run sent at once all answer 202 Canceling; one clean-up runs; later ones say Canceled', async () => {
+    await sandbox.emulator.admin.fault({ match: { server: 'upload' }, hang: true, times: 'always' });
+    const { id } = await dropAndStart('http/cancel-thrice.zip', appZip());
+    const uploading = await sandbox.waitFor(id, (d) => d.phase === 'Uploading' && !!d.submissionId);
+    const answers = await Promise.all([1, 2, 3].map(() => call('POST', `/submissions/${id}/cancel`)));
+    expect(answers.map((a) => ({ status: a.status, body: a.body }))).toEqual(
+      [1, 2, 3].map(() => ({ status: 202, body: expect.objectContaining({ instanceId: id, status: 'Canceling' }) })),
+    );
+    const doc = await sandbox.waitFor(id, (d) => d.status === 'Canceled' && !!d.reportBlob);
+    expect(doc).toMatchObject({ outcome: 'Canceled', submissionId: uploading.submissionId });
+    const state = await sandbox.emulator.admin.state();
+    expect(requestsOf(state, new RegExp(`^DELETE .*/submissions/${uploading.submissionId}$`))).toHaveLength(1);
+    const after = await call('POST', `/submissions/${id}/cancel`);
+    expect({ status: after.status, error: after.body.error }).toEqual({
+      status: 409,
+      error: { code: 'RunFinished', message: `Run ${id} has already ended (Canceled); there is nothing to cancel.` },
+    });
+    await sandbox.emulator.admin.clearFaults();
+  });
+
   it('cancel while the create is in flight finds the submission the Store made and deletes it', async () => {
     // The Store creates the submission, but its answer never arrives: the run never learns the id.
     await sandbox.emulator.admin.fault({
@@ -311,7 +331,11 @@ describe('the submissions HTTP API', () => {
     await sandbox.finished(id);
     const late = await call('POST', `/submissions/${id}/cancel`);
     expect(late.status).toBe(409);
-    expect(late.body.error).toMatchObject({ code: 'RunFinished', message: expect.stringContaining(id) });
+    // In the API's own words (Succeeded), not the Durable runtime's (Completed).
+    expect(late.body.error).toEqual({
+      code: 'RunFinished',
+      message: `Run ${id} has already ended (Succeeded); there is nothing to cancel.`,
+    });
     expect((await sandbox.status(id))?.status).toBe('Succeeded');
 
     const unknown = await call('POST', '/submissions/zip-ffffffffffffffffffffffffffffffffffffffff/cancel');

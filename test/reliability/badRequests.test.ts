@@ -55,6 +55,27 @@ describe('bad requests', () => {
       message: /is a URL outside the submissions container/,
     },
     {
+      what: 'a URL of the container with a malformed %-escape',
+      body: { blob: 'CONTAINER_URL/releases/100%zz.zip' },
+      status: 400,
+      code: 'InvalidBlobName',
+      message: /is a URL with a malformed %-escape \("releases\/100%zz\.zip"\)/,
+    },
+    {
+      what: 'a 100,000-character name',
+      body: { blob: `${'a'.repeat(100_000)}.zip` },
+      status: 400,
+      code: 'InvalidBlobName',
+      message: /^body\.blob is 100004 characters long; a blob name is at most 1024/,
+    },
+    {
+      what: 'a name over the 1,024 characters of a blob name',
+      body: { blob: `${'a/'.repeat(600)}x.zip` },
+      status: 400,
+      code: 'InvalidBlobName',
+      message: /^body\.blob is 1205 characters long; a blob name is at most 1024\.$/,
+    },
+    {
       what: 'a missing blob',
       body: { blob: 'releases/never-uploaded.zip' },
       status: 404,
@@ -99,14 +120,17 @@ describe('bad requests', () => {
   ];
 
   it.each(starts)('answers POST /api/submissions with $what with $status $code', async (c) => {
+    const blob = c.body && typeof c.body === 'object' ? (c.body as { blob?: string }).blob : undefined;
     const body =
-      c.body && typeof c.body === 'object' && (c.body as { blob?: string }).blob === 'OUTSIDE_URL'
+      blob === 'OUTSIDE_URL'
         ? {
             blob: BlobServiceClient.fromConnectionString(sandbox.settings.SUBMISSIONS_STORAGE!)
               .getContainerClient(outside.container)
               .getBlobClient(outside.name).url,
           }
-        : c.body;
+        : blob?.startsWith('CONTAINER_URL/')
+          ? { blob: `${sandbox.submissions.url}/${blob.slice('CONTAINER_URL/'.length)}` }
+          : c.body;
     const answer = await sandbox.api('POST', '/api/submissions', body);
     expect({ status: answer.status, error: answer.body.error }).toEqual({
       status: c.status,
@@ -128,6 +152,28 @@ describe('bad requests', () => {
         message: expect.stringMatching(/No submission run has the id/),
       }),
     });
+  });
+
+  it.each([
+    ['GET', `/api/submissions/zip-${'f'.repeat(5_000)}`],
+    ['POST', `/api/submissions/zip-${'f'.repeat(5_000)}/cancel`],
+  ])('answers %s with a 5,000-character run id (as long as a URL gets) with 400 InvalidRunId', async (method, path) => {
+    const answer = await sandbox.api(method, path);
+    expect({ status: answer.status, error: answer.body.error }).toEqual({
+      status: 400,
+      error: {
+        code: 'InvalidRunId',
+        message: expect.stringMatching(/^The run id is 5004 characters long; run ids are at most 100 /),
+      },
+    });
+  });
+
+  it('reads status=,,, as status= and as no status filter at all: any status', async () => {
+    const all = await sandbox.api('GET', '/api/submissions');
+    for (const query of ['?status=', '?status=,,,', '?status=%20,%20']) {
+      const answer = await sandbox.api('GET', `/api/submissions${query}`);
+      expect({ query, status: answer.status, body: answer.body }).toEqual({ query, status: 200, body: all.body });
+    }
   });
 
   it('did nothing for any of them: no run, no Store call, the zip outside untouched', async () => {
