@@ -115,6 +115,27 @@ export function blockIds(sourceEtag: string, blockSize: number, count: number): 
 }
 
 export async function uploadZip(options: UploadOptions): Promise<UploadResult> {
+  try {
+    return await uploadOnce(options);
+  } catch (e) {
+    throw await goneRatherThanChanged(options.source, e);
+  }
+}
+
+/**
+ * A read or copy pinned to the zip's ETag answers 412 both when the zip was replaced and when
+ * it was deleted. Deleted is the truer (and more useful) thing to say, so it is asked once.
+ */
+async function goneRatherThanChanged(source: BlobClient, e: unknown): Promise<unknown> {
+  if (e instanceof SourceBlobError && e.code === 'BlobChanged' && !(await source.exists().catch(() => true)))
+    return new SourceBlobError(
+      'The zip blob was deleted while it was being uploaded; upload it again to submit it.',
+      'BlobNotFound',
+    );
+  return e;
+}
+
+async function uploadOnce(options: UploadOptions): Promise<UploadResult> {
   const started = performance.now();
   const method = options.method ?? 'auto';
   const concurrency = Math.max(1, Math.min(Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY), MAX_CONCURRENCY));

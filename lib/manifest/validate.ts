@@ -112,7 +112,11 @@ function fileReferenceProblems(
             : elsewhere.length === 1
               ? `; did you mean "${elsewhere[0]}"?`
               : '';
-      problems.push({ file, field: ref.field, message: `"${ref.value}" is not in the zip${hint}` });
+      problems.push({
+        file,
+        field: ref.field,
+        message: `"${ref.value}" is not in the zip${hint}${cp437Hint(entries)}`,
+      });
     }
   }
   return problems;
@@ -167,6 +171,16 @@ function packageProblems(
     });
   }
   return problems;
+}
+
+/**
+ * A name missing from the zip may be there under another spelling: one without the UTF-8 flag
+ * is read as code page 437, as the zip format says, and a Windows-1252 "é" then reads "Θ".
+ */
+function cp437Hint(entries: ZipEntryInfo[]): string {
+  const legacy = entries.filter((e) => e.cp437);
+  if (!legacy.length) return '';
+  return `; note: ${legacy.length} name(s) in the zip, such as "${legacy[0]!.name}", have no UTF-8 flag and were read as code page 437, as the zip format says: if that is not the name you wrote, make the zip with a tool that writes UTF-8 names (store-submitter pack, 7-Zip)`;
 }
 
 function hintForSyntax(text: string): string {

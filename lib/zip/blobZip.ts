@@ -72,11 +72,12 @@ export async function openZip(source: RangeReader, label: string, limits?: Parti
   for (const e of cd.entries) byName.set(e.name, e);
   return {
     size: source.size,
-    entries: cd.entries.map(({ name, directory, compressedSize, uncompressedSize }) => ({
+    entries: cd.entries.map(({ name, directory, compressedSize, uncompressedSize, cp437 }) => ({
       name,
       directory,
       compressedSize,
       uncompressedSize,
+      ...(cp437 ? { cp437 } : {}),
     })),
     stats: source.stats,
     async readEntryText(name: string, maxBytes: number): Promise<Buffer> {

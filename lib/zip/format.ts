@@ -12,6 +12,12 @@ export interface ZipEntryInfo {
   directory: boolean;
   compressedSize: number;
   uncompressedSize: number;
+  /**
+   * The name has bytes above 127, no UTF-8 flag and is not valid UTF-8: it was read as IBM code
+   * page 437, as the zip format says. Right for old DOS tools; wrong for a Latin-1 (Windows-1252)
+   * name, whose "é" then reads "Θ" — so messages about such names say how they were read.
+   */
+  cp437?: true;
 }
 
 /** What the reader knows about an entry beyond the public facts; stays inside lib/zip. */
@@ -211,7 +217,9 @@ function parseEntries(cd: Buffer, count: number, label: string): CentralEntry[] 
     }
     const rawName = Buffer.from(cd.subarray(p + CENTRAL_HEADER_SIZE, p + CENTRAL_HEADER_SIZE + nameLength));
     const extra = cd.subarray(p + CENTRAL_HEADER_SIZE + nameLength, p + CENTRAL_HEADER_SIZE + nameLength + extraLength);
-    let name = decodeName(rawName, flags, label);
+    const decoded = decodeName(rawName, flags, label);
+    let name = decoded.name;
+    let cp437 = decoded.cp437;
     for (const [id, data] of extraFields(extra)) {
       if (id === EXTRA_ZIP64) {
         let q = 0;
@@ -233,6 +241,7 @@ function parseEntries(cd: Buffer, count: number, label: string): CentralEntry[] 
       ) {
         // Info-ZIP's UTF-8 copy of a name stored in a legacy code page; valid only while its CRC matches.
         name = decodeUtf8Name(Buffer.from(data.subarray(5)), label);
+        cp437 = false;
       }
     }
     if (diskStart !== 0 && diskStart !== 0xffff) {
@@ -241,6 +250,7 @@ function parseEntries(cd: Buffer, count: number, label: string): CentralEntry[] 
     const msDosDirectory = (externalAttributes & 0x10) !== 0 && uncompressedSize === 0;
     entries.push({
       name,
+      ...(cp437 ? { cp437: true as const } : {}),
       directory: name.endsWith('/') || msDosDirectory,
       compressedSize,
       uncompressedSize,
@@ -378,15 +388,15 @@ export function unsafeNameReason(name: string): string | undefined {
   return undefined;
 }
 
-function decodeName(raw: Buffer, flags: number, label: string): string {
-  if (flags & FLAG_UTF8) return decodeUtf8Name(raw, label);
-  if (raw.every((b) => b < 0x80)) return raw.toString('latin1');
+function decodeName(raw: Buffer, flags: number, label: string): { name: string; cp437: boolean } {
+  if (flags & FLAG_UTF8) return { name: decodeUtf8Name(raw, label), cp437: false };
+  if (raw.every((b) => b < 0x80)) return { name: raw.toString('latin1'), cp437: false };
   // No UTF-8 flag. macOS Archive Utility writes UTF-8 anyway, and a code page 437 name that
   // happens to be valid UTF-8 is rare; otherwise the APPNOTE's default, IBM code page 437.
-  if (firstInvalidUtf8(raw) < 0) return raw.toString('utf8');
+  if (firstInvalidUtf8(raw) < 0) return { name: raw.toString('utf8'), cp437: false };
   let s = '';
   for (const b of raw) s += b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80];
-  return s;
+  return { name: s, cp437: true };
 }
 
 function decodeUtf8Name(raw: Buffer, label: string): string {

@@ -297,6 +297,36 @@ describe('uploadZip, streamed', () => {
     expect(await dest.blob.exists()).toBe(false);
   });
 
+  it.each(['stream', 'fromUrl'] as const)(
+    'says the zip was deleted, not changed, when it is deleted mid-upload (%s)',
+    async (method) => {
+      const container = await freshContainer('up');
+      const zip = await makeZip(container, 3 * MiB);
+      const dest = await storeUploadUrl({ port: proxy.port });
+      let seen = 0;
+      proxy.before = async (req) => {
+        // The second block's read (or copy) finds the zip gone.
+        const block = method === 'stream' ? req.method === 'GET' : !!req.headers['x-ms-copy-source'];
+        if (block && ++seen === 2) await container.getBlobClient(zip.blob.name).delete();
+      };
+      const err = await uploadZip({
+        source: method === 'stream' ? viaProxy(zip, proxy) : zip.blob,
+        sourceEtag: zip.etag,
+        destinationUrl: dest.rawUrl,
+        blockSizeBytes: MiB,
+        fromUrlBlockSizeBytes: MiB,
+        concurrency: 1,
+        method,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SourceBlobError);
+      expect(err).toMatchObject({
+        code: 'BlobNotFound',
+        retriable: false,
+        message: 'The zip blob was deleted while it was being uploaded; upload it again to submit it.',
+      });
+    },
+  );
+
   it('fails with BlobChanged before copying anything when the ETag is already stale, and BlobNotFound when the zip is gone', async () => {
     const container = await freshContainer('up');
     const zip = await makeZip(container, 1000);

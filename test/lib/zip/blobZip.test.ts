@@ -1,6 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { InputError, SourceBlobError } from '../../../lib/errors';
+import { validateManifest } from '../../../lib/manifest';
 import { openBlobZip } from '../../../lib/zip/blobZip';
 import { writeZip } from '../../../lib/zip/writer';
 import { freshContainer } from '../../helpers/azurite';
@@ -151,9 +152,24 @@ describe('openBlobZip', () => {
       return zip;
     };
     const cp437 = await put('cp437.zip', unflagged(Buffer.from([0x82, 0x2e, 0x70, 0x6e, 0x67])));
-    expect((await openBlobZip(cp437.blob, cp437.etag)).entries[0]!.name).toBe('é.png');
+    expect((await openBlobZip(cp437.blob, cp437.etag)).entries[0]).toMatchObject({ name: 'é.png', cp437: true });
     const utf8 = await put('utf8-unflagged.zip', unflagged(Buffer.from('é.png', 'utf8')));
     expect((await openBlobZip(utf8.blob, utf8.etag)).entries[0]!.name).toBe('é.png');
+    expect((await openBlobZip(utf8.blob, utf8.etag)).entries[0]!.cp437).toBeUndefined();
+    // "Café.png" in Windows-1252 (é = 0xE9): code page 437 reads "CafΘ.png"; a reference to the
+    // name as written then says how the zip's name was read.
+    const latin1 = await put('latin1.zip', unflagged(Buffer.from('Caf\xe9.png', 'latin1')));
+    const zip = await openBlobZip(latin1.blob, latin1.etag);
+    expect(zip.entries[0]).toEqual(expect.objectContaining({ name: 'CafΘ.png', cp437: true }));
+    const manifest = manifests.app({
+      listings: { 'en-us': { baseListing: { images: [{ fileName: 'Café.png', imageType: 'Screenshot' }] } } },
+    });
+    const problem = await failure(
+      Promise.resolve().then(() => validateManifest(Buffer.from(JSON.stringify(manifest)), zip.entries)),
+    );
+    expect(problem.problems[0]!.message).toBe(
+      '"Café.png" is not in the zip; note: 1 name(s) in the zip, such as "CafΘ.png", have no UTF-8 flag and were read as code page 437, as the zip format says: if that is not the name you wrote, make the zip with a tool that writes UTF-8 names (store-submitter pack, 7-Zip)',
+    );
   });
 
   test('a zip between the two prefetch sizes is read in two requests without overlap', async () => {
