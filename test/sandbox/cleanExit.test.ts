@@ -77,7 +77,7 @@ linux('the sandbox dies cleanly', () => {
     const { args, ports } = await sandboxPorts();
     const first = launchSandbox([...args, '--log-file', logFile]);
     started.push(first.child);
-    await waitFor('the sandbox banner', () => (first.output().includes('Sandbox running') ? true : undefined), 90_000);
+    await waitFor('the sandbox banner', () => (first.output().includes('Sandbox running') ? true : undefined), 240_000);
     const pid = first.child.pid!;
     const children = childPids(pid);
     const azurite = children.find((c) => commandOf(c).includes('azurite.js'));
@@ -116,7 +116,7 @@ linux('the sandbox dies cleanly', () => {
       () => (secondChildren.every((c) => !alive(c)) ? true : undefined),
       30_000,
     );
-  }, 240_000);
+  }, 600_000);
 
   it('names the process that holds a port, with its id, instead of failing on authentication', async () => {
     const holder: Server = createServer();
