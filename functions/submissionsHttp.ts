@@ -5,6 +5,7 @@ import { answering, problem } from './answers';
 import { isInputError, isSubmitterError } from '../lib/errors';
 import { validateOptions } from '../lib/manifest';
 import { blobNameFrom, findRun, runIdProblem, startRunForBlob, type DurableStatus } from '../lib/runs';
+import type { RunState } from '../lib/run';
 import { isRunState, statusDocument, summaryOf, type FollowerView, type RunStatus } from '../lib/runStatus';
 import { submissionsContainer } from '../lib/storage';
 import { cancelIdOf, type CancelInput } from '../orchestrations/cancelRun';
@@ -96,16 +97,18 @@ export async function getSubmission(request: HttpRequest, context: InvocationCon
   if (!run || run.name !== 'submitToStore')
     return problem(404, 'RunNotFound', `No submission run has the id "${instanceId}".`);
   let durable: DurableStatus = run;
+  let cleaningUp = false;
   if (run.runtimeStatus === 'Terminated') {
     // A canceled run's cleanup carries on in its own instance, with the run's state.
     const cleanup = await findRun(client, cancelIdOf(instanceId));
     if (cleanup && isRunState(cleanup.customStatus)) durable = { ...run, customStatus: cleanup.customStatus };
+    cleaningUp = !!cleanup && ACTIVE.includes(cleanup.runtimeStatus);
   }
   const follower =
     isRunState(run.customStatus) && run.customStatus.phase === 'WaitingForStore'
       ? await followerView(client, instanceId)
       : undefined;
-  return { status: 200, jsonBody: statusDocument(durable, follower) };
+  return { status: 200, jsonBody: statusDocument(durable, follower, cleaningUp) };
 }
 
 /**
@@ -119,7 +122,7 @@ function requestedAt(status: DurableStatus): string {
   return created instanceof Date ? created.toISOString() : (created ?? '');
 }
 
-const RUN_STATUSES: RunStatus[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Canceled'];
+const RUN_STATUSES: RunStatus[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Canceling', 'Canceled'];
 
 /** GET /api/submissions?blob=<name>&status=Running,Failed: find runs. */
 export async function listSubmissions(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -141,9 +144,15 @@ export async function listSubmissions(request: HttpRequest, context: InvocationC
   }
   const client = df.getClient(context);
   const all = await client.getStatusAll();
+  // Canceled runs whose clean-up still runs are listed as Canceling, as their status document says.
+  const cleaningUp = new Set(
+    all
+      .filter((s) => s.name === 'cancelRun' && ACTIVE.includes(s.runtimeStatus))
+      .map((s) => s.instanceId.replace(/-cancel$/, '')),
+  );
   const runs = all
     .filter((s) => s.name === 'submitToStore')
-    .map((s) => ({ doc: statusDocument(s), since: requestedAt(s) }))
+    .map((s) => ({ doc: statusDocument(s, undefined, cleaningUp.has(s.instanceId)), since: requestedAt(s) }))
     .filter(({ doc }) => !blob || doc.blob.name === blob)
     .filter(({ doc }) => !wanted || wanted.includes(doc.status))
     .sort((a, b) => b.since.localeCompare(a.since))
@@ -167,32 +176,12 @@ export async function cancelSubmission(request: HttpRequest, context: Invocation
     status: 202,
     jsonBody: { instanceId, status: 'Canceling', statusUrl: request.url.replace(/\/cancel(\?.*)?$/, '') },
   };
-  if (!ACTIVE.includes(run.runtimeStatus)) {
-    // A cancel sent again (or at the same time as another) while the first one's clean-up runs: the same answer.
-    if (
-      run.runtimeStatus === 'Terminated' &&
-      ACTIVE.includes((await findRun(client, cancelIdOf(instanceId)))?.runtimeStatus ?? '')
-    )
-      return canceling;
-    return problem(
-      409,
-      'RunFinished',
-      `Run ${instanceId} has already ended (${statusDocument(run).status}); there is nothing to cancel.`,
-    );
-  }
   const reason = request.query.get('reason') ?? 'canceled through the API';
-  // Cancels that race each other: the first terminate wins, and the others find it done.
-  await client.terminate(instanceId, reason).catch(async (e: unknown) => {
-    if (ACTIVE.includes((await findRun(client, instanceId))?.runtimeStatus ?? '')) throw e;
-  });
-  const follower = await findRun(client, followerIdOf(instanceId));
-  if (follower && ['Running', 'Pending'].includes(follower.runtimeStatus))
-    await client.terminate(followerIdOf(instanceId), reason).catch(() => undefined);
-  if (isRunState(run.customStatus)) {
+  const startCleanup = async (state: RunState): Promise<void> => {
     const input: CancelInput = {
       runId: instanceId,
       reason,
-      state: run.customStatus,
+      state,
       createdTime: run.createdTime instanceof Date ? run.createdTime.toISOString() : undefined,
       settleSeconds: Math.ceil(config().store.requestTimeoutMs / 1000) + 5,
     };
@@ -200,7 +189,29 @@ export async function cancelSubmission(request: HttpRequest, context: Invocation
       // "An instance with ID ... already exists": another cancel started the clean-up first.
       if (!(await findRun(client, cancelIdOf(instanceId)))) throw e;
     });
+  };
+  if (!ACTIVE.includes(run.runtimeStatus)) {
+    if (run.runtimeStatus === 'Terminated' && isRunState(run.customStatus)) {
+      // A cancel sent again, or at the same time as another whose terminate landed first (its
+      // clean-up may not have started yet): the same answer, and the clean-up made sure of.
+      const cleanup = await findRun(client, cancelIdOf(instanceId));
+      if (!cleanup) await startCleanup(run.customStatus);
+      if (!cleanup || ACTIVE.includes(cleanup.runtimeStatus)) return canceling;
+    }
+    return problem(
+      409,
+      'RunFinished',
+      `Run ${instanceId} has already ended (${statusDocument(run).status}); there is nothing to cancel.`,
+    );
   }
+  // Cancels that race each other: the first terminate wins, and the others find it done.
+  await client.terminate(instanceId, reason).catch(async (e: unknown) => {
+    if (ACTIVE.includes((await findRun(client, instanceId))?.runtimeStatus ?? '')) throw e;
+  });
+  const follower = await findRun(client, followerIdOf(instanceId));
+  if (follower && ['Running', 'Pending'].includes(follower.runtimeStatus))
+    await client.terminate(followerIdOf(instanceId), reason).catch(() => undefined);
+  if (isRunState(run.customStatus)) await startCleanup(run.customStatus);
   context.log(`[${instanceId}] canceled: ${reason}`);
   return canceling;
 }

@@ -52,7 +52,8 @@ export interface StepRecord {
   step: string;
   startedAt: string;
   endedAt?: string;
-  result: 'ok' | 'failed' | 'retrying' | 'skipped';
+  /** `interrupted`: the run was canceled while the step was under way; its end is when the cancel came. */
+  result: 'ok' | 'failed' | 'retrying' | 'skipped' | 'interrupted';
   /** `MS-CorrelationId`s of the Store calls the step made. */
   correlationIds?: string[];
   detail?: string;
@@ -157,4 +158,17 @@ export interface FollowResult {
   polls: number;
   timedOut: boolean;
   correlationIds: string[];
+}
+
+/**
+ * The timeline of a run that was stopped from outside (canceled): a step still under way
+ * (no end yet, or between retries) did not finish, and says so, instead of showing `ok` with
+ * no end forever.
+ */
+export function interruptedTimeline(timeline: StepRecord[], at: string, why: string): StepRecord[] {
+  return timeline.map((record) =>
+    record.endedAt === undefined && (record.result === 'ok' || record.result === 'retrying')
+      ? { ...record, result: 'interrupted', endedAt: at, detail: record.detail ? `${record.detail}; ${why}` : why }
+      : record,
+  );
 }

@@ -5,7 +5,8 @@
  */
 import type { Outcome, Phase, RunFailure, RunState, StepRecord } from './run';
 
-export type RunStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
+/** `Canceling`: canceled, and its clean-up (deleting the submission it had not committed, the report) still runs. */
+export type RunStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Canceling' | 'Canceled';
 
 export interface StatusDocument {
   instanceId: string;
@@ -81,10 +82,19 @@ function iso(value: Date | string | undefined): string | undefined {
   return value instanceof Date ? value.toISOString() : value;
 }
 
-export function statusDocument(durable: DurableStatusLike, follower?: FollowerView): StatusDocument {
+/**
+ * `cleaningUp`: the run was canceled and its clean-up instance has not finished: the status
+ * stays `Canceling` (with the clean-up's phase) until the submission it made is really deleted.
+ */
+export function statusDocument(
+  durable: DurableStatusLike,
+  follower?: FollowerView,
+  cleaningUp = false,
+): StatusDocument {
   const state: RunState | undefined = isRunState(durable.customStatus) ? durable.customStatus : undefined;
   const input = (durable.input ?? {}) as { blob?: RunState['blob'] };
-  const status = runStatusOf(durable.runtimeStatus, state);
+  const ended = runStatusOf(durable.runtimeStatus, state);
+  const status: RunStatus = ended === 'Canceled' && cleaningUp ? 'Canceling' : ended;
   const waiting = status === 'Running' && state?.phase === 'WaitingForStore' && follower;
   const details = (waiting ? follower.statusDetails : undefined) ?? state?.statusDetails;
   let failure = state?.failure;
@@ -95,7 +105,12 @@ export function statusDocument(durable: DurableStatusLike, follower?: FollowerVi
   return {
     instanceId: durable.instanceId,
     status,
-    phase: status === 'Canceled' ? 'Canceled' : (state?.phase ?? 'Queued'),
+    phase:
+      status === 'Canceled'
+        ? 'Canceled'
+        : status === 'Canceling'
+          ? (state?.phase ?? 'CleaningUp')
+          : (state?.phase ?? 'Queued'),
     outcome: state?.outcome,
     blob: state?.blob ?? input.blob ?? { container: '', name: '', etag: '' },
     kind: state?.kind,

@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import type { RunState } from '../lib/run';
+import { interruptedTimeline, type RunState } from '../lib/run';
 import { leaveTurn } from './activities/productQueue';
 import { discardSubmission } from './activities/storeSubmissionSteps';
 import { writeReport } from './activities/writeReport';
@@ -37,7 +37,11 @@ export function* cancelRunOrchestrator(context: df.OrchestrationContext): Genera
   const input = context.df.getInput<CancelInput>();
   const state: RunState = {
     ...input.state,
-    timeline: [...input.state.timeline],
+    timeline: interruptedTimeline(
+      input.state.timeline,
+      context.df.currentUtcDateTime.toISOString(),
+      `interrupted: canceled (${input.reason})`,
+    ),
     outcome: 'Canceled',
     phase: 'CleaningUp',
   };

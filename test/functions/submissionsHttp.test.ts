@@ -229,7 +229,9 @@ describe('the submissions HTTP API', () => {
     expect(bogus.status).toBe(400);
     expect(bogus.body.error).toMatchObject({
       code: 'InvalidStatus',
-      message: expect.stringMatching(/Unknown status Bogus; use any of Pending, Running, Succeeded, Failed, Canceled/),
+      message: expect.stringMatching(
+        /Unknown status Bogus; use any of Pending, Running, Succeeded, Failed, Canceling, Canceled/,
+      ),
     });
   });
 
@@ -247,6 +249,17 @@ describe('the submissions HTTP API', () => {
     const canceled = await call('POST', `/submissions/${id}/cancel?reason=${encodeURIComponent('wrong build')}`);
     expect(canceled.status).toBe(202);
     expect(canceled.body).toMatchObject({ instanceId: id, status: 'Canceling' });
+    // Until the submission is deleted (the clean-up first lets the upload in flight settle): Canceling.
+    const canceling = (await sandbox.status(id))!;
+    expect({
+      status: canceling.status,
+      deleted: !(await sandbox.emulator.admin.state()).submissions.some((x) => x.id === submissionId),
+    }).toEqual({
+      status: 'Canceling',
+      deleted: false,
+    });
+    const listed = await call('GET', `/submissions?blob=${encodeURIComponent(name)}`);
+    expect((listed.body.runs as Json[]).find((r) => r.instanceId === id)).toMatchObject({ status: 'Canceling' });
 
     const state = await emulatorUntil(sandbox, (s) => !s.submissions.some((x) => x.id === submissionId));
     expect(state.applications.find((a) => a.id === SEED_IDS.demoApp)!.pendingApplicationSubmission).toBeUndefined();
@@ -256,6 +269,12 @@ describe('the submissions HTTP API', () => {
     const doc = await sandbox.waitFor(id, (d) => d.status === 'Canceled' && !!d.reportBlob);
     expect(doc).toMatchObject({ status: 'Canceled', phase: 'Canceled', outcome: 'Canceled', submissionId });
     expect(stepsOf(doc)).toEqual(expect.arrayContaining(['canceled: wrong build', 'discardSubmission', 'writeReport']));
+    // The upload the cancel cut says so, with an end, instead of "ok" forever.
+    expect(doc.timeline.find((s) => s.step === 'uploadPackageZip')).toMatchObject({
+      result: 'interrupted',
+      endedAt: expect.any(String),
+      detail: expect.stringContaining('interrupted: canceled (wrong build)'),
+    });
     const report = JSON.parse((await sandbox.reports.getBlobClient(doc.reportBlob!).downloadToBuffer()).toString());
     expect(report).toMatchObject({ instanceId: id, status: 'Canceled', outcome: 'Canceled', submissionId });
 

@@ -299,6 +299,12 @@ describe('submitToStore on the sandbox host', () => {
     expect(doc.status).toBe('Canceled');
     const cleanup = await sandbox.waitFor(id, (d) => d.reportBlob !== undefined);
     expect(cleanup.timeline.find((s) => s.step === 'discardSubmission')).toMatchObject({ result: 'ok' });
+    // The step the cancel cut (waiting to retry) says it was interrupted, and when.
+    expect(cleanup.timeline.find((s) => s.step === 'updateSubmission')).toMatchObject({
+      result: 'interrupted',
+      endedAt: expect.any(String),
+      detail: expect.stringMatching(/next attempt in .*; interrupted: canceled \(canceled through the API\)$/),
+    });
     expect(await ourSubmissions(sandbox, CANCELED_APP)).toEqual([]);
     const cancelInstance = (await instance(sandbox, `${id}-cancel`))!;
     expect(cancelInstance.runtimeStatus).toBe('Completed');
