@@ -5,7 +5,7 @@ import { answering, problem } from './answers';
 import { isInputError, isSubmitterError } from '../lib/errors';
 import { validateOptions } from '../lib/manifest';
 import { blobNameFrom, findRun, runIdProblem, startRunForBlob, type DurableStatus } from '../lib/runs';
-import type { RunState } from '../lib/run';
+import { cancelNote, type CancelNote, type RunState } from '../lib/run';
 import { isRunState, statusDocument, summaryOf, type FollowerView, type RunStatus } from '../lib/runStatus';
 import { submissionsContainer } from '../lib/storage';
 import { cancelIdOf, type CancelInput } from '../orchestrations/cancelRun';
@@ -211,9 +211,20 @@ export async function cancelSubmission(request: HttpRequest, context: Invocation
   const follower = await findRun(client, followerIdOf(instanceId));
   if (follower && ['Running', 'Pending'].includes(follower.runtimeStatus))
     await client.terminate(followerIdOf(instanceId), reason).catch(() => undefined);
-  if (isRunState(run.customStatus)) await startCleanup(run.customStatus);
+  let note: CancelNote | undefined;
+  if (isRunState(run.customStatus)) {
+    // The follower knows the Store's latest status of a committed submission.
+    const storeStatus = follower?.customStatus
+      ? ((follower.customStatus as FollowerView).storeStatus ?? run.customStatus.storeStatus)
+      : run.customStatus.storeStatus;
+    const state: RunState = { ...run.customStatus, storeStatus: storeStatus as RunState['storeStatus'] };
+    note = cancelNote(state, reason);
+    await startCleanup(state);
+  }
   context.log(`[${instanceId}] canceled: ${reason}`);
-  return canceling;
+  if (!note) return canceling;
+  const { committed, submissionId, storeStatus, message } = note;
+  return { ...canceling, jsonBody: { ...canceling.jsonBody, committed, submissionId, storeStatus, message } };
 }
 
 /** Runtime statuses of an instance that has not ended. */

@@ -93,6 +93,45 @@ export interface RunState {
   queuedBehind?: string;
   /** The runs for the same product this one waited for before its turn. */
   waitedFor?: string[];
+  /** Set by a cancel: what it could and could not stop. */
+  canceled?: CancelNote;
+}
+
+export interface CancelNote {
+  reason: string;
+  /** The Store had taken the commit: canceling the run cannot stop the Store from processing it. */
+  committed: boolean;
+  submissionId?: string;
+  /** The Store's status of that submission when the run was canceled. */
+  storeStatus?: string;
+  message: string;
+}
+
+/**
+ * What a cancel can do to a run in this state, in words for the answer, the status and the
+ * report. Once the commit was taken (the run follows the Store), the Store processes the
+ * submission whatever the run does; only Partner Center can stop it there.
+ */
+export function cancelNote(state: RunState, reason: string, storeStatus = state.storeStatus): CancelNote {
+  const committed =
+    state.phase === 'WaitingForStore' || state.timeline.some((s) => s.step === 'commitSubmission' && s.result === 'ok');
+  if (committed && state.submissionId) {
+    return {
+      reason,
+      committed,
+      submissionId: state.submissionId,
+      storeStatus,
+      message: `The Store had already taken submission ${state.submissionId}${storeStatus ? ` (status ${storeStatus})` : ''} and goes on processing it: canceling the run stops only the following. To stop the submission, use Partner Center.`,
+    };
+  }
+  return {
+    reason,
+    committed: false,
+    submissionId: state.submissionId,
+    message: state.submissionId
+      ? `Submission ${state.submissionId} was not committed; it is deleted.`
+      : 'No Store submission had been made.',
+  };
 }
 
 // ---- activity contracts ----

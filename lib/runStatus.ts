@@ -34,6 +34,8 @@ export interface StatusDocument {
   queuedBehind?: string;
   /** The earlier runs for the same product this one waited for before its turn. */
   waitedFor?: string[];
+  /** For a canceled run: what the cancel stopped, and what it could not (a submission the Store had taken). */
+  canceled?: RunState['canceled'];
 }
 
 /** The parts of a Durable status the document needs (the client's DurableOrchestrationStatus fits). */
@@ -131,6 +133,7 @@ export function statusDocument(
     reportBlob: state?.reportBlob,
     queuedBehind: status === 'Running' ? state?.queuedBehind : undefined,
     waitedFor: state?.waitedFor,
+    canceled: state?.canceled,
   };
 }
 

@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { interruptedTimeline, type RunState } from '../lib/run';
+import { cancelNote, interruptedTimeline, type RunState } from '../lib/run';
 import { leaveTurn } from './activities/productQueue';
 import { discardSubmission } from './activities/storeSubmissionSteps';
 import { writeReport } from './activities/writeReport';
@@ -44,6 +44,7 @@ export function* cancelRunOrchestrator(context: df.OrchestrationContext): Genera
     ),
     outcome: 'Canceled',
     phase: 'CleaningUp',
+    canceled: cancelNote(input.state, input.reason),
   };
   const run = new RunTracker(context, state);
   const instanceId = input.runId;

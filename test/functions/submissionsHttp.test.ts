@@ -248,7 +248,13 @@ describe('the submissions HTTP API', () => {
 
     const canceled = await call('POST', `/submissions/${id}/cancel?reason=${encodeURIComponent('wrong build')}`);
     expect(canceled.status).toBe(202);
-    expect(canceled.body).toMatchObject({ instanceId: id, status: 'Canceling' });
+    expect(canceled.body).toMatchObject({
+      instanceId: id,
+      status: 'Canceling',
+      committed: false,
+      submissionId,
+      message: `Submission ${submissionId} was not committed; it is deleted.`,
+    });
     // Until the submission is deleted (the clean-up first lets the upload in flight settle): Canceling.
     const canceling = (await sandbox.status(id))!;
     expect({
@@ -335,9 +341,30 @@ describe('the submissions HTTP API', () => {
     );
     const submissionId = waiting.submissionId!;
 
-    expect((await call('POST', `/submissions/${id}/cancel`)).status).toBe(202);
+    const answer = await call('POST', `/submissions/${id}/cancel`);
+    const truth = `The Store had already taken submission ${submissionId} (status Certification) and goes on processing it: canceling the run stops only the following. To stop the submission, use Partner Center.`;
+    // The answer, the status and the report say that the Store goes on with the committed submission.
+    expect({ status: answer.status, body: answer.body }).toEqual({
+      status: 202,
+      body: expect.objectContaining({
+        status: 'Canceling',
+        committed: true,
+        submissionId,
+        storeStatus: 'Certification',
+        message: truth,
+      }),
+    });
     const doc = await sandbox.waitFor(id, (d) => d.status === 'Canceled' && !!d.reportBlob);
     expect(doc).toMatchObject({ outcome: 'Canceled', submissionId });
+    expect(doc.canceled).toEqual({
+      reason: 'canceled through the API',
+      committed: true,
+      submissionId,
+      storeStatus: 'Certification',
+      message: truth,
+    });
+    const report = JSON.parse((await sandbox.reports.getBlobClient(doc.reportBlob!).downloadToBuffer()).toString());
+    expect(report.canceled).toEqual(doc.canceled);
     const state = await sandbox.emulator.admin.state();
     expect(state.submissions.find((s) => s.id === submissionId)?.status).toBe('Certification');
     expect(requestsOf(state, /^DELETE /)).toEqual([]);
