@@ -50,6 +50,18 @@ function launchSandbox(args: string[]): Launched {
   return { child, output: () => output, exited };
 }
 
+/** Until the banner shows; a sandbox that exits first fails at once, with what it printed. */
+async function untilBanner(run: Launched, what: string): Promise<void> {
+  const exited = run.exited.then((code) => {
+    throw new Error(`the sandbox exited (${code}) before its banner: ${run.output()}`);
+  });
+  await Promise.race([
+    waitFor(what, () => (run.output().includes('Sandbox running') ? true : undefined), 240_000),
+    exited,
+  ]);
+  exited.catch(() => undefined);
+}
+
 async function sandboxPorts(): Promise<{ args: string[]; ports: number[] }> {
   const ports: number[] = [];
   for (let i = 0; i < 6; i++) ports.push(await freePort());
@@ -77,7 +89,7 @@ linux('the sandbox dies cleanly', () => {
     const { args, ports } = await sandboxPorts();
     const first = launchSandbox([...args, '--log-file', logFile]);
     started.push(first.child);
-    await waitFor('the sandbox banner', () => (first.output().includes('Sandbox running') ? true : undefined), 240_000);
+    await untilBanner(first, 'the sandbox banner');
     const pid = first.child.pid!;
     const children = childPids(pid);
     const azurite = children.find((c) => commandOf(c).includes('azurite.js'));
@@ -101,11 +113,7 @@ linux('the sandbox dies cleanly', () => {
 
     const second = launchSandbox([...args, '--log-file', logFile]);
     started.push(second.child);
-    await waitFor(
-      'the second sandbox banner',
-      () => (second.output().includes('Sandbox running') ? true : undefined),
-      90_000,
-    );
+    await untilBanner(second, 'the second sandbox banner');
     const secondChildren = childPids(second.child.pid!);
     const answer = await fetch(`http://127.0.0.1:${ports[3]}/_emulator/state`);
     expect(answer.status).toBe(200);
