@@ -475,7 +475,13 @@ export class DurableEngine {
     switch (ev.EventType) {
       case EventType.ExecutionTerminated: {
         const reason = typeof ev.Input === 'string' ? ev.Input : JSON.stringify('');
-        st.history.push({ ...ev, Timestamp: now });
+        // The extension completes a terminated execution like any other: ExecutionCompleted with
+        // status Terminated and the reason as its result follows the ExecutionTerminated event
+        // (DurableTask.Core TaskOrchestrationContext.HandleExecutionTerminatedEvent).
+        st.history.push(
+          { ...ev, Timestamp: now },
+          event(EventType.ExecutionCompleted, now, { OrchestrationStatus: 'Terminated', Result: reason }),
+        );
         this.finish(st, 'Terminated', reason);
         this.o.logger.info(CATEGORY, `${st.instanceId}: terminated`, { instanceId: st.instanceId });
         return;
