@@ -184,9 +184,9 @@ internal static class HostJson
         if (!result.ContainsKey($"{prefix}:StorageProvider:PartitionCount")) result[$"{prefix}:StorageProvider:PartitionCount"] = "1";
         if (visibilityTimeoutMs is not null)
         {
-            var visibility = TimeSpan.FromMilliseconds(visibilityTimeoutMs.Value).ToString("c");
-            result[$"{prefix}:StorageProvider:WorkItemQueueVisibilityTimeout"] = visibility;
-            result[$"{prefix}:StorageProvider:ControlQueueVisibilityTimeout"] = visibility;
+            // The work-item queue only: the extension refuses a control-queue visibility under a
+            // minute (AzureStorageOptions.Validate), and a killed host's activities are what waits on it.
+            result[$"{prefix}:StorageProvider:WorkItemQueueVisibilityTimeout"] = TimeSpan.FromMilliseconds(visibilityTimeoutMs.Value).ToString("c");
         }
         if (queuePollingMs is not null)
             result[$"{prefix}:StorageProvider:MaxQueuePollingInterval"] = TimeSpan.FromMilliseconds(queuePollingMs.Value).ToString("c");

@@ -7,7 +7,7 @@
  * function. See sandbox/refhost/README.md.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { extraInputs } from '../host/bindings';
 import type { ParameterBinding, RegisteredFunction, RpcTypedData, Worker } from '../host/core';
 import type { ApiRequest, ApiResponse } from '../host/durable/api';
+import { readBody } from '../host/http';
 import type { Logger } from '../host/log';
 
 /** Where the .NET project lives, from the TypeScript source or its build in dist/. */
@@ -90,7 +91,7 @@ export interface RefHostOptions {
   taskHub?: string;
   /** The extension's `storageProvider.maxQueuePollingInterval`, so an idle hub notices new work quickly. */
   queuePollingMs: number;
-  /** `storageProvider.workItemQueueVisibilityTimeout` and `controlQueueVisibilityTimeout`, when given. */
+  /** `storageProvider.workItemQueueVisibilityTimeout`, when given. */
   visibilityTimeoutMs?: number;
 }
 
@@ -119,15 +120,6 @@ function typedDataJson(data: RpcTypedData | null | undefined): Record<string, un
     out[k] = v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v;
   }
   return Object.keys(out).length > 0 ? out : null;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((done, fail) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => done(Buffer.concat(chunks)));
-    req.on('error', fail);
-  });
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
