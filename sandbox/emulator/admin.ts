@@ -4,7 +4,7 @@ import type { Fault, FaultSpec } from './faults';
 import { type Reply, empty, isRecord, json } from './http';
 import type { ZipCheckRecord } from './lifecycle';
 import { type SeedData, type SeedOption, defaultSeed } from './seed';
-import { type Json, type StatusDetails, type SubmissionStatus, fileEntries, submissionLocation } from './state';
+import { type Json, type StatusDetails, type SubmissionStatus, fileEntries, productPath } from './state';
 
 export interface SubmissionState {
   id: string;
@@ -64,7 +64,7 @@ async function buildState(core: EmulatorCore): Promise<EmulatorState> {
         kind: sub.kind,
         productId: sub.productId,
         applicationId: sub.applicationId,
-        resourceLocation: product ? submissionLocation(product, sub.id) : '',
+        resourceLocation: product ? `${productPath(product)}/submissions/${sub.id}` : '',
         createdIn: sub.createdIn,
         status: sub.status,
         statusDetails: structuredClone(sub.statusDetails),
@@ -127,6 +127,13 @@ export async function handleAdmin(
     if (first === 'faults' && second && method === 'DELETE')
       return core.faults.remove(second) ? empty(204) : empty(404);
     if (first === 'secrets' && method === 'GET') return json(200, core.secrets());
+    if (first === 'submissions' && second && third === 'cancel' && method === 'POST') {
+      const sub = core.store.submissions.get(second);
+      if (!sub) return empty(404);
+      return core.lifecycle.cancelInPartnerCenter(sub)
+        ? json(200, { status: sub.status })
+        : json(409, { error: `submission is ${sub.status}, not being processed` });
+    }
     if (first === 'submissions' && second && third === 'publish' && method === 'POST') {
       const sub = core.store.submissions.get(second);
       if (!sub) return empty(404);
@@ -178,6 +185,10 @@ export class EmulatorAdmin {
   }
   secrets(): Promise<EmulatorSecrets> {
     return this.call('GET', 'secrets');
+  }
+  /** Partner Center's "cancel" of a submission being processed: it ends Canceled. */
+  cancel(submissionId: string): Promise<{ status: SubmissionStatus }> {
+    return this.call('POST', `submissions/${submissionId}/cancel`);
   }
   /** Partner Center's "publish now" for a submission waiting in Release (Manual or SpecificDate mode). */
   publish(submissionId: string): Promise<{ status: SubmissionStatus }> {

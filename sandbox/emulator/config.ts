@@ -12,12 +12,33 @@ export interface EmulatorConfig {
   publishingMs: number;
   /** Lifetime of issued access tokens; the API answers 401 afterwards. */
   tokenLifetimeSeconds: number;
-  /** 429 after `rateLimitPerMinute` API calls of one tenant inside a sliding `rateLimitWindowMs`. */
+  /**
+   * 429 after `rateLimitPerMinute` API calls of one tenant inside a sliding `rateLimitWindowMs`:
+   * "The Submission API limits a Tenant to 20 requests per minute" (StoreBroker USAGE.md).
+   * Sliding, which is stricter than the per-minute count the Store keeps.
+   */
   rateLimitEnabled: boolean;
   rateLimitPerMinute: number;
   rateLimitWindowMs: number;
-  /** Extra limit on commit calls per tenant and window; 0 switches it off. */
+  /**
+   * Commits limited further, per tenant and window (StoreBroker#159: rate-limited on commit alone,
+   * about one submission every 3-4 minutes). No number is published; 5 is this emulator's choice.
+   * 0 switches it off.
+   */
   commitRateLimitPerMinute: number;
+  /**
+   * The daily limit StoreBroker#159 reports besides the per-minute one, in API calls per tenant
+   * per `dailyRateWindowMs`. No number is published, so it is off (0) unless a test sets one.
+   */
+  dailyRateLimit: number;
+  dailyRateWindowMs: number;
+  /**
+   * A create answered with the full clone fails with 500 once the clone's JSON exceeds this many
+   * bytes, after the submission was made (StoreBroker ApplicationApi: isMinimalResponse "to try to
+   * help avoid the 500 errors that can happen when the service has trouble with timing out when
+   * trying to clone and return larger submissions"). The size is this emulator's choice; 0 = off.
+   */
+  fullCloneMaxBytes: number;
   /** `sv` of minted upload SAS URLs; it decides the size limits and whether Put Block From URL is accepted. */
   uploadSasVersion: string;
   uploadUrlLifetimeSeconds: number;
@@ -36,7 +57,10 @@ export const DEFAULT_CONFIG: EmulatorConfig = Object.freeze({
   rateLimitEnabled: true,
   rateLimitPerMinute: 20,
   rateLimitWindowMs: 60_000,
-  commitRateLimitPerMinute: 0,
+  commitRateLimitPerMinute: 5,
+  dailyRateLimit: 0,
+  dailyRateWindowMs: 24 * 3600 * 1000,
+  fullCloneMaxBytes: 100_000,
   uploadSasVersion: '2017-04-17',
   uploadUrlLifetimeSeconds: 24 * 3600,
   defaultPageSize: 10,

@@ -40,6 +40,7 @@ export class EmulatorCore {
   readonly requestLog: RequestLogEntry[] = [];
   private readonly apiRate = new SlidingWindow();
   private readonly commitRate = new SlidingWindow();
+  private readonly dailyRate = new SlidingWindow();
   /** http://127.0.0.1:PORT once listening; upload URLs point there. */
   httpUrl = '';
 
@@ -92,6 +93,7 @@ export class EmulatorCore {
     this.requestLog.length = 0;
     this.apiRate.clear();
     this.commitRate.clear();
+    this.dailyRate.clear();
     this.loadSeed(this.seed);
   }
 
@@ -117,7 +119,15 @@ export class EmulatorCore {
   /** 429 for the API rate limit of this tenant, or undefined when the call may go on. */
   takeApiAllowance(tenantId: string): Reply | undefined {
     if (!this.config.rateLimitEnabled) return undefined;
-    return tooMany(this.apiRate.take(tenantId, this.config.rateLimitPerMinute, this.config.rateLimitWindowMs));
+    if (this.config.dailyRateLimit > 0) {
+      const day = this.dailyRate.peek(tenantId, this.config.dailyRateLimit, this.config.dailyRateWindowMs);
+      if (!day.ok) return tooMany(day);
+    }
+    const minute = tooMany(this.apiRate.take(tenantId, this.config.rateLimitPerMinute, this.config.rateLimitWindowMs));
+    if (minute) return minute;
+    if (this.config.dailyRateLimit > 0)
+      this.dailyRate.take(tenantId, this.config.dailyRateLimit, this.config.dailyRateWindowMs);
+    return undefined;
   }
 
   takeCommitAllowance(tenantId: string): Reply | undefined {
@@ -158,12 +168,12 @@ export class EmulatorCore {
   }
 }
 
+/**
+ * The Store's 429: `{"statusCode":429,"message":"Rate limit is exceeded. Try again in N seconds."}`
+ * (msstore-cli#125). No Retry-After header: no report shows one, so a client must read the body.
+ */
 function tooMany(result: { ok: true } | { ok: false; retryAfterSeconds: number }): Reply | undefined {
   if (result.ok) return undefined;
   const seconds = result.retryAfterSeconds;
-  return json(
-    429,
-    { statusCode: 429, message: `Rate limit is exceeded. Try again in ${seconds} seconds.` },
-    { 'Retry-After': String(seconds) },
-  );
+  return json(429, { statusCode: 429, message: `Rate limit is exceeded. Try again in ${seconds} seconds.` });
 }

@@ -49,6 +49,18 @@ export interface CertificationFailedFaultSpec {
   reportUrl?: string;
   times?: Times;
 }
+/**
+ * The next submission of the product to reach that stage ends there failed, with these codes:
+ * PreProcessingFailed (default PackageValidationFailed), ReleaseFailed and PublishFailed (default
+ * ServiceError), statuses the Store documents but that no rule here produces on its own.
+ */
+export interface StageFailedFaultSpec {
+  kind: 'preProcessingFailed' | 'releaseFailed' | 'publishFailed';
+  productId?: string;
+  codes?: string[];
+  details?: string;
+  times?: Times;
+}
 /** Holds matching submissions in `status` until the fault is deleted; then they move on. */
 export interface StuckFaultSpec {
   kind: 'stuck';
@@ -58,12 +70,20 @@ export interface StuckFaultSpec {
 }
 
 export type FaultSpec =
-  HttpFaultSpec | CommitFailedFaultSpec | CommitFallbackFaultSpec | CertificationFailedFaultSpec | StuckFaultSpec;
+  | HttpFaultSpec
+  | CommitFailedFaultSpec
+  | CommitFallbackFaultSpec
+  | CertificationFailedFaultSpec
+  | StageFailedFaultSpec
+  | StuckFaultSpec;
 export type Fault = FaultSpec & { id: string; remaining: Times; fired: number };
 export type HttpFault = HttpFaultSpec & { id: string; remaining: Times; fired: number };
 
-type SubmissionFaultKind = 'commitFailed' | 'commitFallback' | 'certificationFailed';
-type SubmissionFaultOf<K extends SubmissionFaultKind> = Extract<FaultSpec, { kind: K }> & {
+type SubmissionFaultKind =
+  'commitFailed' | 'commitFallback' | 'certificationFailed' | 'preProcessingFailed' | 'releaseFailed' | 'publishFailed';
+type SubmissionFaultOf<K extends SubmissionFaultKind> = (K extends StageFailedFaultSpec['kind']
+  ? StageFailedFaultSpec
+  : Extract<FaultSpec, { kind: K }>) & {
   id: string;
   remaining: Times;
   fired: number;
@@ -125,11 +145,10 @@ export class Faults {
   /** The first submission-level fault of `kind` that applies to `sub`, consumed by one. */
   takeFor<K extends SubmissionFaultKind>(kind: K, sub: Submission): SubmissionFaultOf<K> | undefined {
     const fault = this.faults.find(
-      (f): f is SubmissionFaultOf<K> =>
-        f.kind === kind && appliesTo((f as { productId?: string }).productId, undefined, sub),
+      (f) => f.kind === kind && appliesTo((f as { productId?: string }).productId, undefined, sub),
     );
     if (fault) this.consume(fault);
-    return fault;
+    return fault as SubmissionFaultOf<K> | undefined;
   }
 
   isStuck(sub: Submission, status: SubmissionStatus): boolean {
@@ -217,6 +236,9 @@ function validate(spec: unknown): FaultSpec {
     }
     case 'commitFailed':
     case 'certificationFailed':
+    case 'preProcessingFailed':
+    case 'releaseFailed':
+    case 'publishFailed':
       optionalString('productId');
       optionalString('details');
       optionalString('reportUrl');

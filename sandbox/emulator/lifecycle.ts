@@ -12,6 +12,8 @@ import {
   fileEntries,
   packageField,
 } from './state';
+import { commitDataProblems, commitWarnings, newTrailerFiles } from './commitChecks';
+import { type PackageFacts, readUploadedPackage, versionOrder } from './packageCheck';
 import { type ZipInspection, inspectZip } from './zipcheck';
 
 /** setTimeout cannot wait longer than this; longer waits (SpecificDate far ahead) re-arm. */
@@ -49,6 +51,8 @@ export interface ZipCheckRecord {
 export class Lifecycle {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   readonly zipChecks = new Map<string, ZipCheckRecord>();
+  /** What PreProcessing read from each new package, by submission and file name, for publication. */
+  private readonly packageFacts = new Map<string, Map<string, PackageFacts>>();
   private stopped = false;
 
   constructor(private readonly deps: LifecycleDeps) {}
@@ -65,6 +69,13 @@ export class Lifecycle {
     return true;
   }
 
+  /** Partner Center's "cancel submission" while it is processed: the submission ends Canceled. */
+  cancelInPartnerCenter(sub: Submission): boolean {
+    if (!IN_PROGRESS.includes(sub.status)) return false;
+    this.enter(sub, 'Canceled');
+    return true;
+  }
+
   /** Re-arms every submission that waits without a timer (after a stuck fault was removed or timings changed). */
   resume(): void {
     for (const sub of this.deps.store.submissions.values()) {
@@ -77,12 +88,14 @@ export class Lifecycle {
     clearTimeout(this.timers.get(submissionId));
     this.timers.delete(submissionId);
     this.zipChecks.delete(submissionId);
+    this.packageFacts.delete(submissionId);
   }
 
   cancelAll(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.zipChecks.clear();
+    this.packageFacts.clear();
   }
 
   stop(): void {
@@ -141,7 +154,7 @@ export class Lifecycle {
       case 'CommitStarted':
         return this.finishCommit(sub);
       case 'PreProcessing':
-        return this.enter(sub, 'Certification');
+        return this.finishPreProcessing(sub);
       case 'Certification': {
         const fault = this.deps.faults.takeFor('certificationFailed', sub);
         if (!fault) return this.enter(sub, 'Release');
@@ -160,10 +173,12 @@ export class Lifecycle {
       }
       case 'Release':
         if (sub.data.targetPublishMode === 'SpecificDate' && publishDate(sub) > Date.now()) return this.schedule(sub);
+        if (this.stageFault('releaseFailed', sub, 'ServiceError', 'ReleaseFailed')) return undefined;
         return this.enter(sub, 'PendingPublication');
       case 'PendingPublication':
         return this.enter(sub, 'Publishing');
       case 'Publishing':
+        if (this.stageFault('publishFailed', sub, 'ServiceError', 'PublishFailed')) return undefined;
         return this.publish(sub);
       default:
         return undefined;
@@ -188,7 +203,109 @@ export class Lifecycle {
     const errors = await this.checkFiles(sub);
     if (!this.isCurrent(sub) || sub.status !== 'CommitStarted') return;
     if (errors.length) return this.fail(sub, errors);
+    const product = this.deps.store.productOf(sub);
+    const app = sub.applicationId ? this.deps.store.application(sub.applicationId) : undefined;
+    const problems = commitDataProblems(sub, app);
+    if (problems.length) return this.fail(sub, problems);
+    const published = product?.lastPublishedSubmissionId
+      ? this.deps.store.submissions.get(product.lastPublishedSubmissionId)?.data
+      : undefined;
+    sub.statusDetails.warnings = commitWarnings(sub, published);
     this.enter(sub, 'PreProcessing');
+  }
+
+  /** Ends the stage failed when a fault of `kind` applies; true when it did. */
+  private stageFault(
+    kind: 'preProcessingFailed' | 'releaseFailed' | 'publishFailed',
+    sub: Submission,
+    defaultCode: string,
+    status: SubmissionStatus,
+  ): boolean {
+    const fault = this.deps.faults.takeFor(kind, sub);
+    if (!fault) return false;
+    const codes = fault.codes?.length ? fault.codes : [defaultCode];
+    sub.statusDetails.errors = codes.map((code) => ({ code, details: fault.details ?? `${status}: ${code}.` }));
+    this.enter(sub, status);
+    return true;
+  }
+
+  /**
+   * The end of PreProcessing: every new package is opened and its manifest read. Its identity
+   * name and publisher must be the app's, its version above the published package's of the
+   * same architecture, and it must be an MSIX/APPX package; otherwise PreProcessingFailed with
+   * PackageValidationFailed (manage-app-submissions.md status codes; windows-dev-docs#693).
+   */
+  private async finishPreProcessing(sub: Submission): Promise<void> {
+    if (this.stageFault('preProcessingFailed', sub, 'PackageValidationFailed', 'PreProcessingFailed')) return;
+    const errors = await this.validatePackages(sub);
+    if (!this.isCurrent(sub) || sub.status !== 'PreProcessing') return;
+    if (errors.length) {
+      sub.statusDetails.errors = errors;
+      return this.enter(sub, 'PreProcessingFailed');
+    }
+    assignTrailerIds(sub, this.deps.store);
+    this.enter(sub, 'Certification');
+  }
+
+  private async validatePackages(sub: Submission): Promise<Issue[]> {
+    const field = packageField(sub.kind);
+    if (!field || !sub.upload || !Array.isArray(sub.data[field])) return [];
+    const store = this.deps.store;
+    const app = sub.applicationId ? store.application(sub.applicationId) : undefined;
+    const product = store.productOf(sub);
+    const published = product?.lastPublishedSubmissionId
+      ? store.submissions.get(product.lastPublishedSubmissionId)
+      : undefined;
+    const publishedUnits: Array<{ architecture: string; version: string; fileName: string }> = [];
+    for (const p of (published?.data[field] as Json[] | undefined) ?? []) {
+      const units =
+        (typeof p.id === 'string' ? store.packageUnits.get(p.id) : undefined) ??
+        (typeof p.version === 'string' && typeof p.architecture === 'string'
+          ? [{ architecture: p.architecture.toLowerCase(), version: p.version }]
+          : []);
+      for (const u of units) publishedUnits.push({ ...u, fileName: text(p.fileName) });
+    }
+    const facts = new Map<string, PackageFacts>();
+    const errors: Issue[] = [];
+    const fail = (details: string): void => void errors.push({ code: 'PackageValidationFailed', details });
+    for (const entry of sub.data[field] as Json[]) {
+      if (entry.fileStatus !== 'PendingUpload') continue;
+      const fileName = text(entry.fileName);
+      let read;
+      try {
+        read = await readUploadedPackage(this.deps.blob(sub.upload.blobName), fileName);
+      } catch {
+        return [{ code: 'ServiceError', details: 'The uploaded archive could not be read. Try again later.' }];
+      }
+      if (!read.ok) {
+        fail(`The package ${fileName} is invalid or corrupt (error 5001): ${read.reason}.`);
+        continue;
+      }
+      const f = read.facts;
+      if (app && f.name !== app.packageIdentityName) {
+        fail(
+          `The package ${fileName} has the identity name '${f.name}', but this app's package identity name is '${app.packageIdentityName}'.`,
+        );
+      }
+      if (app && f.publisher !== app.publisherName) {
+        fail(
+          `The package ${fileName} has the publisher '${f.publisher}', but this app's publisher is '${app.publisherName}'.`,
+        );
+      }
+      for (const unit of f.units) {
+        const older = publishedUnits.filter(
+          (u) => u.architecture === unit.architecture && versionOrder(unit.version, u.version) <= 0,
+        );
+        for (const u of older) {
+          fail(
+            `The package ${fileName} (${unit.architecture}) has version ${unit.version}, which is not higher than the published package ${u.fileName} (${u.version}) for the same architecture.`,
+          );
+        }
+      }
+      facts.set(fileName, f);
+    }
+    if (errors.length === 0) this.packageFacts.set(sub.id, facts);
+    return errors;
   }
 
   private fail(sub: Submission, errors: Issue[]): void {
@@ -196,11 +313,12 @@ export class Lifecycle {
     this.enter(sub, 'CommitFailed');
   }
 
-  /** Every PendingUpload file must be an entry of the uploaded zip, read through its central directory. */
+  /** Every PendingUpload file, and every file of a new trailer, must be an entry of the uploaded zip, read through its central directory. */
   private async checkFiles(sub: Submission): Promise<Issue[]> {
     const expected = fileEntries(sub)
       .filter((r) => r.entry.fileStatus === 'PendingUpload')
-      .map((r) => text(r.entry.fileName));
+      .map((r) => text(r.entry.fileName))
+      .concat(newTrailerFiles(sub));
     if (!sub.upload) return [];
     let inspection: ZipInspection;
     try {
@@ -242,7 +360,8 @@ export class Lifecycle {
     const product = this.deps.store.productOf(sub);
     if (!product) return;
     const previous = product.lastPublishedSubmissionId;
-    settleFiles(sub, this.deps.store);
+    settleFiles(sub, this.deps.store, this.packageFacts.get(sub.id));
+    this.packageFacts.delete(sub.id);
     const rollout = isRecord(sub.data.packageDeliveryOptions)
       ? sub.data.packageDeliveryOptions.packageRollout
       : undefined;
@@ -271,8 +390,29 @@ function publishDate(sub: Submission): number {
   return Number.isNaN(date) ? 0 : date;
 }
 
+/** New trailers get their ids once processed (manage-app-submissions.md: "provided by Partner Center"). */
+function assignTrailerIds(sub: Submission, store: Store): void {
+  if (!Array.isArray(sub.data.trailers)) return;
+  const next = (): string => {
+    const id = store.ids.nextId();
+    store.packageIds.add(id);
+    return id;
+  };
+  for (const t of sub.data.trailers as unknown[]) {
+    if (!isRecord(t) || (typeof t.id === 'string' && t.id !== '')) continue;
+    t.id = next();
+    t.videoFileId = next();
+    if (isRecord(t.trailerAssets)) {
+      for (const asset of Object.values(t.trailerAssets)) {
+        if (!isRecord(asset) || !Array.isArray(asset.imageList)) continue;
+        for (const img of asset.imageList as unknown[]) if (isRecord(img)) img.id ??= next();
+      }
+    }
+  }
+}
+
 /** On publication: PendingUpload files become Uploaded, PendingDelete ones go, new packages get ids and details. */
-function settleFiles(sub: Submission, store: Store): void {
+function settleFiles(sub: Submission, store: Store, facts: Map<string, PackageFacts> | undefined): void {
   const field = packageField(sub.kind);
   const lists: unknown[][] = [];
   if (field && Array.isArray(sub.data[field])) lists.push(sub.data[field] as unknown[]);
@@ -300,8 +440,33 @@ function settleFiles(sub: Submission, store: Store): void {
       ref.entry.id = store.ids.nextId();
       store.packageIds.add(ref.entry.id as string);
     }
-    if (field && ref.where.startsWith(field)) fillPackageDetails(ref.entry);
+    if (field && ref.where.startsWith(field)) {
+      const read = facts?.get(text(ref.entry.fileName));
+      if (read) {
+        fillFromManifest(ref.entry, read);
+        store.packageUnits.set(ref.entry.id as string, read.units);
+      } else fillPackageDetails(ref.entry);
+    }
   }
+}
+
+const STORE_ARCHITECTURE: Record<string, string> = {
+  x64: 'X64',
+  x86: 'X86',
+  arm: 'Arm',
+  arm64: 'Arm64',
+  x86a64: 'X86a64',
+  neutral: 'Neutral',
+};
+
+/** What the Store shows of a processed package: read from its manifest. */
+function fillFromManifest(entry: Json, facts: PackageFacts): void {
+  entry.version = facts.version;
+  const arch = facts.units.map((u) => STORE_ARCHITECTURE[u.architecture] ?? u.architecture);
+  entry.architecture = facts.kind === 'bundle' ? arch.join(',') : (arch[0] ?? 'Neutral');
+  entry.languages = facts.languages;
+  entry.capabilities = facts.capabilities;
+  entry.targetDeviceFamilies = facts.targetDeviceFamilies;
 }
 
 const ARCHITECTURES: Record<string, string> = {
@@ -312,7 +477,7 @@ const ARCHITECTURES: Record<string, string> = {
   neutral: 'Neutral',
 };
 
-/** What the service reads from the package manifest; here taken from the conventional file name `Name_1.2.3.0_x64.msix`. */
+/** A package processed without its manifest read (seeded, or not a package field): details from the file name `Name_1.2.3.0_x64.msix`. */
 function fillPackageDetails(entry: Json): void {
   const name = text(entry.fileName);
   const version = /_(\d+\.\d+\.\d+\.\d+)_/.exec(name)?.[1];

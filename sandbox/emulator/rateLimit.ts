@@ -20,6 +20,19 @@ export class SlidingWindow {
     return { ok: true };
   }
 
+  /** Whether a hit would be allowed, without recording one. */
+  peek(
+    key: string,
+    limit: number,
+    windowMs: number,
+    now = Date.now(),
+  ): { ok: true } | { ok: false; retryAfterSeconds: number } {
+    const recent = (this.hits.get(key) ?? []).filter((t) => t > now - windowMs);
+    if (recent.length < limit) return { ok: true };
+    const oldest = recent[recent.length - limit] ?? now;
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + windowMs - now) / 1000)) };
+  }
+
   clear(): void {
     this.hits.clear();
   }

@@ -54,6 +54,11 @@ export interface SeedApplication {
   hasAdvancedListingPermission?: boolean;
   /** Every call on this app answers 409 InvalidState, like an app using features the API does not support. */
   unsupportedFeatures?: boolean;
+  /** Default true. False: commits fail with InvalidMicrosoftAgeRating (the questionnaire was never completed). */
+  ageRatingsCompleted?: boolean;
+  /** Default false. True: commits fail with InvalidState, errors only Partner Center can show. */
+  activeValidationErrors?: boolean;
+  /** Absent: the app was never published, and the API cannot make its first submission. */
   published?: SeedSubmission;
   pending?: SeedSubmission;
   flights?: SeedFlight[];
@@ -65,6 +70,8 @@ export interface SeedInAppProduct {
   productType: 'Durable' | 'Consumable';
   /** Exactly one application id in practice. */
   applicationIds: string[];
+  /** A Store-managed consumable, which the API does not support: every call on it answers 409. */
+  unsupportedFeatures?: boolean;
   published?: SeedSubmission;
   pending?: SeedSubmission;
 }
@@ -94,17 +101,25 @@ export const SEED_IDS = {
   rolloutApp: '9NBLGGH4RLLT',
   rolloutAppPublishedSubmission: '1152921504621260002',
   rolloutAppPreviousSubmission: '1152921504621260001',
+  /** A paid app on the newer (per-market) pricing model: its clone has priceId "Base", which a PUT refuses. */
+  paidApp: '9NBLGGH4PAID',
+  /** A paid app on a classic price tier (Tier5): its price round-trips. */
+  tierApp: '9NBLGGH4TIER',
+  /** Reserved in Partner Center but never published: the API cannot make its first submission. */
+  newApp: '9NBLGGH4NEWA',
+  /** Without advanced listing permission: gamingOptions and trailers are null. */
+  basicApp: '9NBLGGH4BASC',
 } as const;
 
 function image(id: string, fileName: string, imageType: string, description = ''): Json {
   return { fileName, fileStatus: 'Uploaded', id, description, imageType };
 }
 
-function pkg(id: string, fileName: string, version: string, architecture: string): Json {
+function pkg(id: string | undefined, fileName: string, version: string, architecture: string): Json {
   return {
     fileName,
     fileStatus: 'Uploaded',
-    id,
+    ...(id ? { id } : {}),
     version,
     architecture,
     languages: ['en-us', 'de-de'],
@@ -164,8 +179,48 @@ function demoAppPublished(): SeedSubmission {
   };
 }
 
+/** An app of its own identity, published once with packages 1.0.0.0 (x64 and arm64). */
+function plainApp(id: string, name: string, extra: Partial<SeedApplication> = {}): SeedApplication {
+  const identity = `Contoso.${name.replace(/\W+/g, '')}`;
+  const published = demoAppPublished();
+  published.id = undefined;
+  published.listings = { 'en-us': (published.listings as Json)['en-us'] };
+  published.applicationPackages = [
+    pkg(undefined, `Packages/${identity}_1.0.0.0_x64.msix`, '1.0.0.0', 'X64'),
+    pkg(undefined, `Packages/${identity}_1.0.0.0_arm64.msix`, '1.0.0.0', 'Arm64'),
+  ];
+  return {
+    id,
+    primaryName: name,
+    packageFamilyName: `${identity}_8wekyb3d8bbwe`,
+    packageIdentityName: identity,
+    publisherName: 'CN=Contoso Ltd.',
+    firstPublishedDate: '2024-05-01T10:00:00Z',
+    published,
+    ...extra,
+  };
+}
+
 /** A demo app with a flight and an add-on, plus one product for each failure scenario. */
 export function defaultSeed(): SeedData {
+  const paid = plainApp(SEED_IDS.paidApp, 'Contoso Paid');
+  // The newer pricing model: the API shows the base price as "Base" (msstore-cli#66, #112;
+  // StoreBroker#68) and only the markets it can express.
+  paid.published!.pricing = {
+    trialPeriod: 'SevenDays',
+    marketSpecificPricings: { NL: 'Tier1036', DE: 'Tier1036' },
+    sales: [],
+    priceId: 'Base',
+    isAdvancedPricingModel: true,
+  };
+  const tier = plainApp(SEED_IDS.tierApp, 'Contoso Tiered');
+  tier.published!.pricing = {
+    trialPeriod: 'NoFreeTrial',
+    marketSpecificPricings: { US: 'Tier7' },
+    sales: [],
+    priceId: 'Tier5',
+    isAdvancedPricingModel: false,
+  };
   const rolloutPublished = demoAppPublished();
   rolloutPublished.id = SEED_IDS.rolloutAppPublishedSubmission;
   rolloutPublished.packageDeliveryOptions = {
@@ -225,6 +280,10 @@ export function defaultSeed(): SeedData {
         primaryName: 'Contoso Gradual',
         published: rolloutPublished,
       },
+      paid,
+      tier,
+      { id: SEED_IDS.newApp, primaryName: 'Contoso Fresh', packageIdentityName: 'Contoso.Fresh' },
+      plainApp(SEED_IDS.basicApp, 'Contoso Basic', { hasAdvancedListingPermission: false }),
     ],
     inAppProducts: [
       {
@@ -291,6 +350,8 @@ export function applySeed(store: Store, seed: SeedData, mintUpload: () => Upload
       firstPublishedDate: a.firstPublishedDate ?? (a.published ? '2024-01-15T09:00:00Z' : undefined),
       hasAdvancedListingPermission: a.hasAdvancedListingPermission ?? true,
       unsupportedFeatures: a.unsupportedFeatures ?? false,
+      ageRatingsCompleted: a.ageRatingsCompleted ?? true,
+      activeValidationErrors: a.activeValidationErrors ?? false,
       submissionCount: 0,
     };
     store.applications.set(id, app);
@@ -321,6 +382,7 @@ export function applySeed(store: Store, seed: SeedData, mintUpload: () => Upload
       productId: p.productId,
       productType: p.productType === 'Consumable' ? 'Consumable' : 'Durable',
       applicationIds: p.applicationIds.map((x) => String(x).toUpperCase()),
+      unsupportedFeatures: p.unsupportedFeatures ?? false,
       submissionCount: 0,
     };
     for (const appId of addOn.applicationIds) {
@@ -382,6 +444,10 @@ function submissionInit(
   };
   for (const ref of fileEntries({ kind: product.kind, data })) {
     if (typeof ref.entry.fileStatus !== 'string') ref.entry.fileStatus = 'Uploaded';
+    // Published files have ids the Store gave them.
+    if (ref.entry.fileStatus === 'Uploaded' && typeof ref.entry.id !== 'string' && !ref.where.endsWith('.icon')) {
+      ref.entry.id = store.ids.nextId();
+    }
   }
   return {
     id: id ?? store.ids.nextId(),

@@ -51,6 +51,10 @@ export interface Application extends ProductBase {
   hasAdvancedListingPermission: boolean;
   /** The app uses Partner Center features the API does not support: every call on it answers 409. */
   unsupportedFeatures: boolean;
+  /** False: the age ratings questionnaire was never completed; a commit fails with InvalidMicrosoftAgeRating. */
+  ageRatingsCompleted: boolean;
+  /** Partner Center shows validation errors the API cannot: a commit fails with InvalidState. */
+  activeValidationErrors: boolean;
 }
 export interface Flight extends ProductBase {
   kind: 'flight';
@@ -66,6 +70,8 @@ export interface AddOn extends ProductBase {
   productId: string;
   productType: 'Durable' | 'Consumable';
   applicationIds: string[];
+  /** A Store-managed consumable (or other feature the API does not support): every call on it answers 409. */
+  unsupportedFeatures: boolean;
 }
 export type Product = Application | Flight | AddOn;
 
@@ -107,6 +113,9 @@ export function productPath(p: Product): string {
 }
 
 export function submissionLocation(p: Product, submissionId: string): string {
+  // A flight's references are relative to its app: flights/{flightId}/submissions/{id}
+  // (get-flights-for-an-app.md; windows-dev-center-vsts-extension store-flight-V1/flight.ts).
+  if (p.kind === 'flight') return `flights/${p.flightId}/submissions/${submissionId}`;
   return `${productPath(p)}/submissions/${submissionId}`;
 }
 
@@ -189,7 +198,8 @@ export function blankSubmissionData(kind: ProductKind, friendlyName: string): Js
     automaticBackupEnabled: false,
     canInstallOnRemovableMedia: true,
     isGameDvrEnabled: false,
-    gamingOptions: [],
+    // Partner Center keeps one gaming options object per app submission (manage-app-submissions.md).
+    gamingOptions: [defaultGamingOptions()],
     hasExternalInAppProducts: false,
     meetAccessibilityGuidelines: true,
     notesForCertification: '',
@@ -201,6 +211,23 @@ export function blankSubmissionData(kind: ProductKind, friendlyName: string): Js
     friendlyName,
     trailers: [],
     isSeekEnabled: false,
+  };
+}
+
+export function defaultGamingOptions(): Json {
+  return {
+    genres: [],
+    isLocalMultiplayer: false,
+    isLocalCooperative: false,
+    isOnlineMultiplayer: false,
+    isOnlineCooperative: false,
+    localMultiplayerMinPlayers: 0,
+    localMultiplayerMaxPlayers: 0,
+    localCooperativeMinPlayers: 0,
+    localCooperativeMaxPlayers: 0,
+    isBroadcastingPrivilegeGranted: true,
+    isCrossPlayEnabled: false,
+    kinectDataForExternal: 'Disabled',
   };
 }
 
@@ -256,8 +283,11 @@ export class Store {
   readonly ids = new IdSource((id) => this.submissions.has(id) || this.packageIds.has(id));
   /** Package and image ids handed out, so that no two objects share an id. */
   readonly packageIds = new Set<string>();
+  /** What PreProcessing read from each processed package (by package id): its architectures and versions. */
+  readonly packageUnits = new Map<string, Array<{ architecture: string; version: string }>>();
 
   clear(): void {
+    this.packageUnits.clear();
     this.applications.clear();
     this.flights.clear();
     this.addOns.clear();
@@ -373,9 +403,15 @@ export class Store {
   renderSubmission(sub: Submission): Json {
     const head: Json = { id: sub.id };
     if (sub.kind === 'flight') head.flightId = sub.productId;
+    const data = clone(sub.data);
+    // Without advanced listing permission gamingOptions and trailers are null (manage-app-submissions.md notes).
+    if (sub.kind === 'application' && this.application(sub.productId)?.hasAdvancedListingPermission === false) {
+      data.gamingOptions = null;
+      data.trailers = null;
+    }
     return {
       ...head,
-      ...clone(sub.data),
+      ...data,
       status: sub.status,
       statusDetails: clone(sub.statusDetails),
       fileUploadUrl: sub.upload?.url ?? null,

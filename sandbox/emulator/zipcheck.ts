@@ -12,7 +12,7 @@ export type ZipInspection =
  * Ranged reads of one blob version: the ETag is pinned, so a zip replaced while it is being read fails
  * the check instead of mixing two archives.
  */
-class BlobRangeReader extends Reader<BlobClient> {
+export class BlobRangeReader extends Reader<BlobClient> {
   rangeReads = 0;
 
   constructor(

@@ -40,11 +40,29 @@ export function productFrom(ctx: ApiContext, params: Params): Product {
   }
   const addOn = params.addOnId !== undefined ? store.addOn(params.addOnId) : undefined;
   if (!addOn) throw notFound();
+  if (addOn.unsupportedFeatures) {
+    // Store-managed consumables are not supported by the API: 409 (create-and-manage-submissions-using-windows-store-services.md).
+    throw apiError(
+      409,
+      'InvalidState',
+      'The add-on uses Partner Center features that are not supported by the submission API. Use Partner Center for this add-on.',
+      'inappproduct',
+    );
+  }
   return addOn;
 }
 
-/** `{value, totalCount, @nextLink?}` for `top` and `skip`. */
-export function page(ctx: ApiContext, items: unknown[], path: string): Reply {
+/**
+ * `{value, totalCount, @nextLink?}` for `top` and `skip`. The next link is relative to
+ * /v1.0/my/ and written as the docs show it: `inappproducts/?skip=5&top=5`.
+ */
+export function page(
+  ctx: ApiContext,
+  items: unknown[],
+  path: string,
+  options: { notFoundWhenEmpty?: boolean; allWithoutTop?: boolean } = {},
+): Reply {
+  if (options.notFoundWhenEmpty && items.length === 0) throw notFound();
   const number = (name: string, fallback: number): number => {
     const raw = ctx.query.get(name);
     if (raw === null) return fallback;
@@ -59,9 +77,9 @@ export function page(ctx: ApiContext, items: unknown[], path: string): Reply {
     }
     return value;
   };
-  const top = number('top', ctx.core.config.defaultPageSize);
+  const top = number('top', options.allWithoutTop ? Math.max(1, items.length) : ctx.core.config.defaultPageSize);
   const skip = number('skip', 0);
   const body: Record<string, unknown> = { value: items.slice(skip, skip + top), totalCount: items.length };
-  if (skip + top < items.length) body['@nextLink'] = `${path}?skip=${skip + top}&top=${top}`;
+  if (skip + top < items.length) body['@nextLink'] = `${path}/?skip=${skip + top}&top=${top}`;
   return json(200, body);
 }

@@ -19,13 +19,15 @@ export const listFlights: Handler = (ctx, params) => {
   const flights = ctx.core.store
     .flightsOf(app.kind === 'application' ? app.id : '')
     .map((f) => ctx.core.store.renderFlight(f));
-  return page(ctx, flights, `applications/${params.appId}/listflights`);
+  // "404: No package flights were found." (get-flights-for-an-app.md)
+  return page(ctx, flights, `applications/${params.appId}/listflights`, { notFoundWhenEmpty: true });
 };
 
 export const listAppInAppProducts: Handler = (ctx, params) => {
   const app = productFrom(ctx, { appId: params.appId as string });
   const ids = ctx.core.store.addOnsOf(app.kind === 'application' ? app.id : '').map((a) => ({ inAppProductId: a.id }));
-  return page(ctx, ids, `applications/${params.appId}/listinappproducts`);
+  // "404: No add-ons were found." (get-add-ons-for-an-app.md)
+  return page(ctx, ids, `applications/${params.appId}/listinappproducts`, { notFoundWhenEmpty: true });
 };
 
 export const createFlight: Handler = async (ctx, params) => {
@@ -99,7 +101,9 @@ export const deleteFlight: Handler = (ctx, params) => {
 
 export const listInAppProducts: Handler = (ctx) => {
   const addOns = [...ctx.core.store.addOns.values()].map((a) => ctx.core.store.renderAddOn(a));
-  return page(ctx, addOns, 'inappproducts');
+  // "If you call this method without parameters, the response contains data for all add-ons";
+  // "404: No add-ons were found." (get-all-add-ons.md)
+  return page(ctx, addOns, 'inappproducts', { notFoundWhenEmpty: true, allWithoutTop: true });
 };
 
 export const createInAppProduct: Handler = async (ctx) => {
@@ -149,6 +153,7 @@ export const createInAppProduct: Handler = async (ctx) => {
     productId,
     productType,
     applicationIds: [app.id],
+    unsupportedFeatures: false,
     submissionCount: 0,
   };
   ctx.core.store.addOns.set(id, addOn);

@@ -1,4 +1,4 @@
-import { type Reply, apiError, clone, empty, isRecord, json, notFound } from '../http';
+import { type Reply, apiError, clone, empty, envelope, isRecord, json, notFound } from '../http';
 import {
   type Json,
   PACKAGE_ROLLOUT_NOT_STARTED,
@@ -11,6 +11,9 @@ import { applyUpdate } from '../validate';
 import { type ApiContext, type Handler, type Params, productFrom } from './context';
 
 const PORTAL_REFUSAL = 'Ingestion API can only update, delete, and commit submissions that are created through the API';
+
+/** CommitStarted through Publishing: the Store is working on it; only PendingCommit and the final failures can be deleted. */
+const PROCESSING = ['CommitStarted', 'PreProcessing', 'Certification', 'Release', 'PendingPublication', 'Publishing'];
 
 function submissionFrom(ctx: ApiContext, params: Params): { product: Product; sub: Submission } {
   const product = productFrom(ctx, params);
@@ -72,6 +75,18 @@ export const createSubmission: Handler = (ctx, params) => {
       'submission',
     );
   }
+  if (product.kind === 'application' && !published) {
+    // "Before you can create a submission for a given app using this API, you must first create
+    // one submission for the app in Partner Center, including answering the age ratings
+    // questionnaire" (create-and-manage-submissions-using-windows-store-services.md); the create
+    // page answers 409 "because of the current state of the app".
+    throw apiError(
+      409,
+      'InvalidState',
+      'The application has no published submission. Its first submission, with the age ratings questionnaire, must be completed in Partner Center before submissions can be created through the API.',
+      'submission',
+    );
+  }
   const friendlyName = `Submission ${product.submissionCount + 1}`;
   const data: Json = published ? clone(published.data) : blankSubmissionData(product.kind, friendlyName);
   for (const ref of fileEntries({ kind: product.kind, data })) ref.entry.fileStatus = 'Uploaded';
@@ -95,7 +110,25 @@ export const createSubmission: Handler = (ctx, params) => {
       fileUploadUrl: sub.upload?.url ?? null,
     });
   }
-  return json(201, store.renderSubmission(sub));
+  const full = store.renderSubmission(sub);
+  const limit = ctx.core.config.fullCloneMaxBytes;
+  if (limit > 0 && Buffer.byteLength(JSON.stringify(full)) > limit) {
+    // The clone was made, but returning it in full timed out (StoreBroker ApplicationApi New-ApplicationSubmission).
+    return json(500, {
+      ...envelope(
+        'InternalServerError',
+        'An internal server error occurred while processing the operation.',
+        'submission',
+      ),
+      innererror: {
+        code: 'UnknownInternalFailure',
+        data: [],
+        details: [],
+        message: 'The service has encountered an unknown internal server error: ',
+      },
+    });
+  }
+  return json(201, full);
 };
 
 export const getSubmission: Handler = (ctx, params) => {
@@ -107,7 +140,10 @@ export const updateSubmission: Handler = async (ctx, params) => {
   const { sub } = submissionFrom(ctx, params);
   refusePortal(sub);
   requirePendingCommit(sub);
-  sub.data = applyUpdate(sub.kind, sub.data, await ctx.body());
+  const app = sub.applicationId ? ctx.core.store.application(sub.applicationId) : undefined;
+  sub.data = applyUpdate(sub.kind, sub.data, await ctx.body(), {
+    advancedListings: app?.hasAdvancedListingPermission !== false,
+  });
   return json(200, ctx.core.store.renderSubmission(sub));
 };
 
@@ -121,6 +157,12 @@ export const deleteSubmission: Handler = (ctx, params) => {
       'Only the pending submission can be deleted; this one is not in progress.',
       'submission',
     );
+  }
+  if (PROCESSING.includes(sub.status)) {
+    // "409: The specified submission was found but it could not be deleted in its current state"
+    // (delete-an-app-submission.md); the message as users saw it (Iktahana/illusions#1349). A
+    // submission waiting in Release for a manual publish is still being processed.
+    throw apiError(409, 'InvalidState', 'Submission in its current state cannot be deleted', 'submission');
   }
   ctx.core.discardSubmission(sub);
   return empty(204);
@@ -160,7 +202,11 @@ function rolloutReply(rollout: Json): Reply {
   return json(200, clone(rollout));
 }
 
-export const getRollout: Handler = (ctx, params) => rolloutReply(rolloutTarget(ctx, params));
+/** 200 with the submission's rollout values, NotStarted when it has none (get-package-rollout-info-for-an-app-submission.md). */
+export const getRollout: Handler = (ctx, params) => {
+  const { sub } = submissionFrom(ctx, params);
+  return rolloutReply(rolloutOf(sub) ?? { ...PACKAGE_ROLLOUT_NOT_STARTED });
+};
 
 export const updateRolloutPercentage: Handler = (ctx, params) => {
   const rollout = rolloutTarget(ctx, params);
@@ -180,7 +226,9 @@ export const updateRolloutPercentage: Handler = (ctx, params) => {
 
 export const haltRollout: Handler = (ctx, params) => {
   const rollout = rolloutTarget(ctx, params);
+  // "halts the rollout": percentage 0 and status Stopped (halt-the-package-rollout-for-an-app-submission.md).
   rollout.packageRolloutStatus = 'PackageRolloutStopped';
+  rollout.packageRolloutPercentage = 0;
   return rolloutReply(rollout);
 };
 

@@ -30,6 +30,7 @@ describe('Store API emulator: resources and rules', () => {
     );
     // Deep: changing the clone leaves the published submission alone.
     await api.put(`applications/${APP}/submissions/${sub.id}`, {
+      ...sub,
       listings: { 'en-us': { baseListing: { title: 'Changed' } } },
     });
     const again = await api.get(`applications/${APP}/submissions/${SEED_IDS.demoAppPublishedSubmission}`);
@@ -137,10 +138,10 @@ describe('Store API emulator: resources and rules', () => {
   it('changes a submission only while it is PendingCommit', async () => {
     const created = (await api.post(`applications/${APP}/submissions`)).body;
     const path = `applications/${APP}/submissions/${created.id}`;
-    expect((await api.put(path, { notesForCertification: 'first' })).status).toBe(200);
+    expect((await api.put(path, { ...created, notesForCertification: 'first' })).status).toBe(200);
     await emulator.admin.fault({ kind: 'stuck', submissionId: created.id, status: 'CommitStarted' });
     expect((await api.post(`${path}/commit`)).status).toBe(202);
-    const put = await api.put(path, { notesForCertification: 'second' });
+    const put = await api.put(path, { ...created, notesForCertification: 'second' });
     expect(put.status).toBe(409);
     expect(put.body.code).toBe('InvalidState');
     expect((await api.post(`${path}/commit`)).status).toBe(409);
@@ -152,10 +153,10 @@ describe('Store API emulator: resources and rules', () => {
     expect((await api.delete(`applications/${APP}/submissions/${SEED_IDS.demoAppPublishedSubmission}`)).status).toBe(
       409,
     );
-    // The pending one can still be deleted while in progress; then a new one can be created.
-    expect((await api.delete(path)).status).toBe(204);
-    expect((await api.get(path)).status).toBe(404);
-    expect((await api.post(`applications/${APP}/submissions`)).status).toBe(201);
+    // Nor can the pending one be deleted while the Store processes it (Iktahana/illusions#1349).
+    const refused = await api.delete(path);
+    expect([refused.status, refused.body.message]).toEqual([409, 'Submission in its current state cannot be deleted']);
+    expect((await api.get(path)).status).toBe(200);
   });
 
   it('answers 409 to every call on an app that uses unsupported features', async () => {
@@ -172,9 +173,10 @@ describe('Store API emulator: resources and rules', () => {
   });
 
   it('validates the types of known fields on PUT and names the field', async () => {
-    const { id } = (await api.post(`applications/${APP}/submissions`)).body;
-    const path = `applications/${APP}/submissions/${id}`;
-    const cases: Array<[unknown, string]> = [
+    const created = (await api.post(`applications/${APP}/submissions`)).body;
+    const path = `applications/${APP}/submissions/${created.id}`;
+    const listing = (baseListing: Loose): Loose => ({ 'en-us': { baseListing, platformOverrides: {} } });
+    const cases: Array<[Loose, string]> = [
       [{ visibility: 'Everyone' }, 'visibility'],
       [{ automaticBackupEnabled: 'yes' }, 'automaticBackupEnabled'],
       [{ listings: { 'en-us': { baseListing: { keywords: 'a,b' } } } }, 'listings.en-us.baseListing.keywords'],
@@ -185,9 +187,38 @@ describe('Store API emulator: resources and rules', () => {
         { packageDeliveryOptions: { packageRollout: { packageRolloutPercentage: 150 } } },
         'packageDeliveryOptions.packageRollout.packageRolloutPercentage',
       ],
+      // The enums and tiers of manage-app-submissions.md.
+      [{ applicationCategory: 'Tools' }, 'applicationCategory'],
+      [{ pricing: { ...created.pricing, priceId: 'Tier100' } }, 'pricing.priceId'],
+      [{ pricing: { ...created.pricing, trialPeriod: 'TwoWeeks' } }, 'pricing.trialPeriod'],
+      [
+        { pricing: { ...created.pricing, marketSpecificPricings: { US: '4.99' } } },
+        'pricing.marketSpecificPricings.US',
+      ],
+      [{ hardwarePreferences: ['Pen'] }, 'hardwarePreferences[0]'],
+      [{ enterpriseLicensing: 'Offline' }, 'enterpriseLicensing'],
+      [{ allowTargetFutureDeviceFamilies: { Desktop: true, Car: true } }, 'allowTargetFutureDeviceFamilies.Car'],
+      [
+        { listings: listing({ images: [{ fileName: 'a.png', fileStatus: 'PendingUpload', imageType: 'Banner' }] }) },
+        'listings.en-us.baseListing.images[0].imageType',
+      ],
+      [
+        { listings: { 'en-us': { baseListing: {}, platformOverrides: { Windows10: {} } } } },
+        'listings.en-us.platformOverrides.Windows10',
+      ],
+      [
+        {
+          applicationPackages: [
+            { fileName: 'a.msix', fileStatus: 'PendingUpload', minimumDirectXVersion: 'DirectX12' },
+          ],
+        },
+        'applicationPackages[0].minimumDirectXVersion',
+      ],
+      [{ gamingOptions: [{ genres: ['Games_Racing'] }] }, 'gamingOptions[0].genres[0]'],
+      [{ trailers: [{ trailerAssets: {} }] }, 'trailers[0].videoFileName'],
     ];
-    for (const [body, field] of cases) {
-      const res = await api.put(path, body);
+    for (const [change, field] of cases) {
+      const res = await api.put(path, { ...created, ...change });
       expect([field, res.status, res.body.code]).toEqual([field, 400, 'InvalidParameterValue']);
       expect(res.body.message).toContain(`'${field}'`);
     }
@@ -201,9 +232,22 @@ describe('Store API emulator: resources and rules', () => {
     const created = (await api.post(`applications/${APP}/submissions`)).body;
     const path = `applications/${APP}/submissions/${created.id}`;
     const [first, second] = created.applicationPackages;
+    // A package of the submission left out of the PUT: 400 (windows-dev-docs#1887).
+    const leftOut = await api.put(path, { ...created, applicationPackages: [first] });
+    expect([leftOut.status, leftOut.body.code, leftOut.body.target]).toEqual([
+      400,
+      'InvalidParameterValue',
+      'packages',
+    ]);
+    expect(leftOut.body.message).toBe(
+      'Please keep all file entries for existing packages. If you wish to remove a package, mark it as PendingDelete. ' +
+        `The following packages are missing in your update: ${second.id}`,
+    );
     const put = await api.put(path, {
+      ...created,
       applicationPackages: [
         { ...first, fileStatus: 'PendingDelete' },
+        second,
         {
           fileName: 'Packages/ContosoDemo_2.0.0.0_x64.msix',
           fileStatus: 'PendingUpload',
@@ -224,26 +268,34 @@ describe('Store API emulator: resources and rules', () => {
       fileName: `Packages/p${i}.msix`,
       fileStatus: 'PendingUpload',
     }));
-    const tooMany = await api.put(path, { applicationPackages: many });
+    const current = put.body.applicationPackages;
+    const tooMany = await api.put(path, { ...put.body, applicationPackages: [...current, ...many] });
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.message).toContain('applicationPackages');
     // Marking one for deletion makes room.
-    const fits = await api.put(path, { applicationPackages: [{ ...second, fileStatus: 'PendingDelete' }, ...many] });
+    const fits = await api.put(path, {
+      ...put.body,
+      applicationPackages: [
+        ...current.map((p: Loose) => (p.fileName === second.fileName ? { ...p, fileStatus: 'PendingDelete' } : p)),
+        ...many,
+      ],
+    });
     expect(fits.status).toBe(200);
   });
 
   it('requires add-on listings to be non-empty and keywords to stay within 10', async () => {
-    const { id } = (await api.post(`inappproducts/${SEED_IDS.demoAddOn}/submissions`)).body;
-    const path = `inappproducts/${SEED_IDS.demoAddOn}/submissions/${id}`;
-    const empty = await api.put(path, { listings: {} });
+    const sub = (await api.post(`inappproducts/${SEED_IDS.demoAddOn}/submissions`)).body;
+    const path = `inappproducts/${SEED_IDS.demoAddOn}/submissions/${sub.id}`;
+    const empty = await api.put(path, { ...sub, listings: {} });
     expect(empty.status).toBe(400);
     expect(empty.body).toMatchObject({
       code: 'InvalidParameterValue',
       message: 'The size of Listings must be 1 or more',
     });
-    const keywords = await api.put(path, { keywords: Array.from({ length: 11 }, (_, i) => `k${i}`) });
+    const keywords = await api.put(path, { ...sub, keywords: Array.from({ length: 11 }, (_, i) => `k${i}`) });
     expect(keywords.status).toBe(400);
     const ok = await api.put(path, {
+      ...sub,
       listings: {
         'fr-fr': { title: 'Démo', description: 'd', icon: { fileName: 'icon-fr.png', fileStatus: 'PendingUpload' } },
       },
@@ -255,13 +307,14 @@ describe('Store API emulator: resources and rules', () => {
   it('pages list calls with top, skip and @nextLink', async () => {
     const first = await api.get('applications?top=2');
     expect(first.body.value).toHaveLength(2);
-    expect(first.body.totalCount).toBe(4);
-    expect(first.body['@nextLink']).toBe('applications?skip=2&top=2');
-    const second = await api.get(first.body['@nextLink']);
-    expect(second.body.value).toHaveLength(2);
-    expect(second.body['@nextLink']).toBeUndefined();
-    const ids = [...first.body.value, ...second.body.value].map((a: Loose) => a.id);
-    expect(new Set(ids).size).toBe(4);
+    expect(first.body.totalCount).toBe(8);
+    // Relative to /v1.0/my/, in the docs' shape (get-all-add-ons.md: "inappproducts/?skip=5&top=5").
+    expect(first.body['@nextLink']).toBe('applications/?skip=2&top=2');
+    const rest = await api.get('applications?skip=2&top=6');
+    expect(rest.body.value).toHaveLength(6);
+    expect(rest.body['@nextLink']).toBeUndefined();
+    const ids = [...first.body.value, ...rest.body.value].map((a: Loose) => a.id);
+    expect(new Set(ids).size).toBe(8);
     expect((await api.get('applications?top=abc')).status).toBe(400);
 
     for (const name of ['Two', 'Three'])
@@ -269,7 +322,7 @@ describe('Store API emulator: resources and rules', () => {
     const flights = await api.get(`applications/${APP}/listflights?top=1&skip=1`);
     expect(flights.body.totalCount).toBe(3);
     expect(flights.body.value).toHaveLength(1);
-    expect(flights.body['@nextLink']).toBe(`applications/${APP}/listflights?skip=2&top=1`);
+    expect(flights.body['@nextLink']).toBe(`applications/${APP}/listflights/?skip=2&top=1`);
     const addOns = await api.get(`applications/${APP}/listinappproducts`);
     expect(addOns.body).toEqual({ value: [{ inAppProductId: SEED_IDS.demoAddOn }], totalCount: 1 });
   });
@@ -367,7 +420,8 @@ describe('Store API emulator: resources and rules', () => {
     const updated = await api.post(`${base}/updatepackagerolloutpercentage?percentage=50.5`);
     expect(updated.body.packageRolloutPercentage).toBe(50.5);
     const halted = await api.post(`${base}/haltpackagerollout`);
-    expect(halted.body.packageRolloutStatus).toBe('PackageRolloutStopped');
+    // Halting stops the rollout and takes the percentage to 0 (halt-the-package-rollout-for-an-app-submission.md).
+    expect(halted.body).toMatchObject({ packageRolloutStatus: 'PackageRolloutStopped', packageRolloutPercentage: 0 });
     // Halted: no rollout in progress any more, so the calls answer 409 and a new submission is allowed.
     expect((await api.post(`${base}/finalizepackagerollout`)).status).toBe(409);
     expect((await api.post(`applications/${SEED_IDS.rolloutApp}/submissions`)).status).toBe(201);
@@ -378,9 +432,21 @@ describe('Store API emulator: resources and rules', () => {
       packageRolloutStatus: 'PackageRolloutComplete',
       packageRolloutPercentage: 100,
     });
-    // No rollout on the demo app's published submission: 409.
+    // No rollout on the demo app's published submission: GET answers 200 with NotStarted values
+    // (get-package-rollout-info-for-an-app-submission.md); the changing calls answer 409.
+    const none = await api.get(`applications/${APP}/submissions/${SEED_IDS.demoAppPublishedSubmission}/packagerollout`);
+    expect([none.status, none.body]).toEqual([
+      200,
+      {
+        isPackageRollout: false,
+        packageRolloutPercentage: 0,
+        packageRolloutStatus: 'PackageRolloutNotStarted',
+        fallbackSubmissionId: '0',
+      },
+    ]);
     expect(
-      (await api.get(`applications/${APP}/submissions/${SEED_IDS.demoAppPublishedSubmission}/packagerollout`)).status,
+      (await api.post(`applications/${APP}/submissions/${SEED_IDS.demoAppPublishedSubmission}/haltpackagerollout`))
+        .status,
     ).toBe(409);
   });
 

