@@ -2,6 +2,7 @@ import type { EmulatorConfig } from './config';
 import type { EmulatorCore, RequestLogEntry } from './core';
 import type { Fault, FaultSpec } from './faults';
 import { type Reply, empty, isRecord, json } from './http';
+import type { PartnerCenterRole, RegistrationView } from './identity';
 import type { ZipCheckRecord } from './lifecycle';
 import { type SeedData, type SeedOption, defaultSeed } from './seed';
 import { type Json, type StatusDetails, type SubmissionStatus, fileEntries, productPath } from './state';
@@ -127,6 +128,7 @@ export async function handleAdmin(
     if (first === 'faults' && second && method === 'DELETE')
       return core.faults.remove(second) ? empty(204) : empty(404);
     if (first === 'secrets' && method === 'GET') return json(200, core.secrets());
+    if (first === 'identity') return await identityAdmin(core, method, parts.slice(1), body);
     if (first === 'submissions' && second && third === 'cancel' && method === 'POST') {
       const sub = core.store.submissions.get(second);
       if (!sub) return empty(404);
@@ -143,6 +145,44 @@ export async function handleAdmin(
     }
   } catch (e) {
     return badRequest(e);
+  }
+  return empty(404);
+}
+
+/**
+ * App registrations of the tenant: `GET identity`, `POST identity/apps` {role?, secretExpiresAt?},
+ * `PATCH identity/apps/{clientId}` {role?, secretExpiresAt?}, `POST identity/apps/{clientId}/certificates`
+ * {certificatePem}, `POST identity/apps/{clientId}/federated` {issuer, subject, audience?, jwks}.
+ */
+async function identityAdmin(
+  core: EmulatorCore,
+  method: string,
+  parts: string[],
+  body: () => Promise<unknown>,
+): Promise<Reply> {
+  const [apps, clientId, what] = parts;
+  const input = (): Promise<Record<string, unknown>> =>
+    body().then((b) => {
+      if (b !== undefined && !isRecord(b)) throw new TypeError('the body must be a JSON object');
+      return (b ?? {}) as Record<string, unknown>;
+    });
+  if (!apps && method === 'GET') return json(200, core.identity.registrationsView());
+  if (apps !== 'apps') return empty(404);
+  if (!clientId && method === 'POST') {
+    const b = await input();
+    return json(201, core.identity.register(b as { role?: 'Manager'; secretExpiresAt?: string }));
+  }
+  if (clientId && !what && method === 'PATCH') {
+    return json(200, core.identity.update(clientId, (await input()) as { role?: 'Manager'; secretExpiresAt?: string }));
+  }
+  if (clientId && what === 'certificates' && method === 'POST') {
+    const b = await input();
+    if (typeof b.certificatePem !== 'string') throw new TypeError('certificatePem is required');
+    return json(201, core.identity.addCertificate(clientId, b.certificatePem));
+  }
+  if (clientId && what === 'federated' && method === 'POST') {
+    core.identity.addFederated(clientId, (await input()) as never);
+    return empty(204);
   }
   return empty(404);
 }
@@ -185,6 +225,32 @@ export class EmulatorAdmin {
   }
   secrets(): Promise<EmulatorSecrets> {
     return this.call('GET', 'secrets');
+  }
+  /** The tenant's app registrations (no secrets). */
+  identities(): Promise<RegistrationView[]> {
+    return this.call('GET', 'identity');
+  }
+  /** Another Azure AD application, in Partner Center with `role` ('none': not added there). */
+  registerApp(
+    options: { role?: PartnerCenterRole; secretExpiresAt?: string } = {},
+  ): Promise<{ clientId: string; clientSecret: string }> {
+    return this.call('POST', 'identity/apps', options);
+  }
+  /** Changes an app's role, or when its client secret expires (null: never). */
+  updateApp(
+    clientId: string,
+    change: { role?: PartnerCenterRole; secretExpiresAt?: string | null },
+  ): Promise<RegistrationView> {
+    return this.call('PATCH', `identity/apps/${clientId}`, change);
+  }
+  addCertificate(clientId: string, certificatePem: string): Promise<{ thumbprint: string }> {
+    return this.call('POST', `identity/apps/${clientId}/certificates`, { certificatePem });
+  }
+  async addFederatedCredential(
+    clientId: string,
+    credential: { issuer: string; subject: string; audience?: string; jwks: { keys: unknown[] } },
+  ): Promise<void> {
+    await this.call('POST', `identity/apps/${clientId}/federated`, credential);
   }
   /** Partner Center's "cancel" of a submission being processed: it ends Canceled. */
   cancel(submissionId: string): Promise<{ status: SubmissionStatus }> {

@@ -154,7 +154,7 @@ export class EmulatorCore {
       clientSecret: this.identity.clientSecret,
       accessTokens,
       sasSignatures,
-      all: [...new Set([this.identity.clientSecret, ...accessTokens, ...forms])],
+      all: [...new Set([...this.identity.clientSecrets(), ...accessTokens, ...forms])],
     };
   }
 

@@ -1,4 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  KeyObject,
+  X509Certificate,
+  constants,
+  createHash,
+  createPublicKey,
+  randomBytes,
+  randomUUID,
+  verify,
+} from 'node:crypto';
 import { type Reply, json } from './http';
 
 export const STORE_RESOURCE = 'https://manage.devcenter.microsoft.com';
@@ -13,7 +22,39 @@ export interface IssuedToken {
   expiresAt: number;
 }
 
-export type TokenCheck = { ok: true; tenantId: string } | { ok: false; reason: 'missing' | 'unknown' | 'expired' };
+/**
+ * The Partner Center role of an Azure AD application: only Manager may use the submission API
+ * (create-and-manage-submissions-using-windows-store-services.md: "Make sure you assign this
+ * application the Manager role"). 'none': registered in Azure AD but never added to Partner Center.
+ */
+export type PartnerCenterRole = 'Manager' | 'Developer' | 'none';
+
+interface Registration {
+  clientId: string;
+  role: PartnerCenterRole;
+  secret: string;
+  /** Client secrets expire (at most 24 months); after this the token endpoint refuses it (AADSTS7000222). */
+  secretExpiresAt?: number;
+  certificates: Array<{ sha1: Buffer; sha256: Buffer; key: KeyObject }>;
+  federated: Array<{
+    issuer: string;
+    subject: string;
+    audience: string;
+    keys: Array<{ kid?: string; key: KeyObject }>;
+  }>;
+}
+
+export interface RegistrationView {
+  clientId: string;
+  role: PartnerCenterRole;
+  secretExpiresAt?: string;
+  certificates: string[];
+  federated: Array<{ issuer: string; subject: string; audience: string }>;
+}
+
+export type TokenCheck =
+  | { ok: true; tenantId: string; clientId: string; role: PartnerCenterRole }
+  | { ok: false; reason: 'missing' | 'unknown' | 'expired' };
 
 /**
  * The Azure AD (Entra ID) side: one tenant with one app registration, the v2 and v1 client
@@ -24,12 +65,26 @@ export class Identity {
   readonly clientId = '8d3b6a2f-1c4e-4f7a-b9d0-6e2c4a8f0b13';
   readonly clientSecret = `emu~${randomBytes(24).toString('base64url')}`;
   private readonly tokens = new Map<string, IssuedToken>();
+  private readonly registrations = new Map<string, Registration>();
 
-  constructor(private readonly lifetimeSeconds: () => number) {}
+  constructor(private readonly lifetimeSeconds: () => number) {
+    this.registrations.set(this.clientId, {
+      clientId: this.clientId,
+      role: 'Manager',
+      secret: this.clientSecret,
+      certificates: [],
+      federated: [],
+    });
+  }
 
   /** Every access token ever issued by this instance (for the leak check). */
   issuedTokens(): string[] {
     return [...this.tokens.keys()];
+  }
+
+  /** Every client secret of every registration (for the leak check). */
+  clientSecrets(): string[] {
+    return [...this.registrations.values()].map((r) => r.secret);
   }
 
   check(authorization: string | undefined, now = Date.now()): TokenCheck {
@@ -38,7 +93,81 @@ export class Identity {
     const token = this.tokens.get(match[1]);
     if (!token) return { ok: false, reason: 'unknown' };
     if (now >= token.expiresAt) return { ok: false, reason: 'expired' };
-    return { ok: true, tenantId: token.tenantId };
+    const role = this.registrations.get(token.clientId)?.role ?? 'none';
+    return { ok: true, tenantId: token.tenantId, clientId: token.clientId, role };
+  }
+
+  // ---- app registrations, for the admin API ----
+
+  /** A new Azure AD application in the tenant, with a client secret, in Partner Center with `role`. */
+  register(options: { role?: PartnerCenterRole; secretExpiresAt?: string } = {}): {
+    clientId: string;
+    clientSecret: string;
+  } {
+    const registration: Registration = {
+      clientId: randomUUID(),
+      role: options.role ?? 'Manager',
+      secret: `emu~${randomBytes(24).toString('base64url')}`,
+      secretExpiresAt: options.secretExpiresAt ? parseDate(options.secretExpiresAt) : undefined,
+      certificates: [],
+      federated: [],
+    };
+    this.registrations.set(registration.clientId, registration);
+    return { clientId: registration.clientId, clientSecret: registration.secret };
+  }
+
+  update(clientId: string, change: { role?: PartnerCenterRole; secretExpiresAt?: string | null }): RegistrationView {
+    const r = this.registration(clientId);
+    if (change.role !== undefined) r.role = checkRole(change.role);
+    if (change.secretExpiresAt !== undefined) {
+      r.secretExpiresAt = change.secretExpiresAt === null ? undefined : parseDate(change.secretExpiresAt);
+    }
+    return view(r);
+  }
+
+  /** Registers a certificate (PEM) whose key signs client assertions; answers its SHA-1 thumbprint. */
+  addCertificate(clientId: string, pem: string): { thumbprint: string } {
+    const cert = new X509Certificate(pem);
+    const sha1 = createHash('sha1').update(cert.raw).digest();
+    this.registration(clientId).certificates.push({
+      sha1,
+      sha256: createHash('sha256').update(cert.raw).digest(),
+      key: cert.publicKey,
+    });
+    return { thumbprint: sha1.toString('hex').toUpperCase() };
+  }
+
+  /** A federated identity credential: tokens of `issuer` for `subject` and `audience`, signed by one of `jwks.keys`. */
+  addFederated(
+    clientId: string,
+    credential: { issuer: string; subject: string; audience?: string; jwks: { keys: Array<Record<string, unknown>> } },
+  ): void {
+    if (
+      typeof credential.issuer !== 'string' ||
+      typeof credential.subject !== 'string' ||
+      !Array.isArray(credential.jwks?.keys)
+    ) {
+      throw new TypeError('a federated credential needs issuer, subject and jwks.keys');
+    }
+    this.registration(clientId).federated.push({
+      issuer: credential.issuer,
+      subject: credential.subject,
+      audience: credential.audience ?? 'api://AzureADTokenExchange',
+      keys: credential.jwks.keys.map((jwk) => ({
+        kid: typeof jwk.kid === 'string' ? jwk.kid : undefined,
+        key: createPublicKey({ key: jwk as never, format: 'jwk' }),
+      })),
+    });
+  }
+
+  registrationsView(): RegistrationView[] {
+    return [...this.registrations.values()].map(view);
+  }
+
+  private registration(clientId: string): Registration {
+    const r = this.registrations.get(clientId.toLowerCase());
+    if (!r) throw new TypeError(`no app registration ${clientId}`);
+    return r;
   }
 
   /** Handles a request to the HTTPS authority host; `undefined` when the path is not one of ours. */
@@ -66,7 +195,7 @@ export class Identity {
     if (rest === 'oauth2/v2.0/token' || rest === 'oauth2/token') {
       if (method !== 'POST')
         return this.aadError(405, 'invalid_request', 900561, 'The endpoint only accepts POST requests.');
-      return this.token(tenant, form, authorization, rest === 'oauth2/token');
+      return this.token(tenant, form, authorization, rest === 'oauth2/token', origin);
     }
     return undefined;
   }
@@ -75,7 +204,13 @@ export class Identity {
     return tenant.toLowerCase() === this.tenantId;
   }
 
-  private token(tenant: string, form: URLSearchParams, authorization: string | undefined, v1: boolean): Reply {
+  private token(
+    tenant: string,
+    form: URLSearchParams,
+    authorization: string | undefined,
+    v1: boolean,
+    origin: string,
+  ): Reply {
     if (!this.knowsTenant(tenant))
       return this.aadError(
         400,
@@ -114,7 +249,8 @@ export class Identity {
         900144,
         "The request body must contain the following parameter: 'client_id'.",
       );
-    if (clientId.toLowerCase() !== this.clientId) {
+    const registration = this.registrations.get(clientId.toLowerCase());
+    if (!registration) {
       return this.aadError(
         400,
         'unauthorized_client',
@@ -127,7 +263,8 @@ export class Identity {
     if (assertion !== null) {
       if (form.get('client_assertion_type') !== JWT_BEARER)
         return this.aadError(400, 'invalid_request', 700025, 'Client assertion type is not supported.');
-      const problem = this.assertionProblem(assertion);
+      const tokenEndpoint = `${origin}/${tenant}/${v1 ? 'oauth2/token' : 'oauth2/v2.0/token'}`;
+      const problem = this.assertionProblem(assertion, registration, tokenEndpoint);
       if (problem) return this.aadError(401, 'invalid_client', problem.code, problem.message);
     } else if (secret === null) {
       return this.aadError(
@@ -136,13 +273,21 @@ export class Identity {
         7000218,
         "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
       );
-    } else if (secret !== this.clientSecret) {
+    } else if (secret !== registration.secret) {
       // Never echo the secret that was sent.
       return this.aadError(
         401,
         'invalid_client',
         7000215,
-        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${this.clientId}'.`,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${registration.clientId}'.`,
+      );
+    } else if (registration.secretExpiresAt !== undefined && Date.now() >= registration.secretExpiresAt) {
+      // Secrets expire after at most 24 months; the message as users report it (Azure-Samples/ms-identity-python-webapp#67, dotnet/sign#849).
+      return this.aadError(
+        401,
+        'invalid_client',
+        7000222,
+        `The provided client secret keys for app '${registration.clientId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
       );
     }
 
@@ -181,7 +326,7 @@ export class Identity {
     const now = Date.now();
     this.tokens.set(accessToken, {
       tenantId: this.tenantId,
-      clientId: this.clientId,
+      clientId: registration.clientId,
       expiresAt: now + lifetime * 1000,
     });
     if (v1) {
@@ -204,22 +349,95 @@ export class Identity {
     });
   }
 
-  /** Certificate and federated credentials send a JWT; its signature is not checked, its subject is. */
-  private assertionProblem(assertion: string): { code: number; message: string } | undefined {
-    const [, payload] = assertion.split('.');
+  /**
+   * Certificate and federated credentials send a signed JWT (certificate-credentials of the
+   * Microsoft identity platform docs; workload identity federation). A certificate assertion has
+   * iss = sub = the client id, aud = the token endpoint it is sent to (MSAL.NET #3352: they must
+   * match), x5t or x5t#S256 naming a certificate registered on the app, and an RS256 or PS256
+   * signature by its key. A federated assertion is checked against the app's federated
+   * credentials: issuer, subject and audience, and a signature by one of the issuer's keys.
+   */
+  private assertionProblem(
+    assertion: string,
+    registration: Registration,
+    tokenEndpoint: string,
+  ): { code: number; message: string } | undefined {
+    const parts = assertion.split('.');
+    let header: Record<string, unknown>;
     let claims: Record<string, unknown>;
     try {
-      claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+      if (parts.length !== 3) throw new Error('parts');
+      header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+      claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
     } catch {
       return { code: 50027, message: 'Invalid JWT token. The token is not in a valid format.' };
     }
-    const iss = typeof claims.iss === 'string' ? claims.iss.toLowerCase() : '';
-    const sub = typeof claims.sub === 'string' ? claims.sub.toLowerCase() : '';
-    if (iss !== this.clientId || sub !== this.clientId) {
-      return { code: 700021, message: "Client assertion application identifier doesn't match 'client_id' parameter." };
-    }
-    if (typeof claims.exp === 'number' && claims.exp * 1000 < Date.now()) {
+    const now = Date.now() / 1000;
+    if (
+      typeof claims.exp !== 'number' ||
+      claims.exp < now ||
+      (typeof claims.nbf === 'number' && claims.nbf > now + 300)
+    ) {
       return { code: 700024, message: 'Client assertion is not within its valid time range.' };
+    }
+    const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
+    const signature = Buffer.from(parts[2]!, 'base64url');
+    const iss = typeof claims.iss === 'string' ? claims.iss : '';
+    const sub = typeof claims.sub === 'string' ? claims.sub : '';
+    const aud = typeof claims.aud === 'string' ? claims.aud : '';
+
+    if (iss.toLowerCase() === registration.clientId) {
+      if (sub.toLowerCase() !== registration.clientId) {
+        return {
+          code: 700021,
+          message: "Client assertion application identifier doesn't match 'client_id' parameter.",
+        };
+      }
+      if (aud.toLowerCase() !== tokenEndpoint.toLowerCase()) {
+        return {
+          code: 50013,
+          message: `Assertion failed signature validation. [Reason - The audience '${aud}' of the client assertion is not the token endpoint '${tokenEndpoint}'.]`,
+        };
+      }
+      const x5t = typeof header['x5t#S256'] === 'string' ? header['x5t#S256'] : header.x5t;
+      const thumbprint = typeof x5t === 'string' ? Buffer.from(x5t, 'base64url') : Buffer.alloc(0);
+      const cert = registration.certificates.find((c) => c.sha1.equals(thumbprint) || c.sha256.equals(thumbprint));
+      if (!cert) {
+        return {
+          code: 700027,
+          message: `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${thumbprint.toString('hex').toUpperCase()}']`,
+        };
+      }
+      if (!verifySignature(header.alg, signed, signature, cert.key)) {
+        return { code: 700027, message: 'Client assertion failed signature validation.' };
+      }
+      return undefined;
+    }
+
+    const byIssuer = registration.federated.filter((f) => f.issuer === iss);
+    if (byIssuer.length === 0) {
+      return {
+        code: 700211,
+        message: `No matching federated identity record found for presented assertion issuer '${iss}'.`,
+      };
+    }
+    const bySubject = byIssuer.filter((f) => f.subject === sub);
+    if (bySubject.length === 0) {
+      return {
+        code: 700213,
+        message: `No matching federated identity record found for presented assertion subject '${sub}'.`,
+      };
+    }
+    const credential = bySubject.find((f) => f.audience === aud);
+    if (!credential) {
+      return {
+        code: 700212,
+        message: `No matching federated identity record found for presented assertion audience '${aud}'.`,
+      };
+    }
+    const keys = credential.keys.filter((k) => header.kid === undefined || k.kid === undefined || k.kid === header.kid);
+    if (!keys.some((k) => verifySignature(header.alg, signed, signature, k.key))) {
+      return { code: 700027, message: 'Client assertion failed signature validation.' };
     }
     return undefined;
   }
@@ -277,4 +495,38 @@ export class Identity {
       metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
     };
   }
+}
+
+function verifySignature(alg: unknown, data: Buffer, signature: Buffer, key: KeyObject): boolean {
+  try {
+    if (alg === 'RS256') return verify('sha256', data, key, signature);
+    if (alg === 'PS256') {
+      return verify('sha256', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, signature);
+    }
+  } catch {
+    return false;
+  }
+  return false;
+}
+
+function parseDate(value: string): number {
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new TypeError(`not a date: ${value}`);
+  return t;
+}
+
+function checkRole(role: unknown): PartnerCenterRole {
+  if (role !== 'Manager' && role !== 'Developer' && role !== 'none')
+    throw new TypeError("role must be 'Manager', 'Developer' or 'none'");
+  return role;
+}
+
+function view(r: Registration): RegistrationView {
+  return {
+    clientId: r.clientId,
+    role: r.role,
+    ...(r.secretExpiresAt !== undefined ? { secretExpiresAt: new Date(r.secretExpiresAt).toISOString() } : {}),
+    certificates: r.certificates.map((c) => c.sha1.toString('hex').toUpperCase()),
+    federated: r.federated.map(({ issuer, subject, audience }) => ({ issuer, subject, audience })),
+  };
 }

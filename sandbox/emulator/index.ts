@@ -15,6 +15,7 @@ export type { EmulatorConfig } from './config';
 export type { RequestLogEntry } from './core';
 export type { Fault, FaultSpec, HttpFaultSpec } from './faults';
 export { STORE_RESOURCE, STORE_SCOPE } from './identity';
+export type { PartnerCenterRole, RegistrationView } from './identity';
 export { SEED_IDS, defaultSeed, readSeedFile } from './seed';
 export type { SeedApplication, SeedData, SeedFlight, SeedInAppProduct, SeedSubmission } from './seed';
 

@@ -161,6 +161,14 @@ async function api(core: EmulatorCore, req: IncomingMessage, method: string, pat
       'WWW-Authenticate': 'Bearer error="invalid_token"',
     });
   }
+  if (auth.role === 'none') {
+    // An Azure AD application that was never added to Partner Center (msstore-cli#131).
+    return json(401, envelope('Unauthorized', 'Identity cannot be authorized', 'authorization'), {
+      'WWW-Authenticate': 'Bearer error="invalid_token"',
+    });
+  }
+  // Added, but without the Manager role: 403 with an empty body (windows-dev-center-vsts-extension#63, #98).
+  if (auth.role !== 'Manager') return empty(403);
   const limited = core.takeApiAllowance(auth.tenantId);
   if (limited) return limited;
   let match;

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type KeyObject, X509Certificate, createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,35 +37,65 @@ function authority(
 
 /** Runs in a child `node` started with NODE_EXTRA_CA_CERTS, the way the product's host runs: real @azure/identity, real fetch. */
 const CHILD = `
-const { ClientSecretCredential, ClientAssertionCredential } = require('@azure/identity');
+const { ClientSecretCredential, ClientCertificateCredential, ClientAssertionCredential } = require('@azure/identity');
 const e = JSON.parse(process.env.EMULATOR);
 const options = { authorityHost: e.authorityHost, disableInstanceDiscovery: true };
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const call = async (token) => (await fetch(e.apiBaseUrl + 'applications/' + e.appId, { headers: { Authorization: 'Bearer ' + token } })).status;
+const code = (err) => (/AADSTS(\\d+)/.exec(err.message) || [])[1] || err.message;
 (async () => {
   const out = {};
   const secret = await new ClientSecretCredential(e.tenantId, e.clientId, e.clientSecret, options).getToken(e.scope);
-  const apps = await fetch(e.apiBaseUrl + 'applications/' + e.appId, { headers: { Authorization: 'Bearer ' + secret.token } });
-  out.secret = { status: apps.status, id: (await apps.json()).id, expiresInS: Math.round((secret.expiresOnTimestamp - Date.now()) / 1000) };
-  // A federated credential: an assertion whose iss and sub are the client id (its signature is not checked).
+  out.secret = { status: await call(secret.token), expiresInS: Math.round((secret.expiresOnTimestamp - Date.now()) / 1000) };
+  // A certificate registered on the app: MSAL signs the assertion with its key.
+  const cert = await new ClientCertificateCredential(e.tenantId, e.clientId, { certificatePath: e.certificatePath }, options).getToken(e.scope);
+  out.certificate = await call(cert.token);
+  // A federated credential: a token of a trusted issuer, signed with its key.
+  const federated = await new ClientAssertionCredential(e.tenantId, e.clientId, async () => e.federatedToken, options).getToken(e.scope);
+  out.federated = await call(federated.token);
+  // The same claims, unsigned: refused.
   const now = Math.floor(Date.now() / 1000);
-  const assertion = [b64({ alg: 'RS256', typ: 'JWT' }), b64({ iss: e.clientId, sub: e.clientId, aud: 'api://AzureADTokenExchange', exp: now + 600, iat: now }), 'c2ln'].join('.');
-  const federated = await new ClientAssertionCredential(e.tenantId, e.clientId, async () => assertion, options).getToken(e.scope);
-  out.assertion = (await fetch(e.apiBaseUrl + 'applications', { headers: { Authorization: 'Bearer ' + federated.token } })).status;
-  try {
-    await new ClientSecretCredential(e.tenantId, e.clientId, 'wrong', options).getToken(e.scope);
-    out.wrongSecret = 'accepted';
-  } catch (err) {
-    out.wrongSecret = /AADSTS7000215/.test(err.message) ? 'AADSTS7000215' : err.message;
-  }
+  const unsigned = [b64({ alg: 'RS256', typ: 'JWT' }), b64({ iss: e.clientId, sub: e.clientId, aud: 'x', exp: now + 600 }), 'c2ln'].join('.');
+  out.unsigned = await new ClientAssertionCredential(e.tenantId, e.clientId, async () => unsigned, options).getToken(e.scope).then(() => 'accepted', code);
+  out.wrongSecret = await new ClientSecretCredential(e.tenantId, e.clientId, 'wrong', options).getToken(e.scope).then(() => 'accepted', code);
   console.log(JSON.stringify(out));
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
 
+const GITHUB = 'https://token.actions.githubusercontent.com';
+const SUBJECT = 'repo:contoso/app:ref:refs/heads/main';
+
+function jwt(header: Record<string, unknown>, claims: Record<string, unknown>, key: KeyObject | string): string {
+  const data = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return `${data}.${sign('sha256', Buffer.from(data), key).toString('base64url')}`;
+}
+
 describe('Store API emulator: tokens, authentication and rate limit', () => {
   let emulator: RunningEmulator;
+  let certificatePath: string;
+  let certificate: { cert: string; private: string };
+  let issuerKey: KeyObject;
 
   beforeAll(async () => {
     emulator = await start();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const selfsigned = require('selfsigned') as {
+      generate(a: unknown, o: unknown): Promise<{ cert: string; private: string }>;
+    };
+    certificate = await selfsigned.generate([{ name: 'commonName', value: 'store-submitter test app' }], {
+      keySize: 2048,
+      days: 2,
+    });
+    certificatePath = join(mkdtempSync(join(tmpdir(), 'emu-cert-')), 'app.pem');
+    writeFileSync(certificatePath, `${certificate.cert}\n${certificate.private}`);
+    await emulator.admin.addCertificate(emulator.clientId, certificate.cert);
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    issuerKey = pair.privateKey;
+    await emulator.admin.addFederatedCredential(emulator.clientId, {
+      issuer: GITHUB,
+      subject: SUBJECT,
+      jwks: { keys: [{ ...pair.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256' }] },
+    });
   });
   afterAll(() => emulator.stop());
   beforeEach(async () => {
@@ -75,12 +107,25 @@ describe('Store API emulator: tokens, authentication and rate limit', () => {
     });
   });
 
-  it('serves @azure/identity ClientSecretCredential and ClientAssertionCredential in a process trusting the CA through NODE_EXTRA_CA_CERTS', async () => {
+  it('serves @azure/identity secret, certificate and federated credentials in a process trusting the CA through NODE_EXTRA_CA_CERTS, checking signatures', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const federatedToken = jwt(
+      { alg: 'RS256', typ: 'JWT', kid: 'k1' },
+      { iss: GITHUB, sub: SUBJECT, aud: 'api://AzureADTokenExchange', exp: now + 600, iat: now },
+      issuerKey,
+    );
     const env = {
       ...process.env,
       NODE_OPTIONS: '',
       NODE_EXTRA_CA_CERTS: emulator.caCertPath,
-      EMULATOR: JSON.stringify({ ...emulator, admin: undefined, scope: STORE_SCOPE, appId: SEED_IDS.demoApp }),
+      EMULATOR: JSON.stringify({
+        ...emulator,
+        admin: undefined,
+        scope: STORE_SCOPE,
+        appId: SEED_IDS.demoApp,
+        certificatePath,
+        federatedToken,
+      }),
     };
     const { stdout } = await promisify(execFile)(process.execPath, ['-e', CHILD], {
       env,
@@ -89,9 +134,11 @@ describe('Store API emulator: tokens, authentication and rate limit', () => {
     });
     const result = JSON.parse(stdout.trim().split('\n').pop() as string);
     expect(result).toEqual({
-      secret: { status: 200, id: SEED_IDS.demoApp, expiresInS: expect.any(Number) },
-      assertion: 200,
-      wrongSecret: 'AADSTS7000215',
+      secret: { status: 200, expiresInS: expect.any(Number) },
+      certificate: 200,
+      federated: 200,
+      unsigned: '50013',
+      wrongSecret: '7000215',
     });
     expect(Math.abs(result.secret.expiresInS - 3600)).toBeLessThan(10);
     // MSAL read the tenant's OpenID configuration before asking for the token.
@@ -180,6 +227,107 @@ describe('Store API emulator: tokens, authentication and rate limit', () => {
     expect(oidc.body.token_endpoint).toBe(`${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/token`);
   });
 
+  it('refuses client assertions that are unsigned, signed by an unregistered key, expired, or for another audience, issuer or subject', async () => {
+    const tokenEndpoint = `${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/token`;
+    const der = new X509Certificate(certificate.cert).raw;
+    const x5t = createHash('sha1').update(der).digest('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const own = { iss: emulator.clientId, sub: emulator.clientId, aud: tokenEndpoint, exp: now + 600 };
+    const fed = { iss: GITHUB, sub: SUBJECT, aud: 'api://AzureADTokenExchange', exp: now + 600 };
+    const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const cases: Array<[string, string, number]> = [
+      ['a registered certificate', jwt({ alg: 'RS256', x5t }, own, certificate.private), 0],
+      ['signed by another key', jwt({ alg: 'RS256', x5t }, own, stranger), 700027],
+      ['an unregistered certificate', jwt({ alg: 'RS256', x5t: 'AAAA' }, own, certificate.private), 700027],
+      ['expired', jwt({ alg: 'RS256', x5t }, { ...own, exp: now - 60 }, certificate.private), 700024],
+      [
+        'for another endpoint',
+        jwt(
+          { alg: 'RS256', x5t },
+          { ...own, aud: 'https://login.microsoftonline.com/x/oauth2/v2.0/token' },
+          certificate.private,
+        ),
+        50013,
+      ],
+      ['federated, trusted', jwt({ alg: 'RS256', kid: 'k1' }, fed, issuerKey), 0],
+      [
+        'federated, another issuer',
+        jwt({ alg: 'RS256', kid: 'k1' }, { ...fed, iss: 'https://example.com' }, issuerKey),
+        700211,
+      ],
+      [
+        'federated, another subject',
+        jwt({ alg: 'RS256', kid: 'k1' }, { ...fed, sub: 'repo:contoso/app:pull_request' }, issuerKey),
+        700213,
+      ],
+      [
+        'federated, another audience',
+        jwt({ alg: 'RS256', kid: 'k1' }, { ...fed, aud: 'api://other' }, issuerKey),
+        700212,
+      ],
+      ['federated, forged signature', jwt({ alg: 'RS256', kid: 'k1' }, fed, stranger), 700027],
+    ];
+    for (const [label, assertion, code] of cases) {
+      const res = await authority(emulator, 'POST', `/${emulator.tenantId}/oauth2/v2.0/token`, {
+        grant_type: 'client_credentials',
+        client_id: emulator.clientId,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+        scope: STORE_SCOPE,
+      });
+      if (code === 0) expect([label, res.status]).toEqual([label, 200]);
+      else expect([label, res.status, res.body.error_codes]).toEqual([label, 401, [code]]);
+    }
+  });
+
+  it('refuses an expired client secret with AADSTS7000222', async () => {
+    const app = await emulator.admin.registerApp({ secretExpiresAt: new Date(Date.now() - 1000).toISOString() });
+    const res = await authority(emulator, 'POST', `/${emulator.tenantId}/oauth2/v2.0/token`, {
+      grant_type: 'client_credentials',
+      client_id: app.clientId,
+      client_secret: app.clientSecret,
+      scope: STORE_SCOPE,
+    });
+    expect([res.status, res.body.error]).toEqual([401, 'invalid_client']);
+    expect(res.body.error_description).toMatch(
+      new RegExp(`^AADSTS7000222: The provided client secret keys for app '${app.clientId}' are expired`),
+    );
+    await emulator.admin.updateApp(app.clientId, { secretExpiresAt: null });
+    expect(
+      (
+        await authority(emulator, 'POST', `/${emulator.tenantId}/oauth2/v2.0/token`, {
+          grant_type: 'client_credentials',
+          client_id: app.clientId,
+          client_secret: app.clientSecret,
+          scope: STORE_SCOPE,
+        })
+      ).status,
+    ).toBe(200);
+  });
+
+  it('answers 403 to an app without the Manager role, and 401 to one never added to Partner Center', async () => {
+    const tokenFor = async (role: 'Developer' | 'none'): Promise<Api> => {
+      const app = await emulator.admin.registerApp({ role });
+      const res = await authority(emulator, 'POST', `/${emulator.tenantId}/oauth2/v2.0/token`, {
+        grant_type: 'client_credentials',
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+        scope: STORE_SCOPE,
+      });
+      expect(res.status).toBe(200);
+      return new Api(emulator, res.body.access_token);
+    };
+    const developer = await tokenFor('Developer');
+    const forbidden = await developer.get(`applications/${SEED_IDS.demoApp}`);
+    expect([forbidden.status, forbidden.text]).toEqual([403, '']);
+    const outsider = await tokenFor('none');
+    const refused = await outsider.get(`applications/${SEED_IDS.demoApp}`);
+    expect([refused.status, refused.body]).toEqual([
+      401,
+      expect.objectContaining({ code: 'Unauthorized', message: 'Identity cannot be authorized' }),
+    ]);
+  });
+
   it('limits a tenant to N calls per sliding window with 429 and the service message, without a Retry-After header', async () => {
     await emulator.admin.configure({ rateLimitEnabled: true, rateLimitPerMinute: 3 });
     const api = await Api.connect(emulator);
@@ -191,7 +339,10 @@ describe('Store API emulator: tokens, authentication and rate limit', () => {
     const seconds = Number(/Try again in (\d+) seconds\./.exec(limited.body.message)?.[1]);
     expect(seconds).toBeGreaterThanOrEqual(59);
     expect(seconds).toBeLessThanOrEqual(60);
-    expect(limited.body).toEqual({ statusCode: 429, message: `Rate limit is exceeded. Try again in ${seconds} seconds.` });
+    expect(limited.body).toEqual({
+      statusCode: 429,
+      message: `Rate limit is exceeded. Try again in ${seconds} seconds.`,
+    });
 
     // A short window lets calls through again once the oldest leave it.
     await emulator.admin.configure({ rateLimitWindowMs: 300 });
