@@ -21,9 +21,9 @@ import type { Azurite } from '../sandbox/azurite';
 import { type HostLogLine } from '../sandbox/host';
 import type { Sandbox } from '../sandbox/stack';
 import { whileRunning } from './cleanup';
-import { benchSeed, HostLog, startBenchSandbox } from './sandboxKit';
 import { type BenchOutput, type Goal, KiB, type Log, median, round, table } from './table';
-import { BENCH_PACKAGE, benchManifest, randomStream } from './zips';
+import { benchIdentity, benchSeed, HostLog, startBenchSandbox } from './sandboxKit';
+import { BENCH_PACKAGE, benchManifest, benchPackageEntry } from './zips';
 
 export interface PipelineBenchOptions {
   azurite?: Pick<Azurite, 'connectionString' | 'ingestConnectionString'>;
@@ -37,8 +37,11 @@ export interface PipelineBenchOptions {
   log?: Log;
 }
 
-/** A small valid submission zip in memory: the manifest and one package. */
-export async function smallZip(applicationId: string, packageBytes = 64 * KiB): Promise<Buffer> {
+/**
+ * A small valid submission zip in memory: the manifest and one real package of the bench app
+ * `Contoso.Bench<n>` (see benchSeed) at `version`, which must go up from run to run of one app.
+ */
+export async function smallZip(applicationId: string, version = '2.0.0.0', packageBytes = 64 * KiB): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _e, done) {
@@ -48,7 +51,7 @@ export async function smallZip(applicationId: string, packageBytes = 64 * KiB): 
   });
   await writeZip(
     [
-      { name: BENCH_PACKAGE, data: () => randomStream(packageBytes), size: packageBytes },
+      await benchPackageEntry(BENCH_PACKAGE, packageBytes, version, benchIdentity(applicationId)),
       { name: 'submission.json', data: benchManifest(applicationId), compress: true },
     ],
     sink,
@@ -160,7 +163,7 @@ export async function benchPipeline(o: PipelineBenchOptions): Promise<BenchOutpu
     const service = BlobServiceClient.fromConnectionString(sandbox.azurite.connectionString);
     const container = service.getContainerClient(sandbox.settings.SUBMISSIONS_CONTAINER!);
     for (let i = 0; i <= o.runs; i++) {
-      const zip = await smallZip(appId);
+      const zip = await smallZip(appId, `2.0.${i}.0`);
       const name = `bench/pipeline-${Date.now().toString(36)}-${i}.zip`;
       const uploaded = await container.getBlockBlobClient(name).uploadData(zip);
       const landedAt = Date.now();

@@ -10,6 +10,12 @@ import type { Azurite } from '../sandbox/azurite';
 import { repoRoot, startSandbox, type Sandbox } from '../sandbox/stack';
 
 /** `n` apps like the seed's demo app (one published submission, two packages), ids 9NBENCH00000…; the demo app too. */
+/** The package identity of a bench app (`9NBENCH00003` → `Contoso.Bench3`), or the demo app's. */
+export function benchIdentity(applicationId: string): { name: string; publisher: string } {
+  const n = /^9NBENCH(\d{5})$/.exec(applicationId)?.[1];
+  return { name: n === undefined ? 'Contoso.Demo' : `Contoso.Bench${Number(n)}`, publisher: 'CN=Contoso Ltd.' };
+}
+
 export function benchSeed(n: number): { seed: SeedData; appIds: string[] } {
   const base = defaultSeed();
   const demo = base.applications![0]!;

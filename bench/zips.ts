@@ -11,11 +11,58 @@ import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeZip, type ZipWriterEntry } from '../lib/zip/writer';
+import { packageEntries, type PackageSpec } from '../sandbox/packages';
 import { MiB, sizeLabel } from './table';
 
 /** The demo app of the emulator's default seed: a manifest that names it validates everywhere. */
 export const BENCH_APP_ID = '9NBLGGH4R315';
-export const BENCH_PACKAGE = 'packages/Contoso.Bench_1.0.0.0_x64.msixupload';
+/** A real package of the demo app (a version above its published 1.0.0.0), its payload random bytes. */
+export const BENCH_PACKAGE = 'packages/Contoso.Demo_2.0.0.0_x64.msix';
+export const BENCH_IDENTITY = { name: 'Contoso.Demo', publisher: 'CN=Contoso Ltd.' };
+
+/** Bytes a package adds around its payload (a fixed cost: the footprint files and the zip records). */
+let packageOverhead: Promise<number> | undefined;
+function overheadOfPackage(): Promise<number> {
+  packageOverhead ??= (async () => {
+    const sink = new Writable({ write: (_c, _e, done) => done() });
+    const spec: PackageSpec = { ...BENCH_IDENTITY, version: '0.0.0.0', architecture: 'x64' };
+    const { bytes } = await writeZip(packageEntries(spec, [payloadEntry(0)]), sink);
+    return bytes;
+  })();
+  return packageOverhead;
+}
+
+function payloadEntry(size: number): ZipWriterEntry {
+  return { name: 'payload.bin', data: () => randomStream(size), size };
+}
+
+/**
+ * A zip entry holding a real MSIX package of `bytes` bytes in all (at least its fixed overhead):
+ * `identity` and `version` in its manifest, a random payload streamed through the package's own
+ * zip writer. Packages up to 4 GiB (no zip64 records, so the size is known in advance).
+ */
+export async function benchPackageEntry(
+  name: string,
+  bytes: number,
+  version = '2.0.0.0',
+  identity: { name: string; publisher: string } = BENCH_IDENTITY,
+  compress = false,
+): Promise<ZipWriterEntry> {
+  const overhead = await overheadOfPackage();
+  const payload = Math.max(0, bytes - overhead);
+  if (payload + overhead >= 0xffffffff - MiB) throw new Error('bench packages stay below 4 GiB');
+  const spec: PackageSpec = { ...identity, version, architecture: 'x64' };
+  return {
+    name,
+    size: payload + overhead,
+    compress,
+    data: () => {
+      const out = new PassThrough({ highWaterMark: 2 * MiB });
+      writeZip(packageEntries(spec, [payloadEntry(payload)]), out).catch((e: unknown) => out.destroy(e as Error));
+      return out;
+    },
+  };
+}
 
 export function benchManifest(applicationId = BENCH_APP_ID, packages: string[] = [BENCH_PACKAGE]): Buffer {
   return Buffer.from(
@@ -55,10 +102,10 @@ export type ZipLayout =
   /** `entries` files of `entryBytes` each, with submission.json in the middle of the archive. */
   | { kind: 'many'; entries: number; entryBytes: number };
 
-function entriesFor(layout: ZipLayout, packageBytes: number): ZipWriterEntry[] {
+async function entriesFor(layout: ZipLayout, packageBytes: number): Promise<ZipWriterEntry[]> {
   if (layout.kind === 'single') {
     return [
-      { name: BENCH_PACKAGE, data: () => randomStream(packageBytes), size: packageBytes },
+      await benchPackageEntry(BENCH_PACKAGE, packageBytes),
       { name: 'submission.json', data: benchManifest(), compress: true },
     ];
   }
@@ -71,7 +118,7 @@ function entriesFor(layout: ZipLayout, packageBytes: number): ZipWriterEntry[] {
   });
   return [
     ...Array.from({ length: before }, (_, i) => file('assets', i)),
-    { name: BENCH_PACKAGE, data: () => randomStream(layout.entryBytes), size: layout.entryBytes },
+    await benchPackageEntry(BENCH_PACKAGE, layout.entryBytes),
     { name: 'submission.json', data: benchManifest(), compress: true },
     ...Array.from({ length: others - before }, (_, i) => file('videos', i)),
   ];
@@ -80,8 +127,9 @@ function entriesFor(layout: ZipLayout, packageBytes: number): ZipWriterEntry[] {
 /** Bytes a single-package zip adds around its package: measured by writing one with an empty package. */
 async function singleOverhead(): Promise<number> {
   const sink = new Writable({ write: (_c, _e, done) => done() });
-  const { bytes } = await writeZip(entriesFor({ kind: 'single', size: 0 }, 0), sink);
-  return bytes;
+  const entries = await entriesFor({ kind: 'single', size: 0 }, 0);
+  const { bytes } = await writeZip(entries, sink);
+  return bytes - (entries[0]!.size ?? 0);
 }
 
 export interface LocalZip {
@@ -94,7 +142,7 @@ export interface LocalZip {
 /** Writes the zip to `path`, hashing what goes out; a single-package zip comes out exactly `size` bytes (below 4 GiB). */
 export async function writeBenchZip(path: string, layout: ZipLayout): Promise<LocalZip> {
   const packageBytes = layout.kind === 'single' ? Math.max(0, layout.size - (await singleOverhead())) : 0;
-  const entries = entriesFor(layout, packageBytes);
+  const entries = await entriesFor(layout, packageBytes);
   const hash = createHash('md5');
   const tap = new PassThrough({ highWaterMark: 4 * MiB });
   tap.on('data', (chunk: Buffer) => hash.update(chunk));

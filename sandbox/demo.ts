@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { writeZip } from '../lib/zip/writer';
+import { packageFileFor } from './packages';
 
 /** The demo app the emulator seeds by default. */
 export const DEMO_APP_ID = '9NBLGGH4R315';
@@ -26,19 +26,26 @@ export function demoManifest(releaseNotes = 'Released from the sandbox demo.'): 
           },
         },
       },
-      applicationPackages: [{ fileName: 'packages/Contoso.Demo_1.2.3.0_x64.msixupload' }],
+      applicationPackages: [{ fileName: DEMO_PACKAGE }],
     },
     options: { waitFor: 'published' },
   };
 }
 
-/** Writes the demo submission zip: a manifest, one package (random bytes: nothing reads inside it) and one screenshot. */
+/** The demo app's package identity (the emulator's seed), which the Store checks every package against. */
+export const DEMO_IDENTITY = { name: 'Contoso.Demo', publisher: 'CN=Contoso Ltd.' };
+const DEMO_PACKAGE = 'packages/Contoso.Demo_1.2.3.0_x64.msixupload';
+
+/**
+ * Writes the demo submission zip: a manifest, one package (a minimal real .msixupload of the demo
+ * app, version 1.2.3.0, which the Store's package validation accepts once) and one screenshot.
+ */
 export async function writeDemoZip(path: string, manifest: Record<string, unknown> = demoManifest()): Promise<number> {
   const out = createWriteStream(path);
   const { bytes } = await writeZip(
     [
       { name: 'submission.json', data: Buffer.from(JSON.stringify(manifest, null, 2)), compress: true },
-      { name: 'packages/Contoso.Demo_1.2.3.0_x64.msixupload', data: randomBytes(256 * 1024) },
+      { name: DEMO_PACKAGE, data: await packageFileFor(DEMO_PACKAGE, DEMO_IDENTITY) },
       { name: 'images/en-us/screenshot-1.png', data: PNG_1X1 },
     ],
     out,

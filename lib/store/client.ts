@@ -18,7 +18,7 @@ import {
   type PipelineRequest,
 } from '@azure/core-rest-pipeline';
 import type { Config } from '../config';
-import { StoreRequestError } from '../errors';
+import { isStoreRequestError, StoreRequestError } from '../errors';
 import { redact, registerSecret } from '../redact';
 import { storeCredential } from './credential';
 import { correlationIdOf, parseJson, storeErrorFromResponse } from './errors';
@@ -161,7 +161,7 @@ export class StoreClient {
     return this.send<Product>('GET', productPath(ref), { idempotent: true });
   }
 
-  /** Every flight of an application, following the pages. */
+  /** Every flight of an application, following the pages; none when the Store answers 404 ("No package flights were found"). */
   async listFlights(applicationId: string): Promise<StoreResult<Flight[]>> {
     return this.listAll<Flight>(`applications/${segment(applicationId, 'applicationId')}/listflights`);
   }
@@ -174,7 +174,7 @@ export class StoreClient {
     });
   }
 
-  /** Every add-on of the account (`GET inappproducts`), following the pages. */
+  /** Every add-on of the account (`GET inappproducts`), following the pages; none when the Store answers 404 ("No add-ons were found"). */
   async listInAppProducts(): Promise<StoreResult<InAppProduct[]>> {
     return this.listAll<InAppProduct>('inappproducts');
   }
@@ -364,13 +364,17 @@ export class StoreClient {
       const key = url.toString();
       if (seen.has(key)) break;
       seen.add(key);
-      const answer: Answer<{ value?: T[]; totalCount?: number; '@nextLink'?: string } | undefined> = await this.sendUrl(
-        'GET',
-        url,
-        {
-          idempotent: true,
-        },
-      );
+      let answer: Answer<{ value?: T[]; totalCount?: number; '@nextLink'?: string } | undefined>;
+      try {
+        answer = await this.sendUrl('GET', url, { idempotent: true });
+      } catch (e) {
+        // The list calls answer 404 when there is nothing to list (get-flights-for-an-app.md,
+        // get-all-add-ons.md): the first flight of an app, the first add-on of an account.
+        if (page === 0 && isStoreRequestError(e) && e.status === 404) {
+          return { value: [], correlationId: e.correlationId ?? '' };
+        }
+        throw e;
+      }
       firstCorrelationId ??= answer.correlationId;
       const pageItems = Array.isArray(answer.value?.value) ? answer.value.value : [];
       items.push(...pageItems);

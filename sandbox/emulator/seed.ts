@@ -278,6 +278,7 @@ export function defaultSeed(): SeedData {
       {
         id: SEED_IDS.rolloutApp,
         primaryName: 'Contoso Gradual',
+        packageIdentityName: 'Contoso.Gradual',
         published: rolloutPublished,
       },
       paid,

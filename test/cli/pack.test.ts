@@ -4,6 +4,7 @@ import { InputError } from '../../lib/errors';
 import { MANIFEST_NAME } from '../../lib/manifest';
 import { readLocalSubmission } from '../../cli/localZip';
 import { packFolder, readReleaseFolder } from '../../cli/pack';
+import { packageFor } from '../helpers/zips';
 import { fakePackage, makeFolder, PNG, pngOf, runCli, tempDir } from './helpers';
 
 const APP = '9NBLGGH4R315';
@@ -12,8 +13,8 @@ const PKG = 'Contoso.Demo_1.2.3.0_x64.msixupload';
 function appFolder(parent: string, name = 'app', extra: Record<string, string | Buffer | object> = {}): string {
   return makeFolder(parent, name, {
     'store.json': { target: { kind: 'app', applicationId: APP }, options: { waitFor: 'published' } },
-    [PKG]: fakePackage(),
-    'Contoso.Demo_1.2.3.0_arm64.msixupload': fakePackage(),
+    [PKG]: packageFor(PKG),
+    'Contoso.Demo_1.2.3.0_arm64.msixupload': packageFor('Contoso.Demo_1.2.3.0_arm64.msixupload'),
     'listings/en-us/title.txt': 'Contoso Demo\n',
     'listings/en-us/description.txt': 'A demo app.\r\nIt does things.\r\n',
     'listings/en-us/releaseNotes.txt': 'Faster start-up.\n',
@@ -95,7 +96,7 @@ describe('pack: folders that make a zip', () => {
       applicationId: APP,
       flight: { friendlyName: 'Insiders', groupIds: ['1152921504606962205'] },
     };
-    const dir = makeFolder(root, 'flight', { 'store.json': { target }, [PKG]: fakePackage() });
+    const dir = makeFolder(root, 'flight', { 'store.json': { target }, [PKG]: packageFor(PKG) });
     const { manifest } = (await packFolder(dir, join(root, 'flight.zip'))).checked;
     expect(manifest.target).toEqual(target);
     expect(manifest.submission).toEqual({ flightPackages: [{ fileName: PKG }] });
@@ -191,7 +192,7 @@ describe('pack: folders with a mistake', () => {
   });
 
   it('no store.json', async () => {
-    const dir = makeFolder(root, 'no-config', { [PKG]: fakePackage(), 'Store.JSON.txt': '{}' });
+    const dir = makeFolder(root, 'no-config', { [PKG]: packageFor(PKG), 'Store.JSON.txt': '{}' });
     expect(await problemsOf(dir, 'no-config')).toEqual([
       expect.stringMatching(
         /^no-config\/store\.json: is missing: every release folder has a store\.json naming the target/,
@@ -203,7 +204,7 @@ describe('pack: folders with a mistake', () => {
   it('store.json that is not valid JSON says where', async () => {
     const dir = makeFolder(root, 'bad-json', {
       'store.json': '{\n  "target": {"kind": "app",}\n}',
-      [PKG]: fakePackage(),
+      [PKG]: packageFor(PKG),
     });
     expect(await problemsOf(dir, 'bad-json')).toEqual([
       'bad-json/store.json: invalid JSON at line 2, column 28: trailing comma before "}"',
@@ -263,7 +264,7 @@ describe('pack: folders with a mistake', () => {
     ]);
     const addon = makeFolder(root, 'addon-package', {
       'store.json': { target: { kind: 'addon', inAppProductId: '9NBLGGH4TNNR' } },
-      [PKG]: fakePackage(),
+      [PKG]: packageFor(PKG),
       'listings/en-us/icon.png': pngOf(64, 64),
     });
     expect(await problemsOf(addon, 'addon')).toEqual([

@@ -12,8 +12,8 @@ import { SEED_IDS } from '../../sandbox/emulator';
 import { freePort } from '../../sandbox/azurite';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { storeGet } from '../e2e/support';
-import { goodZip } from '../helpers/zips';
-import { ensureCliBuilt, fakePackage, makeFolder, PNG, pngOf, runCliProcess, tempDir, type CliResult } from './helpers';
+import { goodZip, packageFor } from '../helpers/zips';
+import { ensureCliBuilt, makeFolder, PNG, pngOf, runCliProcess, tempDir, type CliResult } from './helpers';
 
 const APP = SEED_IDS.demoApp;
 const PKG = 'Contoso.Demo_1.3.0.0_x64.msixupload';
@@ -30,7 +30,7 @@ beforeAll(async () => {
   appZip = join(root, 'app-spare.zip');
   const dir = makeFolder(root, 'app-spare', {
     'store.json': { target: { kind: 'app', applicationId: APP } },
-    [PKG]: fakePackage(),
+    [PKG]: packageFor(PKG),
   });
   expect((await runCliProcess(['pack', dir, '-o', appZip])).code).toBe(0);
 });
@@ -82,7 +82,7 @@ describe('store-submitter against the sandbox', () => {
     async () => {
       const zip = await packAndValidate('app-1.3.0', {
         'store.json': { target: { kind: 'app', applicationId: APP }, options: { waitFor: 'published' } },
-        [PKG]: fakePackage(64 * 1024),
+        [PKG]: packageFor(PKG),
         'listings/en-us/releaseNotes.txt': 'Offline maps.\n',
         'listings/en-us/images/Screenshot/01.png': PNG,
       });
@@ -142,7 +142,7 @@ describe('store-submitter against the sandbox', () => {
           target: { kind: 'app', applicationId: SEED_IDS.rolloutApp },
           options: { waitFor: 'published', existingRollout: 'finalize' },
         },
-        [PKG]: fakePackage(),
+        [PKG]: packageFor(PKG, { name: 'Contoso.Gradual' }),
       });
       const failed = await cli(['submit', failingZip]);
       expect(failed.code).toBe(1);
@@ -170,7 +170,7 @@ describe('store-submitter against the sandbox', () => {
           },
           options: { waitFor: 'published' },
         },
-        [PKG]: fakePackage(),
+        [PKG]: packageFor(PKG),
       });
       // --account-url wins over the connection string in the environment; a SAS in it is never printed.
       const sasUrl = BlobServiceClient.fromConnectionString(sandbox.azurite.connectionString).generateAccountSasUrl(

@@ -1,6 +1,6 @@
 import { SEED_IDS, fetchToken } from '../../sandbox/emulator';
 import { ZIP_METADATA } from '../../lib/storage';
-import { fakeFile, goodZip } from '../helpers/zips';
+import { fakeFile, goodZip, packageFor } from '../helpers/zips';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { instanceIdFor } from '../../lib/instanceId';
 
@@ -43,7 +43,7 @@ describe('an app submission end to end', () => {
   afterAll(() => sandbox?.stop());
 
   it("takes a dropped zip to exactly one committed submission with the manifest's packages, listing and images", async () => {
-    const zip = goodZip(appManifest(), { [PACKAGE]: fakeFile('package', 4096), [SCREENSHOT]: fakeFile('png', 64) });
+    const zip = goodZip(appManifest(), { [PACKAGE]: packageFor(PACKAGE), [SCREENSHOT]: fakeFile('png', 64) });
     const etag = await sandbox.drop('releases/contoso-2.0.zip', zip);
     const instanceId = instanceIdFor(sandbox.submissions.containerName, 'releases/contoso-2.0.zip', etag);
 

@@ -1,5 +1,5 @@
 import { SEED_IDS } from '../../sandbox/emulator';
-import { fakeFile } from '../helpers/zips';
+import { packageFor } from '../helpers/zips';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { apiSubmissionsOf, dropAndFinish, fileStatuses, requestsOf, stepsOf, storeGet, E2E_SETTINGS } from './support';
 
@@ -19,7 +19,7 @@ function flightManifest(
   };
 }
 
-const files = { [PACKAGE]: fakeFile('flight package', 2048) };
+const files = { [PACKAGE]: packageFor(PACKAGE) };
 const CREATE_FLIGHT = new RegExp(`^POST /v1\\.0/my/applications/${SEED_IDS.demoApp}/flights$`, 'i');
 
 describe('a flight submission end to end', () => {
@@ -134,7 +134,7 @@ describe('a flight submission end to end', () => {
     await sandbox.emulator.admin.fault({ kind: 'stuck', status: 'PreProcessing', productId: flightId });
     const next = 'packages/ContosoDemo_1.3.0.0_x64.msixupload';
     const second = await dropAndFinish(sandbox, 'flights/new-name-2.zip', flightManifest(target, {}, next), {
-      [next]: fakeFile('next flight package', 2048),
+      [next]: packageFor(next),
     });
     expect(second.doc.status).toBe('Succeeded');
     expect(second.doc.product).toEqual(first.doc.product);

@@ -1,5 +1,5 @@
 import { SEED_IDS, type EmulatorState } from '../../sandbox/emulator';
-import { fakeFile } from '../helpers/zips';
+import { fakeFile, packageFor } from '../helpers/zips';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import {
   apiSubmissionsOf,
@@ -18,7 +18,7 @@ const APP = SEED_IDS.demoApp;
 const PACKAGE = 'packages/ContosoDemo_2.0.0.0_x64.msixupload';
 const OLD_X64 = 'Packages/ContosoDemo_1.0.0.0_x64.msix';
 const OLD_ARM64 = 'Packages/ContosoDemo_1.0.0.0_arm64.msix';
-const files = { [PACKAGE]: fakeFile('package', 2048) };
+const files = { [PACKAGE]: packageFor(PACKAGE) };
 
 function appManifest(options: Json = {}, submission: Json = {}, applicationId: string = APP): unknown {
   return {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { SEED_IDS } from '../../sandbox/emulator';
 import { findLeakedSecrets, plantInTaskHub, type LeakText } from '../helpers/secrets';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
-import { fakeFile, goodZip } from '../helpers/zips';
+import { fakeFile, goodZip, packageFor } from '../helpers/zips';
 import { dropRun, seedWithApps } from '../orchestrations/durable';
 import { patience } from '../helpers/engine';
 
@@ -28,7 +28,7 @@ function appZip(applicationId: string, options: Record<string, unknown> = {}): B
     },
     options,
   };
-  return goodZip(manifest, { [PACKAGE]: fakeFile('package', 2048), [SCREENSHOT]: fakeFile('png', 64) });
+  return goodZip(manifest, { [PACKAGE]: packageFor(PACKAGE), [SCREENSHOT]: fakeFile('png', 64) });
 }
 
 describe('no secret leaks into histories, statuses, reports or logs', () => {
@@ -109,7 +109,7 @@ describe('no secret leaks into histories, statuses, reports or logs', () => {
         },
         submission: { flightPackages: [{ fileName: PACKAGE }] },
       },
-      { [PACKAGE]: fakeFile('flight package', 1024) },
+      { [PACKAGE]: packageFor(PACKAGE) },
     );
     const addonZip = goodZip({
       target: { kind: 'addon', inAppProductId: SEED_IDS.demoAddOn },

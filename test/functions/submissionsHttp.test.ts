@@ -6,7 +6,7 @@
 import { SEED_IDS } from '../../sandbox/emulator';
 import { instanceIdFor } from '../../lib/instanceId';
 import type { StatusDocument } from '../../lib/runStatus';
-import { fakeFile, goodZip } from '../helpers/zips';
+import { goodZip, packageFor } from '../helpers/zips';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { apiSubmissionsOf, E2E_SETTINGS, emulatorUntil, requestsOf, stepsOf, type Json } from '../e2e/support';
 
@@ -19,7 +19,7 @@ function appZip(options: Json = {}, label = 'package'): Buffer {
       submission: { applicationPackages: [{ fileName: PACKAGE }] },
       options,
     },
-    { [PACKAGE]: fakeFile(label, 2048) },
+    { [PACKAGE]: packageFor(PACKAGE) },
   );
 }
 

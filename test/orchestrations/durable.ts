@@ -176,7 +176,14 @@ export function seedWithApps(...ids: string[]): SeedData {
   const demo = seed.applications!.find((a) => a.id === '9NBLGGH4R315')!;
   const copies: SeedApplication[] = ids.map((id) => {
     const { id: _publishedId, ...published } = demo.published!;
-    return { id, primaryName: `Test app ${id}`, published };
+    // The demo app's identity, so the sandbox's test packages (packageFor) belong to every copy.
+    return {
+      id,
+      primaryName: `Test app ${id}`,
+      packageIdentityName: demo.packageIdentityName,
+      publisherName: demo.publisherName,
+      published,
+    };
   });
   return { ...seed, applications: [...seed.applications!, ...copies] };
 }

@@ -1,7 +1,7 @@
 import { POLLS_PER_EXECUTION } from '../../lib/polling';
 import { itOnFastClock } from '../helpers/engine';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
-import { fakeFile, goodZip } from '../helpers/zips';
+import { goodZip, packageFor } from '../helpers/zips';
 import { RAW, dropRun, instance, msBetween, rawHistory, seedWithApps, type InstanceStatus } from './durable';
 
 const LONG_APP = '9NBLGGH4LONG';
@@ -15,10 +15,10 @@ function appZip(applicationId: string, options: Record<string, unknown> = {}): B
   return goodZip(
     {
       target: { kind: 'app', applicationId },
-      submission: { applicationPackages: [{ fileName: 'packages/App_1.0.0.0_x64.msix' }] },
+      submission: { applicationPackages: [{ fileName: 'packages/App_2.0.0.0_x64.msix' }] },
       options,
     },
-    { 'packages/App_1.0.0.0_x64.msix': fakeFile('package', 512) },
+    { 'packages/App_2.0.0.0_x64.msix': packageFor('packages/App_2.0.0.0_x64.msix') },
   );
 }
 

@@ -1,6 +1,6 @@
 import { itOnFastClock } from '../helpers/engine';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
-import { fakeFile, goodZip } from '../helpers/zips';
+import { goodZip, packageFor } from '../helpers/zips';
 import {
   RAW,
   allInstances,
@@ -53,7 +53,7 @@ function appZip(applicationId: string): Buffer {
       target: { kind: 'app', applicationId },
       submission: { applicationPackages: [{ fileName: PACKAGE }] },
     },
-    { [PACKAGE]: fakeFile('package', 1024) },
+    { [PACKAGE]: packageFor(PACKAGE) },
   );
 }
 

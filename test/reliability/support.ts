@@ -15,8 +15,8 @@ import type {
 import { startHost } from '../../sandbox/host';
 import { repoRoot, type SandboxOptions } from '../../sandbox/stack';
 import { instanceIdFor } from '../../lib/instanceId';
-import { fakeFile, goodZip } from '../helpers/zips';
-import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+import { goodZip, packageFor } from '../helpers/zips';
+import { STORE_LIMITS, startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { patience } from '../helpers/engine';
 
 export type Json = Record<string, unknown>;
@@ -50,6 +50,8 @@ export async function startReliabilitySandbox(options: SandboxOptions = {}): Pro
   };
   const base = await startTestSandbox({
     ...options,
+    // Every guarantee is shown with the Store's rate limits on (a scenario may tighten them).
+    emulator: { ...options.emulator, config: { ...STORE_LIMITS, ...options.emulator?.config } },
     host: hostOptions,
     settings: { STORE_REQUEST_TIMEOUT_SECONDS: '2', ...options.settings },
   });
@@ -128,7 +130,9 @@ export function seedApp(id: string, extra: Partial<SeedApplication> = {}): SeedA
           platformOverrides: {},
         },
       },
-      applicationPackages: [{ fileName: `Packages/App_1.0.0.0_x64.msix`, fileStatus: 'Uploaded' }],
+      applicationPackages: [
+        { fileName: `Packages/App_1.0.0.0_x64.msix`, fileStatus: 'Uploaded', version: '1.0.0.0', architecture: 'X64' },
+      ],
     },
     ...extra,
   };
@@ -151,7 +155,7 @@ export function appZip(applicationId: string, options: Json = {}): Buffer {
       },
       options,
     },
-    { [PACKAGE]: fakeFile(applicationId, 2048) },
+    { [PACKAGE]: packageFor(PACKAGE, { name: `Contoso.R${applicationId}` }) },
   );
 }
 

@@ -15,6 +15,7 @@ import { kindInfo, type ProductRef } from '../../../lib/store/kinds';
 import type { Application, Submission } from '../../../lib/store/types';
 import {
   SEED_IDS,
+  defaultSeed,
   STORE_SCOPE,
   startEmulator,
   type HttpFaultSpec,
@@ -194,7 +195,8 @@ describe('StoreClient against the emulator', () => {
       expect.arrayContaining(['Beta ring', 'Insiders', 'Dogfood']),
     );
     expect(new Set(flights.value.map((f) => f.flightId)).size).toBe(flights.value.length);
-    const pages = lines.filter((l) => l.method === 'GET' && l.path.endsWith('/listflights'));
+    // The next links come in the Store's shape, listflights/?skip=2&top=2.
+    const pages = lines.filter((l) => l.method === 'GET' && /\/listflights\/?$/.test(l.path));
     expect(pages.length).toBe(Math.ceil(flights.value.length / 2));
 
     const addOn = await client.createInAppProduct({
@@ -207,6 +209,20 @@ describe('StoreClient against the emulator', () => {
     const expected = (await emu.admin.state()).inAppProducts.length;
     expect(all.value).toHaveLength(expected);
     expect(all.value.map((x) => x.id)).toContain(addOn.value.id);
+  });
+
+  it('lists no flights and no add-ons when the Store answers 404 for an empty list', async () => {
+    const { client } = harness();
+    // The paid app of the seed has neither: the Store's list calls answer 404 then.
+    const flights = await client.listFlights(SEED_IDS.paidApp);
+    expect(flights.value).toEqual([]);
+    expect(flights.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    await emu.admin.reset({ ...defaultSeed(), inAppProducts: [] });
+    try {
+      expect((await client.listInAppProducts()).value).toEqual([]);
+    } finally {
+      await emu.admin.reset('default');
+    }
   });
 
   it('maps Store errors to StoreRequestError with code, status, message and correlation id', async () => {
