@@ -19,6 +19,8 @@ const PACKAGE = 'packages/ContosoDemo_2.0.0.0_x64.msixupload';
 const OLD_X64 = 'Packages/ContosoDemo_1.0.0.0_x64.msix';
 const OLD_ARM64 = 'Packages/ContosoDemo_1.0.0.0_arm64.msix';
 const files = { [PACKAGE]: packageFor(PACKAGE) };
+/** The rollout app of the seed has its own package identity. */
+const rolloutFiles = { [PACKAGE]: packageFor(PACKAGE, { name: 'Contoso.Gradual' }) };
 
 function appManifest(options: Json = {}, submission: Json = {}, applicationId: string = APP): unknown {
   return {
@@ -212,14 +214,12 @@ describe('submission.json options end to end', () => {
       title: before['de-de']!.baseListing.title,
       keywords: before['de-de']!.baseListing.keywords,
     });
-    for (const field of [
-      'applicationCategory',
-      'visibility',
-      'targetPublishMode',
-      'pricing',
-      'allowTargetFutureDeviceFamilies',
-    ])
+    for (const field of ['applicationCategory', 'visibility', 'targetPublishMode', 'allowTargetFutureDeviceFamilies'])
       expect({ [field]: body[field] }).toEqual({ [field]: published[field] });
+    // The price as published; isAdvancedPricingModel is the Store's read-only flag, which it turns
+    // to false on any PUT (msstore-cli PR #175), so it is not the product's to keep.
+    const { isAdvancedPricingModel: _flag, ...price } = published.pricing as Json;
+    expect(body.pricing).toEqual({ ...price, isAdvancedPricingModel: false });
   });
 
   it('dryRun creates and updates the submission, then deletes it: nothing uploaded, nothing committed', async () => {
@@ -291,7 +291,7 @@ describe('submission.json options end to end', () => {
     };
 
     it('"fail" (the default) stops with a message naming the option and leaves the rollout running', async () => {
-      const { doc } = await dropAndFinish(sandbox, 'rollout/fail.zip', appManifest({}, {}, RLLT), files);
+      const { doc } = await dropAndFinish(sandbox, 'rollout/fail.zip', appManifest({}, {}, RLLT), rolloutFiles);
       expect(doc.status).toBe('Failed');
       expect(doc.failure?.facts.code).toBe('RolloutInProgress');
       expect(doc.failure?.message).toContain(SEED_IDS.rolloutAppPublishedSubmission);
@@ -307,13 +307,14 @@ describe('submission.json options end to end', () => {
 
     it.each([
       ['finalize', { packageRolloutStatus: 'PackageRolloutComplete', packageRolloutPercentage: 100 }],
-      ['halt', { packageRolloutStatus: 'PackageRolloutStopped', packageRolloutPercentage: 25 }],
+      // Halting takes the percentage to 0 (halt-the-package-rollout-for-an-app-submission.md).
+      ['halt', { packageRolloutStatus: 'PackageRolloutStopped', packageRolloutPercentage: 0 }],
     ])('"%s" settles the rollout, then submits', async (action, expected) => {
       const { doc } = await dropAndFinish(
         sandbox,
         `rollout/${action}.zip`,
         appManifest({ existingRollout: action }, {}, RLLT),
-        files,
+        rolloutFiles,
       );
       expect(doc.status).toBe('Succeeded');
       expect(stepsOf(doc)).toEqual(expect.arrayContaining(['settleRollout', 'createSubmission', 'commitSubmission']));
