@@ -20,16 +20,23 @@ export const BENCH_APP_ID = '9NBLGGH4R315';
 export const BENCH_PACKAGE = 'packages/Contoso.Demo_2.0.0.0_x64.msix';
 export const BENCH_IDENTITY = { name: 'Contoso.Demo', publisher: 'CN=Contoso Ltd.' };
 
-/** Bytes a package adds around its payload (a fixed cost: the footprint files and the zip records). */
-let packageOverhead: Promise<number> | undefined;
-function overheadOfPackage(): Promise<number> {
-  packageOverhead ??= (async () => {
-    const sink = new Writable({ write: (_c, _e, done) => done() });
-    const spec: PackageSpec = { ...BENCH_IDENTITY, version: '0.0.0.0', architecture: 'x64' };
-    const { bytes } = await writeZip(packageEntries(spec, [payloadEntry(0)]), sink);
-    return bytes;
-  })();
-  return packageOverhead;
+/**
+ * Bytes a package adds around its payload: the footprint files (stored, so their size does not
+ * depend on how they compress) and the zip records; it depends on the identity's text only.
+ */
+const packageOverhead = new Map<string, Promise<number>>();
+function overheadOfPackage(spec: PackageSpec): Promise<number> {
+  const key = JSON.stringify(spec);
+  let overhead = packageOverhead.get(key);
+  if (!overhead) {
+    overhead = (async () => {
+      const sink = new Writable({ write: (_c, _e, done) => done() });
+      const { bytes } = await writeZip(packageEntries(spec, [payloadEntry(0)], { compress: false }), sink);
+      return bytes;
+    })();
+    packageOverhead.set(key, overhead);
+  }
+  return overhead;
 }
 
 function payloadEntry(size: number): ZipWriterEntry {
@@ -48,17 +55,19 @@ export async function benchPackageEntry(
   identity: { name: string; publisher: string } = BENCH_IDENTITY,
   compress = false,
 ): Promise<ZipWriterEntry> {
-  const overhead = await overheadOfPackage();
+  const spec: PackageSpec = { ...identity, version, architecture: 'x64' };
+  const overhead = await overheadOfPackage(spec);
   const payload = Math.max(0, bytes - overhead);
   if (payload + overhead >= 0xffffffff - MiB) throw new Error('bench packages stay below 4 GiB');
-  const spec: PackageSpec = { ...identity, version, architecture: 'x64' };
   return {
     name,
     size: payload + overhead,
     compress,
     data: () => {
       const out = new PassThrough({ highWaterMark: 2 * MiB });
-      writeZip(packageEntries(spec, [payloadEntry(payload)]), out).catch((e: unknown) => out.destroy(e as Error));
+      writeZip(packageEntries(spec, [payloadEntry(payload)], { compress: false }), out).catch((e: unknown) =>
+        out.destroy(e as Error),
+      );
       return out;
     },
   };

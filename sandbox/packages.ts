@@ -94,17 +94,18 @@ const CONTENT_TYPES =
  * The zip entries of a package: `payload` (e.g. a large stream for a benchmark, or nothing), a
  * placeholder executable, then the footprint files, deflated as the packaging tools do.
  */
-export function packageEntries(spec: PackageSpec, payload: ZipWriterEntry[] = []): ZipWriterEntry[] {
+export function packageEntries(
+  spec: PackageSpec,
+  payload: ZipWriterEntry[] = [],
+  options: { compress?: boolean } = {},
+): ZipWriterEntry[] {
+  const compress = options.compress ?? true;
   return [
     ...payload,
     { name: 'App.exe', data: Buffer.from(`MZ placeholder for ${spec.name} ${spec.version}\n`) },
-    { name: 'AppxManifest.xml', data: Buffer.from(appxManifest(spec)), compress: true },
-    {
-      name: 'AppxBlockMap.xml',
-      data: Buffer.from('<?xml version="1.0" encoding="UTF-8"?><BlockMap />'),
-      compress: true,
-    },
-    { name: '[Content_Types].xml', data: Buffer.from(CONTENT_TYPES), compress: true },
+    { name: 'AppxManifest.xml', data: Buffer.from(appxManifest(spec)), compress },
+    { name: 'AppxBlockMap.xml', data: Buffer.from('<?xml version="1.0" encoding="UTF-8"?><BlockMap />'), compress },
+    { name: '[Content_Types].xml', data: Buffer.from(CONTENT_TYPES), compress },
   ];
 }
 

@@ -63,7 +63,8 @@ describe('order per product', () => {
     const otherId = await drop(sandbox, other, appZip(productC, { waitFor: 'published' }));
     // Last-Modified has one-second resolution: the second upload must fall in a later second.
     await sleep(1100 - (Date.now() - firstUpload));
-    const secondId = await drop(sandbox, second, appZip(productA, { waitFor: 'published' }));
+    // A higher version than the first: the Store takes each version of a package once.
+    const secondId = await drop(sandbox, second, appZip(productA, { waitFor: 'published' }, '2.1.0.0'));
 
     // Watch the second run while it waits.
     const seen: StatusDocument[] = [];

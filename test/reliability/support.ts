@@ -142,10 +142,9 @@ export function seedOf(apps: SeedApplication[]): SeedData {
   return { applications: apps, inAppProducts: [] };
 }
 
-const PACKAGE = 'packages/App_2.0.0.0_x64.msixupload';
-
-/** A valid zip for an app: one new package, release notes, and the given options. */
-export function appZip(applicationId: string, options: Json = {}): Buffer {
+/** A valid zip for an app: one new package (at `version`, above the seeded 1.0.0.0), release notes, and the given options. */
+export function appZip(applicationId: string, options: Json = {}, version = '2.0.0.0'): Buffer {
+  const PACKAGE = `packages/App_${version}_x64.msixupload`;
   return goodZip(
     {
       target: { kind: 'app', applicationId },
