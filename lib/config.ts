@@ -21,6 +21,7 @@ export const SETTINGS = {
   requestTimeoutSeconds: 'STORE_REQUEST_TIMEOUT_SECONDS',
   maxRequestsPerMinute: 'STORE_MAX_REQUESTS_PER_MINUTE',
   rateWindowSeconds: 'STORE_RATE_WINDOW_SECONDS',
+  maxCommitsPerMinute: 'STORE_MAX_COMMITS_PER_MINUTE',
   pollFirstSeconds: 'POLL_FIRST_INTERVAL_SECONDS',
   pollMaxSeconds: 'POLL_MAX_INTERVAL_SECONDS',
   queueSettleSeconds: 'QUEUE_SETTLE_SECONDS',
@@ -53,6 +54,8 @@ export interface Config {
     maxRequestsPerMinute: number;
     /** The window the limit counts in: 60 s for the Store; the sandbox shortens it with its emulator. Default 60 s. */
     rateWindowMs?: number;
+    /** Commits allowed per window, on top of the call limit: the Store limits commits further (StoreBroker#159). */
+    maxCommitsPerMinute?: number;
   };
   polling: {
     firstIntervalSeconds: number;
@@ -167,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
       requestTimeoutMs: r.number(SETTINGS.requestTimeoutSeconds, 60, 1, 600) * 1000,
       maxRequestsPerMinute: r.number(SETTINGS.maxRequestsPerMinute, 20, 1, 10000),
       rateWindowMs: r.number(SETTINGS.rateWindowSeconds, 60, 1, 3600) * 1000,
+      maxCommitsPerMinute: r.number(SETTINGS.maxCommitsPerMinute, 5, 1, 10000),
     },
     polling: {
       firstIntervalSeconds: r.number(SETTINGS.pollFirstSeconds, 30, 1, 3600),

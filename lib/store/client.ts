@@ -23,7 +23,7 @@ import { redact, registerSecret } from '../redact';
 import { storeCredential } from './credential';
 import { correlationIdOf, parseJson, storeErrorFromResponse } from './errors';
 import { productPath, segment, submissionPath, type ProductRef } from './kinds';
-import { pacingPolicy, sharedPacer, type CallPacer } from './pacing';
+import { isCommitCall, pacingPolicy, sharedPacer, type CallPacer } from './pacing';
 import {
   TIMEOUT_CODE,
   attemptTimeoutPolicy,
@@ -78,6 +78,8 @@ export interface StoreClientOptions {
   httpClient?: HttpClient;
   /** Holds every attempt until the tenant's rate limit has room (lib/store/pacing.ts). None: no pacing. */
   pacer?: CallPacer;
+  /** Holds commits until the tenant's commit limit has room, before they take a call slot. */
+  commitPacer?: CallPacer;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -137,6 +139,13 @@ export class StoreClient {
     // Above the token policy: the token is taken after the wait for a slot, never left to expire
     // in the queue; and above the log and the timeout, so waiting is neither a call's time nor its deadline's.
     if (options.pacer) pipeline.addPolicy(pacingPolicy(options.pacer), { phase: 'Sign' });
+    // Commits wait for a commit slot first, so a queue of commits never holds call slots while it waits.
+    if (options.commitPacer) {
+      pipeline.addPolicy(pacingPolicy(options.commitPacer, isCommitCall, 'storeCommitPacingPolicy'), {
+        phase: 'Sign',
+        beforePolicies: ['storePacingPolicy'],
+      });
+    }
     pipeline.addPolicy(
       storeBearerPolicy({
         credential: options.credential,
@@ -425,6 +434,11 @@ export function storeClientFor(store: Config['store'], extra: Partial<StoreClien
     pacer: sharedPacer(
       `${store.apiBaseUrl}|${store.tenantId}`,
       store.maxRequestsPerMinute,
+      store.rateWindowMs ?? 60_000,
+    ),
+    commitPacer: sharedPacer(
+      `${store.apiBaseUrl}|${store.tenantId}|commit`,
+      store.maxCommitsPerMinute ?? 5,
       store.rateWindowMs ?? 60_000,
     ),
     ...extra,

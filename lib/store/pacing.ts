@@ -11,7 +11,7 @@
  * Store calls at once. Either way the retries on 429 with Retry-After stay the backstop, for
  * scale-out and for other tools calling the Store with the same tenant.
  */
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
 
 export class CallPacer {
   /** When recent calls got their answer (ms), oldest first. */
@@ -99,10 +99,15 @@ export function sharedPacer(key: string, limit: number, windowMs: number): CallP
  * Holds each attempt (retries and the resend after a token refresh included) until the pacer
  * has room. It sits outside the per-attempt timeout, so waiting for a slot never times a call out.
  */
-export function pacingPolicy(pacer: CallPacer): PipelinePolicy {
+export function pacingPolicy(
+  pacer: CallPacer,
+  applies: (request: PipelineRequest) => boolean = () => true,
+  name = 'storePacingPolicy',
+): PipelinePolicy {
   return {
-    name: 'storePacingPolicy',
+    name,
     async sendRequest(request, next) {
+      if (!applies(request)) return next(request);
       const release = await pacer.acquire();
       try {
         return await next(request);
@@ -111,4 +116,9 @@ export function pacingPolicy(pacer: CallPacer): PipelinePolicy {
       }
     },
   };
+}
+
+/** A commit call (`POST …/submissions/{id}/commit`), which the Store limits beyond the call limit. */
+export function isCommitCall(request: PipelineRequest): boolean {
+  return request.method === 'POST' && /\/submissions\/[^/]+\/commit$/i.test(new URL(request.url).pathname);
 }

@@ -164,16 +164,16 @@ async function identityAdmin(
   const input = (): Promise<Record<string, unknown>> =>
     body().then((b) => {
       if (b !== undefined && !isRecord(b)) throw new TypeError('the body must be a JSON object');
-      return (b ?? {}) as Record<string, unknown>;
+      return (b ?? {});
     });
   if (!apps && method === 'GET') return json(200, core.identity.registrationsView());
   if (apps !== 'apps') return empty(404);
   if (!clientId && method === 'POST') {
     const b = await input();
-    return json(201, core.identity.register(b as { role?: 'Manager'; secretExpiresAt?: string }));
+    return json(201, core.identity.register(b));
   }
   if (clientId && !what && method === 'PATCH') {
-    return json(200, core.identity.update(clientId, (await input()) as { role?: 'Manager'; secretExpiresAt?: string }));
+    return json(200, core.identity.update(clientId, (await input())));
   }
   if (clientId && what === 'certificates' && method === 'POST') {
     const b = await input();

@@ -16,7 +16,7 @@ function appZip(options: Json = {}, label = 'package'): Buffer {
   return goodZip(
     {
       target: { kind: 'app', applicationId: SEED_IDS.demoApp },
-      submission: { applicationPackages: [{ fileName: PACKAGE }] },
+      submission: { applicationPackages: [{ fileName: PACKAGE }], notesForCertification: label },
       options,
     },
     { [PACKAGE]: packageFor(PACKAGE) },

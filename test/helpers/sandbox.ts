@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { StatusDocument } from '../../lib/runStatus';
-import type { EmulatorConfig } from '../../sandbox/emulator';
+import { DEFAULT_CONFIG, type EmulatorConfig } from '../../sandbox/emulator';
 import type { HostLogLine } from '../../sandbox/host';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/stack';
 import { testStorage } from './azurite';
@@ -57,8 +57,11 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
     ? {
         STORE_MAX_REQUESTS_PER_MINUTE: String(store.rateLimitPerMinute ?? 20),
         STORE_RATE_WINDOW_SECONDS: String(Math.max(1, Math.round((store.rateLimitWindowMs ?? 60_000) / 1000))),
+        STORE_MAX_COMMITS_PER_MINUTE: String(
+          (store.commitRateLimitPerMinute ?? DEFAULT_CONFIG.commitRateLimitPerMinute) || 10000,
+        ),
       }
-    : { STORE_MAX_REQUESTS_PER_MINUTE: '10000' };
+    : { STORE_MAX_REQUESTS_PER_MINUTE: '10000', STORE_MAX_COMMITS_PER_MINUTE: '10000' };
   const sandbox = await startSandbox({
     ...options,
     azurite: testStorage(),
