@@ -108,6 +108,37 @@ describe('validateManifest: good manifests', () => {
     });
   });
 
+  test('"fileStatus": "PendingUpload" copied from the Store docs is accepted for a package, an image and an icon', () => {
+    const app = manifests.app({
+      applicationPackages: [{ fileName: 'a.msix', fileStatus: 'PendingUpload' }],
+      listings: {
+        'en-us': {
+          baseListing: {
+            images: [{ fileName: 'images/en-us/1.png', imageType: 'Screenshot', fileStatus: 'PendingUpload' }],
+          },
+        },
+      },
+    });
+    expect(() => validateManifest(json(app), [...entries, entry('a.msix')])).not.toThrow();
+    const addon = manifests.addonById({
+      listings: { en: { icon: { fileName: 'i.png', fileStatus: 'PendingUpload' } } },
+    });
+    expect(() => validateManifest(json(addon), [entry('i.png')])).not.toThrow();
+    // Any other value is still the submitter's to set, and refused as before.
+    const other = problemsOf(() =>
+      validateManifest(json(manifests.app({ applicationPackages: [{ fileName: 'a.msix', fileStatus: 'Uploaded' }] })), [
+        entry('a.msix'),
+      ]),
+    );
+    expect(other).toEqual([
+      {
+        file: 'submission.json',
+        field: 'submission.applicationPackages[0].fileStatus',
+        message: expect.stringMatching(/^is set by the submitter: packages listed here are uploaded \(PendingUpload\)/),
+      },
+    ]);
+  });
+
   test('a fileName written with backslashes (as in the Store docs) matches the zip entry', () => {
     const m = manifests.app({
       listings: {
