@@ -164,7 +164,7 @@ async function identityAdmin(
   const input = (): Promise<Record<string, unknown>> =>
     body().then((b) => {
       if (b !== undefined && !isRecord(b)) throw new TypeError('the body must be a JSON object');
-      return (b ?? {});
+      return b ?? {};
     });
   if (!apps && method === 'GET') return json(200, core.identity.registrationsView());
   if (apps !== 'apps') return empty(404);
@@ -173,7 +173,7 @@ async function identityAdmin(
     return json(201, core.identity.register(b));
   }
   if (clientId && !what && method === 'PATCH') {
-    return json(200, core.identity.update(clientId, (await input())));
+    return json(200, core.identity.update(clientId, await input()));
   }
   if (clientId && what === 'certificates' && method === 'POST') {
     const b = await input();
