@@ -83,8 +83,22 @@ export async function benchIdentity(o: IdentityBenchOptions): Promise<BenchOutpu
       permissions: BlobSASPermissions.parse('r'),
       expiresOn: new Date(Date.now() + 3600_000),
     });
-    const row = (method: string, ms: number[], wire: { requests: number; bytes: number }, extra: Array<number | boolean | null>): void => {
-      t.rows.push([label, zipBytes, method, round(median(ms), 0), wire.requests, wire.bytes, round((wire.bytes / zipBytes) * 100, 3), ...extra]);
+    const row = (
+      method: string,
+      ms: number[],
+      wire: { requests: number; bytes: number },
+      extra: Array<number | boolean | null>,
+    ): void => {
+      t.rows.push([
+        label,
+        zipBytes,
+        method,
+        round(median(ms), 0),
+        wire.requests,
+        wire.bytes,
+        round((wire.bytes / zipBytes) * 100, 3),
+        ...extra,
+      ]);
     };
 
     // Ours: open the zip, read the package's identity.
@@ -106,7 +120,9 @@ export async function benchIdentity(o: IdentityBenchOptions): Promise<BenchOutpu
         peak: Math.max(facts.peak, peakMiB),
         ok: value.identity.name === BENCH_IDENTITY.name && value.identity.version === '2.0.0.0',
       };
-      log(`[identity] ${label}: ${(performance.now() - t0).toFixed(0)} ms, ${c.wire.requests} requests, ${c.wire.bytes} bytes`);
+      log(
+        `[identity] ${label}: ${(performance.now() - t0).toFixed(0)} ms, ${c.wire.requests} requests, ${c.wire.bytes} bytes`,
+      );
     }
     row('ours: readPackageInfo', times, wire, [facts.passes, facts.inflated, round(facts.peak, 1), facts.ok]);
     if (!o.smoke) {
@@ -117,7 +133,8 @@ export async function benchIdentity(o: IdentityBenchOptions): Promise<BenchOutpu
               goal: `deflated ${sizeLabel(o.size)} package: memory bounded (peak RSS Δ < 128 MiB), one pass`,
               measured: `${round(facts.peak, 1)} MiB, ${facts.passes} pass(es), ${round(median(times) / 1000, 1)} s`,
               met: facts.peak < 128 && facts.passes === 1,
-              limit: 'inflating is front to back: its time is the whole package\'s inflate time (lib/zip/entrySource.ts)',
+              limit:
+                "inflating is front to back: its time is the whole package's inflate time (lib/zip/entrySource.ts)",
             }
           : {
               benchmark: 'identity',
@@ -132,7 +149,12 @@ export async function benchIdentity(o: IdentityBenchOptions): Promise<BenchOutpu
     const c = countingClient(url);
     const t0 = performance.now();
     const whole = await peakRss(() => drain(c.blob, etag));
-    row('whole blob: one GET of everything', [performance.now() - t0], c.wire, [null, null, round(whole.peakMiB, 1), null]);
+    row('whole blob: one GET of everything', [performance.now() - t0], c.wire, [
+      null,
+      null,
+      round(whole.peakMiB, 1),
+      null,
+    ]);
     await o.container.getBlobClient(blobName).deleteIfExists();
   }
   t.notes.push(

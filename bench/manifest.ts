@@ -40,7 +40,8 @@ interface Wire {
   bytes: number;
 }
 
-function countingClient(url: string): { blob: BlobClient; wire: Wire } {
+/** A blob client whose requests and response bytes are counted on the wire. */
+export function countingClient(url: string): { blob: BlobClient; wire: Wire } {
   const wire: Wire = { requests: 0, bytes: 0 };
   const pipeline = newPipeline(new AnonymousCredential());
   const counter: RequestPolicyFactory = {

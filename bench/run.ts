@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark against Azurite and the sandbox on this machine, one table
  * each, then the goals judged from the figures.
  *
- *   node dist/bench/run.js [--only upload,manifest,waits,pipeline,products] [--sizes 64M,512M,2G]
+ *   node dist/bench/run.js [--only upload,manifest,identity,waits,pipeline,products] [--sizes 64M,512M,2G]
  *       [--repeat N] [--no-grid] [--grid-size 512M] [--durations 1h,1d,7d] [--products 100]
  *       [--smoke] [--markdown FILE] [--json FILE] [--work-dir DIR]
  *
@@ -11,7 +11,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzurite, type Azurite } from '../sandbox/azurite';
+import { benchIdentity } from './identity';
 import { benchManifest } from './manifest';
 import { benchPipeline } from './pipeline';
 import { benchProducts } from './products';
@@ -33,7 +35,7 @@ import { benchUpload } from './upload';
 import { benchWaits, parseDuration } from './waits';
 import { ZipCache } from './zips';
 
-export const BENCHMARKS = ['upload', 'manifest', 'waits', 'pipeline', 'products'] as const;
+export const BENCHMARKS = ['upload', 'manifest', 'identity', 'waits', 'pipeline', 'products'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 export interface RunOptions {
@@ -120,7 +122,7 @@ export function parseArgs(argv: string[]): RunOptions & { markdown?: string; jso
       case '--help':
       case '-h':
         console.log(
-          'Usage: node dist/bench/run.js [--only upload,manifest,waits,pipeline,products] [--sizes 64M,512M,2G] [--repeat N] [--no-grid] [--grid-size 512M] [--durations 1h,1d,7d] [--products 100] [--pipeline-runs 7] [--smoke] [--markdown FILE] [--json FILE] [--work-dir DIR]',
+          'Usage: node dist/bench/run.js [--only upload,manifest,identity,waits,pipeline,products] [--sizes 64M,512M,2G] [--repeat N] [--no-grid] [--grid-size 512M] [--durations 1h,1d,7d] [--products 100] [--pipeline-runs 7] [--smoke] [--markdown FILE] [--json FILE] [--work-dir DIR]',
         );
         process.exit(0);
         break;
@@ -218,6 +220,19 @@ export async function runBenchmarks(o: RunOptions): Promise<RunResult> {
       goals.push(...r.goals);
     }
     await zips.releaseAll();
+    if (o.only.includes('identity')) {
+      const r = await benchIdentity({
+        container: BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+          'bench-identity',
+        ),
+        size: o.smoke ? 4 * MiB : 2 * GiB,
+        workDir: work,
+        smoke: o.smoke,
+        log: o.log,
+      });
+      tables.push(...r.tables);
+      goals.push(...r.goals);
+    }
     // Smoke runs check the machinery, not the timings: a faster host clock and blob scan.
     const fastInSmoke = o.smoke ? { clockSpeed: 20, blobPollIntervalMs: 200 } : {};
     const shared = {
