@@ -85,6 +85,13 @@ function build(store: Config['store'], extras: CredentialExtras): () => TokenCre
     case 'secret': {
       const secret = store.clientSecret;
       if (!secret) throw new ConfigurationError('STORE_CLIENT_SECRET is not set', ['STORE_CLIENT_SECRET is not set']);
+      // App Service passes a Key Vault reference it could not resolve on as its own text
+      // (learn.microsoft.com/azure/app-service/app-service-key-vault-references, "Troubleshoot").
+      // Sent as a secret it would only earn an "invalid client secret" from Entra ID.
+      if (/^@Microsoft\.KeyVault\(/i.test(secret.trim())) {
+        const problem = `STORE_CLIENT_SECRET is a Key Vault reference that App Service could not resolve (${secret.trim()}): the secret does not exist yet, or the app's identity may not read it (Key Vault Secrets User). Set the secret, then restart the app.`;
+        throw new ConfigurationError(problem, [problem]);
+      }
       registerSecret(secret);
       return () => new ClientSecretCredential(store.tenantId, store.clientId, secret, common);
     }
@@ -141,9 +148,11 @@ export async function checkCredential(
   store: Config['store'],
   extras: CredentialExtras = {},
 ): Promise<{ expiresOnTimestamp: number }> {
+  // Outside the try: a credential that cannot be built is the settings' fault, not a token failure to retry.
+  const credential = storeCredential(store, extras);
   let token: AccessToken | null;
   try {
-    token = await withTokenDeadline(storeCredential(store, extras).getToken(store.tokenScope), store.requestTimeoutMs);
+    token = await withTokenDeadline(credential.getToken(store.tokenScope), store.requestTimeoutMs);
   } catch (e) {
     throw tokenError(e);
   }
