@@ -15,7 +15,17 @@ async function main(): Promise<void> {
   const worker = new Worker(new Logger(() => {}), appDir);
   worker.installCoreModule();
   const files = await worker.loadApp();
-  const functions = [...worker.functions.values()].map((f) => ({ name: f.name, trigger: f.trigger.type }));
+  const functions = [...worker.functions.values()].map((f) => ({
+    name: f.name,
+    trigger: f.trigger.type,
+    // what each binding names in app settings: a connection, or %SETTING% in a path
+    connections: Object.values(f.metadata.bindings)
+      .map((b) => b.connection)
+      .filter((c): c is string => typeof c === 'string'),
+    paths: Object.values(f.metadata.bindings)
+      .map((b) => b.path)
+      .filter((p): p is string => typeof p === 'string'),
+  }));
   process.stdout.write(JSON.stringify({ files, functions }));
 }
 

@@ -3,7 +3,6 @@
  * nothing else, the app in it loads as the Node worker loads it, and `.funcignore` makes
  * `func azure functionapp publish` upload the same files.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +18,7 @@ import {
   type PackageResult,
 } from '../../tools/package';
 import { compileFuncignore, publishedFiles } from '../helpers/funcignore';
+import { loadApp } from '../helpers/app';
 
 configure({ useWebWorkers: false });
 
@@ -75,21 +75,6 @@ async function readZip(
   } finally {
     await file.close();
   }
-}
-
-interface Loaded {
-  files: string[];
-  functions: Array<{ name: string; trigger: string }>;
-}
-
-function loadApp(appDir: string): Loaded {
-  const loader = join(root, 'dist/test/helpers/loadApp.js');
-  if (!existsSync(loader)) throw new Error(`${loader} is missing: run "npm run build" first`);
-  const env = { ...process.env };
-  delete env.NODE_PATH; // the package must bring every module it needs
-  const result = spawnSync(process.execPath, [loader, appDir], { cwd: appDir, env, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`loading ${appDir} failed:\n${result.stderr}`);
-  return JSON.parse(result.stdout) as Loaded;
 }
 
 interface LockEntry {
