@@ -148,12 +148,12 @@ export async function checkCredential(
   store: Config['store'],
   extras: CredentialExtras = {},
 ): Promise<{ expiresOnTimestamp: number }> {
-  // Outside the try: a credential that cannot be built is the settings' fault, not a token failure to retry.
-  const credential = storeCredential(store, extras);
   let token: AccessToken | null;
   try {
-    token = await withTokenDeadline(credential.getToken(store.tokenScope), store.requestTimeoutMs);
+    token = await withTokenDeadline(storeCredential(store, extras).getToken(store.tokenScope), store.requestTimeoutMs);
   } catch (e) {
+    // Settings that cannot make a credential are the user's to fix, not a token failure to retry.
+    if (e instanceof ConfigurationError) throw e;
     throw tokenError(e);
   }
   if (!token) throw tokenError(new Error('the credential returned no token'));
