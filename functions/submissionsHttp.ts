@@ -3,13 +3,13 @@ import * as df from 'durable-functions';
 import { config } from '../lib/config';
 import { answering, problem } from './answers';
 import { isInputError, isSubmitterError } from '../lib/errors';
+import { cancelIdOf, followerIdOf } from '../lib/instanceId';
 import { validateOptions } from '../lib/manifest';
 import { blobNameFrom, findRun, runIdProblem, startRunForBlob, type DurableStatus } from '../lib/runs';
 import { cancelNote, type CancelNote, type RunState } from '../lib/run';
 import { isRunState, statusDocument, summaryOf, type FollowerView, type RunStatus } from '../lib/runStatus';
 import { submissionsContainer } from '../lib/storage';
-import { cancelIdOf, type CancelInput } from '../orchestrations/cancelRun';
-import { followerIdOf } from '../orchestrations/submitToStore';
+import type { CancelInput } from '../orchestrations/cancelRun';
 
 /** A 400 for a run id that no run can have (too long, odd characters), before asking the task hub. */
 function badRunId(instanceId: string): HttpResponseInit | undefined {

@@ -21,3 +21,13 @@ export function normalizeEtag(etag: string): string {
 export function isInstanceId(value: string): boolean {
   return /^zip-[0-9a-f]{40}$/.test(value);
 }
+
+/** The follower sub-orchestration's id is derived from its run's, so the status endpoint can find it. */
+export function followerIdOf(runId: string): string {
+  return `${runId}-follow`;
+}
+
+/** The cleanup instance of a canceled run, likewise derived from the run's id. */
+export function cancelIdOf(runId: string): string {
+  return `${runId}-cancel`;
+}

@@ -1,9 +1,8 @@
 import * as df from 'durable-functions';
-import { cancelNote, interruptedTimeline, type RunState } from '../lib/run';
-import { leaveTurn } from './activities/productQueue';
+import { cancelNote, interruptedTimeline, type Phase, type RunState } from '../lib/run';
 import { discardSubmission } from './activities/storeSubmissionSteps';
-import { writeReport } from './activities/writeReport';
-import { failureOf, RunTracker } from './run';
+import { finishRun } from './phases/finish';
+import { failureOf, RunTracker } from './tracker';
 
 export interface CancelInput {
   runId: string;
@@ -15,12 +14,8 @@ export interface CancelInput {
   settleSeconds: number;
 }
 
-export function cancelIdOf(runId: string): string {
-  return `${runId}-cancel`;
-}
-
 /** Phases in which the terminated run may still have a Store call in flight. */
-const IN_FLIGHT = new Set([
+const IN_FLIGHT = new Set<Phase>([
   'CreatingSubmission',
   'UpdatingSubmission',
   'Uploading',
@@ -31,7 +26,7 @@ const IN_FLIGHT = new Set([
 /**
  * Cleans up after a canceled run: terminating an orchestration stops it at once but
  * cannot undo what it did, so this deletes the Store submission it made and had not yet
- * committed, then writes the run's report with the outcome Canceled.
+ * committed, then ends the run as every run ends (`finishRun`) with the outcome Canceled.
  */
 export function* cancelRunOrchestrator(context: df.OrchestrationContext): Generator<df.Task, RunState, unknown> {
   const input = context.df.getInput<CancelInput>();
@@ -46,54 +41,34 @@ export function* cancelRunOrchestrator(context: df.OrchestrationContext): Genera
     phase: 'CleaningUp',
     canceled: cancelNote(input.state, input.reason),
   };
-  const run = new RunTracker(context, state);
-  const instanceId = input.runId;
+  const run = new RunTracker(context, state, input.runId);
   run.record(`canceled: ${input.reason}`).endedAt = run.now.toISOString();
   run.publish();
+  yield* discardLeftover(context, run, input);
+  return yield* finishRun(run, input.createdTime);
+}
 
-  if (state.product && IN_FLIGHT.has(input.state.phase)) {
+/** Deletes the submission the canceled run made and had not committed, if it made one. */
+function* discardLeftover(
+  context: df.OrchestrationContext,
+  run: RunTracker,
+  input: CancelInput,
+): Generator<df.Task, void, unknown> {
+  const product = input.state.product;
+  if (!product) return;
+  if (IN_FLIGHT.has(input.state.phase)) {
     // Let a Store call the run had in flight land, so its result is seen and undone.
     yield context.df.createTimer(new Date(run.now.getTime() + input.settleSeconds * 1000));
   }
   // Without an id, only a run caught creating may own the product's pending submission.
   const knownId = input.state.submissionId;
-  if (state.product && (knownId || input.state.phase === 'CreatingSubmission')) {
-    const product = state.product;
-    try {
-      const result = yield* run.step<{ deleted: boolean; submissionId?: string }>(
-        'CleaningUp',
-        'discardSubmission',
-        () => discardSubmission({ instanceId, product, submissionId: knownId }),
-      );
-      if (result.deleted) state.submissionId = result.submissionId;
-    } catch (e) {
-      state.failure = failureOf(e, 'discardSubmission');
-    }
-  }
-  if (state.queueKey) {
-    const key = state.queueKey;
-    try {
-      yield* run.step('CleaningUp', 'leaveTurn', () => leaveTurn({ instanceId, key }));
-    } catch (e) {
-      run.log(`could not leave the ${key} queue: ${failureOf(e, 'leaveTurn').message}`);
-    }
-  }
+  if (!knownId && input.state.phase !== 'CreatingSubmission') return;
   try {
-    const report = yield* run.step<{ reportBlob: string }>('WritingReport', 'writeReport', () =>
-      writeReport({
-        instanceId,
-        state: { ...state },
-        createdTime: input.createdTime,
-        endedTime: run.now.toISOString(),
-      }),
-    );
-    state.reportBlob = report.reportBlob;
+    const result = yield* run.step('CleaningUp', discardSubmission, { product, submissionId: knownId });
+    if (result.deleted) run.show({ submissionId: result.submissionId });
   } catch (e) {
-    run.log(`the report could not be written: ${failureOf(e, 'writeReport').message}`);
+    run.show({ failure: failureOf(e, 'discardSubmission') });
   }
-  state.phase = 'Canceled';
-  run.publish();
-  return state;
 }
 
 export const cancelRun = df.app.orchestration('cancelRun', cancelRunOrchestrator);

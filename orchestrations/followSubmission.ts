@@ -1,8 +1,8 @@
 import * as df from 'durable-functions';
 import { judgeStatus, nextPollInterval, POLLS_PER_EXECUTION } from '../lib/polling';
-import type { FollowInput, FollowResult, StatusPoll } from '../lib/run';
+import type { FollowInput, FollowResult, StatusPoll, StepRecord } from '../lib/run';
 import { getSubmissionStatus } from './activities/storeSubmissionSteps';
-import { RunTracker } from './run';
+import { logOnce, newRecord, recordedCall } from './tracker';
 
 export interface FollowOrchestrationInput extends FollowInput {
   targetPublishMode?: string;
@@ -36,25 +36,29 @@ export function* follow(
   const input = context.df.getInput<FollowOrchestrationInput>();
   let polls = input.polls;
   let nextPollAt: string | undefined;
-  const tracker = new RunTracker(
-    context,
-    { phase: 'WaitingForStore', blob: { container: '', name: '', etag: '' }, timeline: [] },
-    (state) => ({
-      storeStatus: state.storeStatus,
-      statusDetails: state.statusDetails,
+  let shown: Pick<StatusPoll, 'status' | 'statusDetails'> | undefined;
+  /** The current poll's timeline entry: retries and failures show there. */
+  let lastStep: StepRecord | undefined;
+  const publish = (): void =>
+    context.df.setCustomStatus({
+      storeStatus: shown?.status,
+      statusDetails: shown?.statusDetails,
       polls,
       nextPollAt,
-      lastStep: state.timeline.at(-1),
-    }),
-  );
+      lastStep,
+    });
   const deadline = new Date(input.deadline);
   let interval = input.intervalSeconds;
   const correlationIds = input.correlationIds ?? [];
+  const pollInput = { instanceId: input.runId, product: input.product, submissionId: input.submissionId };
 
   for (let inThisExecution = 0; ; inThisExecution++) {
-    const poll: StatusPoll = yield* tracker.step<StatusPoll>('WaitingForStore', 'getSubmissionStatus', () =>
-      getSubmissionStatus({ instanceId: input.runId, product: input.product, submissionId: input.submissionId }),
-    );
+    lastStep = newRecord(getSubmissionStatus.activityName, context.df.currentUtcDateTime);
+    publish();
+    const poll = yield* recordedCall(context, lastStep, getSubmissionStatus, pollInput, (line) => {
+      publish();
+      logOnce(context, line);
+    });
     polls++;
     correlationIds.splice(0, Math.max(0, correlationIds.length - 4), ...poll.correlationIds);
     const verdict = judgeStatus(poll.status, input.waitFor, input.targetPublishMode, true);
@@ -71,10 +75,9 @@ export function* follow(
     }
     interval = nextPollInterval(interval, poll.status, input);
     const fireAt = new Date(Math.min(now.getTime() + interval * 1000, deadline.getTime()));
-    tracker.state.storeStatus = poll.status;
-    tracker.state.statusDetails = poll.statusDetails;
+    shown = poll;
     nextPollAt = fireAt.toISOString();
-    tracker.publish();
+    publish();
     yield context.df.createTimer(fireAt);
     if (inThisExecution + 1 >= pollsPerExecution) {
       const next: FollowOrchestrationInput = {

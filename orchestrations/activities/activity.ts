@@ -20,10 +20,15 @@ export interface ActivityScope {
 }
 
 /**
- * A typed handle to a registered activity: calling it inside an orchestrator schedules
- * the activity; `O` documents what the orchestrator gets back.
+ * A typed handle to a registered activity: calling it inside an orchestrator schedules the
+ * activity. It carries the activity's name (for the timeline) and, as a type only, what the
+ * activity returns, so `RunTracker.step` and `callActivity` infer the output from the handle.
  */
-export type Activity<I extends ActivityInput, O> = ((input: I) => df.Task) & { readonly output?: O };
+export type Activity<I extends ActivityInput, O> = ((input: I) => df.Task) & {
+  readonly activityName: string;
+  /** Never set: only the type matters. */
+  readonly output?: O;
+};
 
 /**
  * Registers an activity whose failures cross into the orchestration with their facts
@@ -65,5 +70,6 @@ export function defineActivity<I extends ActivityInput, O>(
       throw toActivityError(e);
     }
   };
-  return df.app.activity(name, { handler, extraInputs: options.extraInputs });
+  const schedule = df.app.activity(name, { handler, extraInputs: options.extraInputs });
+  return Object.assign((input: I) => schedule(input), { activityName: name });
 }

@@ -234,7 +234,7 @@ describe('submitToStore on the sandbox host', () => {
       .map((r) => r.correlationId);
     expect(failedPuts).toHaveLength(2);
     // What Microsoft support asks for is the id of the call that failed: a later success must not
-    // replace the failed attempts' ids (it once did, in RunTracker.step).
+    // replace the failed attempts' ids (it once did, in the step bookkeeping).
     expect(doc.timeline.find((s) => s.step === 'updateSubmission')?.correlationIds).toEqual(
       expect.arrayContaining(failedPuts),
     );

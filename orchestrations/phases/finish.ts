@@ -1,0 +1,41 @@
+import type * as df from 'durable-functions';
+import type { RunState } from '../../lib/run';
+import { leaveTurn } from '../activities/productQueue';
+import { writeReport } from '../activities/writeReport';
+import { failureOf, type RunTracker } from '../tracker';
+
+/**
+ * How every run ends, a canceled one's cleanup included: the report is written, the product's
+ * queue is left (neither failing stops the ending: a run that could not leave is removed by
+ * the next run, which sees it has ended), and the final status is set. A failed run then
+ * fails its orchestration with the failure's message; any other returns its final state.
+ */
+export function* finishRun(run: RunTracker, createdTime: string | undefined): Generator<df.Task, RunState, unknown> {
+  try {
+    const report = yield* run.step('WritingReport', writeReport, {
+      state: { ...run.state },
+      createdTime,
+      endedTime: run.now.toISOString(),
+    });
+    run.show({ reportBlob: report.reportBlob });
+  } catch (e) {
+    run.log(`the report could not be written: ${failureOf(e, 'writeReport').message}`);
+  }
+
+  const key = run.state.queueKey;
+  if (key) {
+    try {
+      yield* run.step('WritingReport', leaveTurn, { key });
+    } catch (e) {
+      run.log(`could not leave the ${key} queue: ${failureOf(e, 'leaveTurn').message}`);
+    }
+  }
+
+  const { outcome, failure } = run.state;
+  if (outcome === 'Failed') {
+    run.enter('Failed');
+    throw new Error(failure?.message ?? 'The run failed.');
+  }
+  run.enter(outcome === 'Canceled' ? 'Canceled' : 'Succeeded');
+  return run.state;
+}
