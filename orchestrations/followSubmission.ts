@@ -13,6 +13,9 @@ export interface FollowOrchestrationInput extends FollowInput {
   correlationIds?: string[];
 }
 
+/** The newest polls' `MS-CorrelationId`s the follower keeps (and carries across continue-as-new). */
+const KEPT_CORRELATION_IDS = 5;
+
 /**
  * Polls the Store status of a committed submission on durable timers until the run's goal
  * is reached, the submission fails, or the deadline passes. Certification can take days:
@@ -60,7 +63,8 @@ export function* follow(
       logOnce(context, line);
     });
     polls++;
-    correlationIds.splice(0, Math.max(0, correlationIds.length - 4), ...poll.correlationIds);
+    correlationIds.push(...poll.correlationIds);
+    correlationIds.splice(0, Math.max(0, correlationIds.length - KEPT_CORRELATION_IDS));
     const verdict = judgeStatus(poll.status, input.waitFor, input.targetPublishMode, true);
     const now = context.df.currentUtcDateTime;
     const finished = verdict.verdict !== 'wait' || now >= deadline;

@@ -1,0 +1,482 @@
+/**
+ * The run's decisions, phase by phase, on fabricated histories: the real orchestrator and the
+ * real durable-functions library, activities answered by a script. Each test names what the
+ * Store (or storage) answered and asserts on the actions the orchestrator returned.
+ */
+import { InputError } from '../../../lib/errors';
+import type { RunState } from '../../../lib/run';
+import { submitToStoreOrchestrator } from '../../../orchestrations/submitToStore';
+import { fail, names, ok, play, type Action, type Played } from './replay';
+import {
+  PENDING_ID,
+  PRODUCT,
+  PUBLISHED_ID,
+  RUN_ID,
+  RUN_INPUT,
+  SUBMISSION_ID,
+  followed,
+  resolved,
+  store,
+  storeError,
+  validated,
+} from './store';
+
+const START = new Date('2024-05-01T10:00:00.000Z');
+
+function run(script: ReturnType<typeof store>, input = RUN_INPUT): Promise<Played> {
+  return play(submitToStoreOrchestrator, input, script, { instanceId: RUN_ID, start: START });
+}
+
+/** The steps before the Store is touched on a run that finds its product's queue empty. */
+const QUEUED = ['getRunSettings', 'validateZip', 'takeTurn', '(timer)', 'takeTurn'];
+/** Reporting and leaving the product's queue: how every run ends. */
+const FINISH = ['writeReport', 'leaveTurn'];
+
+function inputOf(played: Played, name: string, nth = 1): Record<string, unknown> {
+  const found = played.actions.filter((a): a is Extract<Action, { kind: 'activity' }> => a.kind === 'activity');
+  const call = found.filter((a) => a.name === name)[nth - 1];
+  if (!call) throw new Error(`${name} was not called ${nth} time(s): ${names(played.actions).join(', ')}`);
+  return call.input as Record<string, unknown>;
+}
+
+function lastStatus(played: Played): RunState {
+  return played.statuses.at(-1) as RunState;
+}
+
+/** The state the report was written with: what the run knew when it ended. */
+function reported(played: Played): RunState {
+  return inputOf(played, 'writeReport').state as RunState;
+}
+
+describe('submitToStore in process: a plain run', () => {
+  it('goes through every step once, in order, and returns the final state', async () => {
+    const played = await run(store());
+    expect(played.error).toBeUndefined();
+    expect(names(played.actions)).toEqual([
+      ...QUEUED,
+      'checkCredential',
+      'resolveProduct',
+      'createSubmission',
+      'updateSubmission',
+      'uploadPackageZip',
+      'commitSubmission',
+      'followSubmission',
+      ...FINISH,
+    ]);
+    const state = played.output as RunState;
+    expect(state).toMatchObject({
+      phase: 'Succeeded',
+      outcome: 'Succeeded',
+      kind: 'app',
+      product: PRODUCT,
+      submissionId: SUBMISSION_ID,
+      storeStatus: 'PreProcessing',
+      polls: 3,
+      dryRun: false,
+      queueKey: `app-${PRODUCT.applicationId}`,
+      upload: { bytes: 2048, blocks: 1, method: 'stream', durationMs: 120 },
+      reportBlob: `${RUN_INPUT.blob.name}/${RUN_ID}.json`,
+    });
+    expect(lastStatus(played)).toMatchObject({ phase: 'Succeeded' });
+    expect(state.failure).toBeUndefined();
+  });
+
+  it('names the run in every activity input and hands each step what the previous one found', async () => {
+    const played = await run(store());
+    for (const a of played.actions) if (a.kind === 'activity') expect(a.input).toMatchObject({ instanceId: RUN_ID });
+    expect(inputOf(played, 'validateZip')).toMatchObject({ blob: RUN_INPUT.blob });
+    expect(inputOf(played, 'resolveProduct')).toMatchObject({ target: validated().target });
+    expect(inputOf(played, 'createSubmission')).toMatchObject({ product: PRODUCT });
+    expect(inputOf(played, 'createSubmission').knownPendingId).toBeUndefined();
+    for (const step of ['updateSubmission', 'uploadPackageZip', 'commitSubmission'])
+      expect(inputOf(played, step)).toMatchObject({ product: PRODUCT, submissionId: SUBMISSION_ID });
+    expect(inputOf(played, 'updateSubmission')).toMatchObject({ blob: RUN_INPUT.blob });
+    expect(inputOf(played, 'uploadPackageZip')).toMatchObject({ blob: RUN_INPUT.blob });
+  });
+
+  it('keeps a timeline of the steps with their correlation ids, and the report gets it', async () => {
+    const played = await run(store());
+    const timeline = (played.output as RunState).timeline;
+    expect(timeline.map((s) => s.step)).toEqual([
+      'getRunSettings',
+      'validateZip',
+      'waitForTurn',
+      'checkCredential',
+      'resolveProduct',
+      'createSubmission',
+      'updateSubmission',
+      'uploadPackageZip',
+      'commitSubmission',
+      'waitFor:commit',
+      'writeReport',
+      'leaveTurn',
+    ]);
+    expect(timeline.every((s) => s.result === 'ok' && s.endedAt)).toBe(true);
+    expect(timeline.find((s) => s.step === 'updateSubmission')?.correlationIds).toEqual(['cid-get', 'cid-put']);
+    expect(timeline.find((s) => s.step === 'waitFor:commit')).toMatchObject({
+      correlationIds: ['cid-poll'],
+      detail: '3 polls, last status PreProcessing',
+    });
+    // The report is written with the timeline as it stood then: its own step begun, the queue not yet left.
+    expect(reported(played).timeline.map((s) => s.step)).toEqual(timeline.map((s) => s.step).slice(0, -1));
+    expect(reported(played).timeline.at(-1)?.step).toBe('writeReport');
+    expect(reported(played).timeline.at(-1)?.endedAt).toBeUndefined();
+    expect(inputOf(played, 'writeReport')).toMatchObject({
+      createdTime: START.toISOString(),
+      endedTime: expect.any(String),
+    });
+  });
+
+  it('starts the follower under the run-derived id with the deadline the settings give', async () => {
+    const played = await run(store());
+    const follow = played.actions.find((a) => a.kind === 'subOrchestration');
+    expect(follow).toMatchObject({ name: 'followSubmission', instanceId: `${RUN_ID}-follow` });
+    const input = (follow as { input: Record<string, unknown> }).input;
+    expect(input).toMatchObject({
+      runId: RUN_ID,
+      product: PRODUCT,
+      submissionId: SUBMISSION_ID,
+      waitFor: 'commit',
+      polls: 0,
+      intervalSeconds: 0,
+      targetPublishMode: 'Immediate',
+      firstIntervalSeconds: 30,
+      maxIntervalSeconds: 600,
+    });
+    // Sixty minutes (COMMIT_DEADLINE_MINUTES) from the moment the follower starts, on the orchestration's clock.
+    const commitAnswered = played.actions.findIndex((a) => a.kind === 'subOrchestration');
+    expect(commitAnswered).toBeGreaterThan(0);
+    const deadline = Date.parse(input.deadline as string);
+    expect(deadline - START.getTime()).toBeGreaterThan(60 * 60_000);
+    expect(deadline - START.getTime()).toBeLessThan(62 * 60_000);
+  });
+
+  it('waits for published with the publish deadline when the manifest asks for it', async () => {
+    const played = await run(store({ validateZip: () => ok(validated({ waitFor: 'published' })) }));
+    const follow = played.actions.find((a) => a.kind === 'subOrchestration') as { input: Record<string, unknown> };
+    expect(follow.input.waitFor).toBe('published');
+    const hours = (Date.parse(follow.input.deadline as string) - START.getTime()) / 3_600_000;
+    expect(hours).toBeGreaterThan(72);
+    expect(hours).toBeLessThan(72.1);
+    expect((played.output as RunState).timeline.map((s) => s.step)).toContain('waitFor:published');
+  });
+});
+
+describe('submitToStore in process: validation and the product queue', () => {
+  it('stops before the queue and the Store when the zip is invalid, and still reports', async () => {
+    const problems = [{ file: 'submission.json', field: '/target/applicationId', message: 'must match pattern' }];
+    const played = await run(store({ validateZip: () => fail(new InputError(problems, 'InvalidManifest')) }));
+    expect(names(played.actions)).toEqual(['getRunSettings', 'validateZip', 'writeReport']);
+    expect(played.error).toContain('submission.json /target/applicationId: must match pattern');
+    const state = reported(played);
+    expect(state).toMatchObject({
+      outcome: 'Failed',
+      failure: { step: 'validateZip', facts: { code: 'InvalidManifest' } },
+    });
+    expect(state.failure?.facts.problems).toEqual(problems);
+    expect(lastStatus(played)).toMatchObject({ phase: 'Failed', outcome: 'Failed' });
+  });
+
+  it('waits on durable timers behind an earlier run of the same product, and says whom it waited for', async () => {
+    const played = await run(
+      store({
+        takeTurn: (_input, call) =>
+          ok(call <= 3 ? { mine: false, position: 1, behind: 'zip-earlier' } : { mine: true, position: 0 }),
+      }),
+    );
+    expect(names(played.actions).slice(0, 11)).toEqual([
+      'getRunSettings',
+      'validateZip',
+      'takeTurn',
+      '(timer)',
+      'takeTurn',
+      '(timer)',
+      'takeTurn',
+      '(timer)',
+      'takeTurn',
+      'checkCredential',
+      'resolveProduct',
+    ]);
+    expect(inputOf(played, 'takeTurn', 1)).toMatchObject({
+      key: `app-${PRODUCT.applicationId}`,
+      uploadedAt: RUN_INPUT.uploadedAt,
+      mayStart: false,
+    });
+    expect(inputOf(played, 'takeTurn', 2)).toMatchObject({ mayStart: true });
+    const state = played.output as RunState;
+    expect(state.waitedFor).toEqual(['zip-earlier']);
+    expect(state.queuedBehind).toBeUndefined();
+    expect(state.timeline.find((s) => s.step === 'waitForTurn')?.detail).toBe('waited for zip-earlier');
+    // While it waited, custom status said whom for.
+    expect(played.statuses.some((s) => (s as RunState | undefined)?.queuedBehind === 'zip-earlier')).toBe(true);
+  });
+});
+
+describe('submitToStore in process: preparing the product', () => {
+  it('deletes a pending submission before creating, and tells create which one it was', async () => {
+    const played = await run(store({ resolveProduct: () => ok(resolved({ pendingSubmissionId: PENDING_ID })) }));
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('resolveProduct'), shape.indexOf('updateSubmission'))).toEqual([
+      'resolveProduct',
+      'deletePendingSubmission',
+      'createSubmission',
+    ]);
+    expect(inputOf(played, 'deletePendingSubmission')).toMatchObject({ product: PRODUCT, submissionId: PENDING_ID });
+    expect(inputOf(played, 'createSubmission')).toMatchObject({ knownPendingId: PENDING_ID });
+    expect(played.output).toMatchObject({ outcome: 'Succeeded' });
+  });
+
+  it('refuses to replace a pending submission when the manifest says "fail", touching nothing', async () => {
+    const played = await run(
+      store({
+        validateZip: () => ok(validated({ pendingSubmission: 'fail' })),
+        resolveProduct: () => ok(resolved({ pendingSubmissionId: PENDING_ID, pendingMadeInPortal: true })),
+      }),
+    );
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('resolveProduct'))).toEqual(['resolveProduct', ...FINISH]);
+    expect(played.error).toMatch(/already has a pending submission.*made in Partner Center/);
+    expect(reported(played).failure).toMatchObject({
+      step: 'resolveProduct',
+      facts: { code: 'PendingSubmissionExists', retriable: false },
+    });
+  });
+
+  it('replaces the pending submission of a flight it has just created, even under "fail"', async () => {
+    const played = await run(
+      store({
+        validateZip: () => ok(validated({ pendingSubmission: 'fail' })),
+        resolveProduct: () => ok(resolved({ pendingSubmissionId: PENDING_ID, created: 'flight' })),
+      }),
+    );
+    expect(names(played.actions)).toContain('deletePendingSubmission');
+    expect(played.output).toMatchObject({ outcome: 'Succeeded' });
+  });
+
+  it('refuses a dry run while the product has a pending submission', async () => {
+    const played = await run(
+      store({
+        validateZip: () => ok(validated({ dryRun: true })),
+        resolveProduct: () => ok(resolved({ pendingSubmissionId: PENDING_ID })),
+      }),
+    );
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('resolveProduct'))).toEqual(['resolveProduct', ...FINISH]);
+    expect(reported(played)).toMatchObject({
+      dryRun: true,
+      outcome: 'Failed',
+      failure: { step: 'resolveProduct', facts: { code: 'PendingSubmissionExists' } },
+    });
+  });
+
+  it('fails on a rollout in progress unless the manifest says what to do with it', async () => {
+    const played = await run(
+      store({ resolveProduct: () => ok(resolved({ rolloutInProgress: true, publishedSubmissionId: PUBLISHED_ID })) }),
+    );
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('resolveProduct'))).toEqual(['resolveProduct', ...FINISH]);
+    expect(reported(played).failure).toMatchObject({ step: 'resolveProduct', facts: { code: 'RolloutInProgress' } });
+    expect(played.error).toContain(PUBLISHED_ID);
+  });
+
+  it.each(['halt', 'finalize'] as const)('settles a rollout in progress with "%s" before creating', async (action) => {
+    const played = await run(
+      store({
+        validateZip: () => ok(validated({ existingRollout: action })),
+        resolveProduct: () => ok(resolved({ rolloutInProgress: true, publishedSubmissionId: PUBLISHED_ID })),
+      }),
+    );
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('resolveProduct'), shape.indexOf('createSubmission') + 1)).toEqual([
+      'resolveProduct',
+      'settleRollout',
+      'createSubmission',
+    ]);
+    expect(inputOf(played, 'settleRollout')).toMatchObject({ product: PRODUCT, submissionId: PUBLISHED_ID, action });
+    expect(played.output).toMatchObject({ outcome: 'Succeeded' });
+  });
+});
+
+describe('submitToStore in process: the submission', () => {
+  it('on a dry run creates and updates, then deletes the submission: nothing uploaded or committed', async () => {
+    const played = await run(store({ validateZip: () => ok(validated({ dryRun: true })) }));
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('createSubmission'))).toEqual([
+      'createSubmission',
+      'updateSubmission',
+      'discardSubmission',
+      ...FINISH,
+    ]);
+    expect(inputOf(played, 'discardSubmission')).toMatchObject({ product: PRODUCT, submissionId: SUBMISSION_ID });
+    expect(played.output).toMatchObject({ outcome: 'DryRunSucceeded', phase: 'Succeeded', dryRun: true });
+  });
+
+  it('retries a transient failure after a durable timer that honours Retry-After, and records the attempts', async () => {
+    const played = await run(
+      store({
+        updateSubmission: (_input, call) =>
+          call === 1
+            ? fail(storeError(429, 'TooManyRequests', { retryAfterMs: 45_000 }))
+            : call === 2
+              ? fail(storeError(503, 'ServiceUnavailable'))
+              : ok({ pendingUploads: 1, pendingDeletes: 0, languages: [], correlationIds: ['cid-put'] }),
+      }),
+    );
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('updateSubmission'), shape.indexOf('uploadPackageZip'))).toEqual([
+      'updateSubmission',
+      '(timer)',
+      'updateSubmission',
+      '(timer)',
+      'updateSubmission',
+    ]);
+    const timers = played.actions.filter((a): a is Extract<Action, { kind: 'timer' }> => a.kind === 'timer');
+    // The queue's settle timer first, then the two retry waits.
+    expect(timers).toHaveLength(3);
+    const state = played.output as RunState;
+    const record = state.timeline.find((s) => s.step === 'updateSubmission')!;
+    expect(record).toMatchObject({ result: 'ok', attempts: 3 });
+    expect(record.correlationIds).toEqual(['cid-TooManyRequests', 'cid-ServiceUnavailable', 'cid-put']);
+    // The wait after the 429 is the Store's 45 s; the one after the 503 the backoff's second step (10 s).
+    const updates = played.actions
+      .map((a, i) => ({ a, i }))
+      .filter(({ a }) => a.kind === 'timer')
+      .slice(1);
+    expect(updates).toHaveLength(2);
+    expect(played.statuses.some((s) => (s as RunState).timeline?.some((r) => r.result === 'retrying'))).toBe(true);
+  });
+
+  it('stops at once on a 400 after creating, and deletes the submission it made', async () => {
+    const played = await run(store({ updateSubmission: () => fail(storeError(400, 'InvalidParameterValue')) }));
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('updateSubmission'))).toEqual([
+      'updateSubmission',
+      'discardSubmission',
+      ...FINISH,
+    ]);
+    expect(inputOf(played, 'discardSubmission')).toMatchObject({ product: PRODUCT, submissionId: SUBMISSION_ID });
+    expect(played.error).toContain('400 InvalidParameterValue');
+    const state = reported(played);
+    expect(state.failure).toMatchObject({
+      step: 'updateSubmission',
+      facts: {
+        code: 'InvalidParameterValue',
+        status: 400,
+        retriable: false,
+        correlationId: 'cid-InvalidParameterValue',
+      },
+    });
+    expect(state.timeline.find((s) => s.step === 'updateSubmission')).toMatchObject({ result: 'failed' });
+    expect(state.timeline.find((s) => s.step === 'discardSubmission')).toMatchObject({ result: 'ok' });
+    expect(lastStatus(played)).toMatchObject({ phase: 'Failed', outcome: 'Failed' });
+  });
+
+  it('says so in the advice when it cannot delete its submission after a failure', async () => {
+    const played = await run(
+      store({
+        uploadPackageZip: () => fail(storeError(403, 'UploadUrlRejected')),
+        discardSubmission: () => fail(storeError(400, 'InvalidState')),
+      }),
+    );
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('uploadPackageZip'))).toEqual([
+      'uploadPackageZip',
+      'discardSubmission',
+      ...FINISH,
+    ]);
+    const failure = reported(played).failure!;
+    expect(failure.step).toBe('uploadPackageZip');
+    expect(failure.advice).toContain(`could not delete its uncommitted submission ${SUBMISSION_ID}`);
+    expect(failure.advice).toContain('400 InvalidState');
+  });
+
+  it('deletes the submission when the commit itself fails for good', async () => {
+    const played = await run(store({ commitSubmission: () => fail(storeError(409, 'InvalidState')) }));
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('commitSubmission'))).toEqual([
+      'commitSubmission',
+      'discardSubmission',
+      ...FINISH,
+    ]);
+    expect(reported(played).failure).toMatchObject({ step: 'commitSubmission' });
+  });
+});
+
+describe('submitToStore in process: following the commit', () => {
+  it('commits, then follows; a commit the Store gave back (CommitFailed) is deleted', async () => {
+    const played = await run(
+      store({
+        followSubmission: () =>
+          ok(
+            followed('CommitFailed', {
+              statusDetails: {
+                errors: [{ code: 'MissingFiles', details: 'packages/x.msix' }],
+                warnings: [],
+                certificationReports: [],
+              },
+            }),
+          ),
+      }),
+    );
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('commitSubmission'))).toEqual([
+      'commitSubmission',
+      'followSubmission',
+      'discardSubmission',
+      ...FINISH,
+    ]);
+    const state = reported(played);
+    expect(state.failure).toMatchObject({
+      step: 'waitForStore',
+      facts: {
+        code: 'MissingFiles',
+        retriable: false,
+        storeErrors: [{ code: 'MissingFiles', details: 'packages/x.msix' }],
+      },
+    });
+    expect(state.failure?.advice).toContain('MissingFiles');
+    expect(state.storeStatus).toBe('CommitFailed');
+    expect(state.timeline.find((s) => s.step === 'waitFor:commit')).toMatchObject({ result: 'failed' });
+  });
+
+  it('a commit that fell back to PendingCommit is ours again: reported as CommitFellBack and deleted', async () => {
+    const played = await run(store({ followSubmission: () => ok(followed('PendingCommit')) }));
+    expect(names(played.actions).slice(-4)).toEqual(['followSubmission', 'discardSubmission', ...FINISH]);
+    expect(reported(played).failure).toMatchObject({ step: 'waitForStore', facts: { code: 'CommitFellBack' } });
+  });
+
+  it('keeps a submission the Store holds (failed certification): nothing to delete', async () => {
+    const played = await run(
+      store({
+        validateZip: () => ok(validated({ waitFor: 'published' })),
+        followSubmission: () => ok(followed('CertificationFailed')),
+      }),
+    );
+    expect(names(played.actions).slice(-3)).toEqual(['followSubmission', ...FINISH]);
+    expect(reported(played).failure).toMatchObject({ step: 'waitForStore', facts: { code: 'StoreRejected' } });
+    expect(played.error).toContain('failed certification');
+  });
+
+  it('fails with DeadlineExceeded when the Store stayed in a status until the deadline, keeping the submission', async () => {
+    const played = await run(store({ followSubmission: () => ok(followed('CommitStarted', { timedOut: true })) }));
+    expect(names(played.actions).slice(-3)).toEqual(['followSubmission', ...FINISH]);
+    const failure = reported(played).failure!;
+    expect(failure).toMatchObject({ step: 'waitForStore', facts: { code: 'DeadlineExceeded', retriable: false } });
+    expect(failure.message).toContain('stayed CommitStarted');
+    expect(failure.advice).toContain('COMMIT_DEADLINE_MINUTES');
+  });
+
+  it('keeps the committed submission when the follower itself fails', async () => {
+    const played = await run(store({ followSubmission: () => fail(new Error('the follower broke')) }));
+    expect(names(played.actions).slice(-3)).toEqual(['followSubmission', ...FINISH]);
+    expect(reported(played)).toMatchObject({ outcome: 'Failed', storeStatus: 'CommitStarted' });
+    expect(reported(played).failure?.message).toContain('the follower broke');
+  });
+
+  it('still ends when the report cannot be written, and still leaves the queue', async () => {
+    const played = await run(store({ writeReport: () => fail(storeError(403, 'AuthorizationFailure')) }));
+    expect(names(played.actions).slice(-2)).toEqual(FINISH);
+    expect(played.output).toMatchObject({ outcome: 'Succeeded', phase: 'Succeeded' });
+    expect((played.output as RunState).reportBlob).toBeUndefined();
+  });
+});
