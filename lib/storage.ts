@@ -1,7 +1,25 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { BlobServiceClient, type BlobClient, type ContainerClient } from '@azure/storage-blob';
+import {
+  BlobServiceClient,
+  type BlobClient,
+  type ContainerClient,
+  type StorageRetryOptions,
+} from '@azure/storage-blob';
 import { ConfigurationError } from './errors';
 import { config } from './config';
+
+/**
+ * The storage SDK's own retry policy, the one layer inside an activity that retries a storage
+ * request (500, 503, network errors), for every storage client the app makes: the user's zips,
+ * reports, queue blobs, and the Store's upload URL (lib/upload.ts). Tries wait 0 s, 2 s, 6 s
+ * (the SDK's exponential); what outlasts them goes up to the durable step. The whole budget is
+ * in docs/architecture.md.
+ */
+export const STORAGE_RETRY: Readonly<StorageRetryOptions> = Object.freeze({
+  maxTries: 4,
+  retryDelayInMs: 2_000,
+  maxRetryDelayInMs: 30_000,
+});
 
 const services = new Map<string, BlobServiceClient>();
 
@@ -19,9 +37,9 @@ export function blobServiceFor(connectionSetting: string, env: NodeJS.ProcessEnv
     env[`${connectionSetting}__blobServiceUri`]?.trim() || env[`${connectionSetting}__serviceUri`]?.trim();
   let service: BlobServiceClient;
   if (connectionString) {
-    service = BlobServiceClient.fromConnectionString(connectionString);
+    service = BlobServiceClient.fromConnectionString(connectionString, { retryOptions: STORAGE_RETRY });
   } else if (serviceUri) {
-    service = new BlobServiceClient(serviceUri, identityFor(connectionSetting, env));
+    service = new BlobServiceClient(serviceUri, identityFor(connectionSetting, env), { retryOptions: STORAGE_RETRY });
   } else {
     throw new ConfigurationError(
       `The storage connection ${connectionSetting} is not configured: set ${connectionSetting} to a connection string, or ${connectionSetting}__blobServiceUri for an identity-based connection.`,

@@ -27,6 +27,7 @@ import type { TokenCredential } from '@azure/identity';
 import { withAttemptDeadline } from './deadline';
 import { SourceBlobError, UploadError } from './errors';
 import { redact, registerSecret } from './redact';
+import { STORAGE_RETRY } from './storage';
 
 export interface UploadOptions {
   /** The user's zip, authorized (connection string or token credential). */
@@ -45,8 +46,9 @@ export interface UploadOptions {
   onProgress?: (bytesDone: number, total: number) => void;
   signal?: AbortSignal;
   /**
-   * How long one request to the upload URL may go without finishing before it is abandoned and
-   * tried again: this, plus a second for every MiB the request carries. Default: 10 minutes in all.
+   * How long one operation on the upload URL (a block, with the SDK's tries) may go without
+   * finishing before it is abandoned and the upload fails with a retriable `Timeout`: this, plus
+   * a second for every MiB it carries. Default: 10 minutes in all.
    */
   requestTimeoutMs?: number;
 }
@@ -54,6 +56,8 @@ export interface UploadOptions {
 export interface UploadResult {
   bytes: number;
   blocks: number;
+  /** Blocks an earlier attempt had already staged, not sent again. */
+  resumedBlocks: number;
   method: 'fromUrl' | 'stream';
   probe?: 'accepted' | 'refused' | 'skipped';
   durationMs: number;
@@ -67,16 +71,15 @@ const DEFAULT_BLOCK_BYTES = 8 * MiB;
 const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 64;
 const PROBE_BYTES = 64 * 1024;
-const BLOCK_ATTEMPTS = 3;
 /** The source SAS lives this long: enough for a multi-GB server-side copy, short enough to be worthless soon after. */
 const SOURCE_SAS_MINUTES = 60;
-/** Per-try deadline of a storage request (asked of the service, and kept by the client when no other is set). */
+/** Asked of the service for each try (its `timeout` parameter), and the client's own deadline when no other is set. */
 const TRY_TIMEOUT_MS = 10 * 60_000;
 /** The slowest transfer a request to the upload URL is allowed before it counts as hung. */
 const MIN_BYTES_PER_SECOND = MiB;
 
-/** The per-try deadline for requests carrying up to `bytes`: a hung request must not hold a run for 10 minutes. */
-function tryTimeoutMs(options: UploadOptions, bytes: number): number {
+/** The deadline for operations carrying up to `bytes`: a hung request must not hold a run for 10 minutes. */
+function operationTimeoutMs(options: UploadOptions, bytes: number): number {
   if (options.requestTimeoutMs === undefined) return TRY_TIMEOUT_MS;
   return options.requestTimeoutMs + Math.ceil((bytes / MIN_BYTES_PER_SECOND) * 1000);
 }
@@ -166,7 +169,7 @@ async function uploadOnce(options: UploadOptions): Promise<UploadResult> {
     const plan = planBlocks(size, options.fromUrlBlockSizeBytes ?? MAX_BLOCK_BYTES);
     const destination = destinationClient(
       destinationUrl,
-      tryTimeoutMs(options, Math.min(plan.blockSize, size)),
+      operationTimeoutMs(options, Math.min(plan.blockSize, size)),
       options.sourceEtag,
     );
     const ids = blockIds(options.sourceEtag, plan.blockSize, plan.count);
@@ -174,18 +177,25 @@ async function uploadOnce(options: UploadOptions): Promise<UploadResult> {
       probe = await probeFromUrl(destination, ids[0]!, sourceUrl, Math.min(size, PROBE_BYTES), options.signal);
     }
     if (probe !== 'refused') {
+      const staged = await stagedBlocks(destination, options.signal);
+      let resumed = 0;
       await runBlocks(size, plan, concurrency, options.signal, async (index, offset, count, signal) => {
-        await withRetries(`Copying block ${index + 1} of ${plan.count}`, 'copy', signal, () =>
-          destination.stageBlockFromURL(ids[index]!, sourceUrl, offset, count, { abortSignal: signal }),
-        );
+        if (staged.get(ids[index]!) !== count) {
+          const what = `Copying block ${index + 1} of ${plan.count}`;
+          try {
+            await destination.stageBlockFromURL(ids[index]!, sourceUrl, offset, count, { abortSignal: signal });
+          } catch (e) {
+            throw classify(e, 'copy', what);
+          }
+        } else resumed++;
         progress.add(count);
       });
       await commit(destination, ids, options.signal);
-      return finish({ blocks: plan.count, method: 'fromUrl', probe });
+      return finish({ blocks: plan.count, resumedBlocks: resumed, method: 'fromUrl', probe });
     }
   }
-  const { blocks } = await streamUpload(options, destinationUrl, size, concurrency, progress);
-  return finish({ blocks, method: 'stream', probe });
+  const { blocks, resumedBlocks } = await streamUpload(options, destinationUrl, size, concurrency, progress);
+  return finish({ blocks, resumedBlocks, method: 'stream', probe });
 }
 
 // ---------------------------------------------------------------------------
@@ -226,36 +236,53 @@ async function streamUpload(
   size: number,
   concurrency: number,
   progress: Progress,
-): Promise<{ blocks: number }> {
+): Promise<{ blocks: number; resumedBlocks: number }> {
   const plan = planBlocks(size, options.blockSizeBytes ?? DEFAULT_BLOCK_BYTES);
-  const destination = destinationClient(destinationUrl, tryTimeoutMs(options, Math.min(plan.blockSize, size)));
+  const destination = destinationClient(destinationUrl, operationTimeoutMs(options, Math.min(plan.blockSize, size)));
   const ids = blockIds(options.sourceEtag, plan.blockSize, plan.count);
+  const staged = await stagedBlocks(destination, options.signal);
+  let resumed = 0;
   // One buffer per worker, reused block after block: memory is blockSize x concurrency.
   const spare: Buffer[] = [];
   await runBlocks(size, plan, concurrency, options.signal, async (index, offset, count, signal) => {
+    if (staged.get(ids[index]!) === count) {
+      resumed++;
+      progress.add(count);
+      return;
+    }
     const buffer = spare.pop() ?? Buffer.allocUnsafe(Math.min(plan.blockSize, size));
     try {
-      const what = `Uploading block ${index + 1} of ${plan.count}`;
       const bytes = buffer.subarray(0, count);
-      await withRetries(what, 'destination', signal, async () => {
-        await readRange(options.source, options.sourceEtag, offset, bytes, signal);
-        const md5 = createHash('md5').update(bytes).digest();
-        try {
-          await destination.stageBlock(ids[index]!, bytes, count, {
-            transactionalContentMD5: md5,
-            abortSignal: signal,
-          });
-        } catch (e) {
-          throw classify(e, 'destination', what);
-        }
-      });
+      await readRange(options.source, options.sourceEtag, offset, bytes, signal);
+      const md5 = createHash('md5').update(bytes).digest();
+      try {
+        await destination.stageBlock(ids[index]!, bytes, count, { transactionalContentMD5: md5, abortSignal: signal });
+      } catch (e) {
+        throw classify(e, 'destination', `Uploading block ${index + 1} of ${plan.count}`);
+      }
       progress.add(count);
     } finally {
       spare.push(buffer);
     }
   });
   await commit(destination, ids, options.signal);
-  return { blocks: plan.count };
+  return { blocks: plan.count, resumedBlocks: resumed };
+}
+
+/**
+ * The blocks an earlier attempt of this upload staged and did not commit, by id, with their
+ * sizes. The durable step reruns a failed upload (docs/architecture.md); block ids derive from
+ * the zip's version and the block size, so a block staged under its id with its size holds
+ * exactly its bytes and is not sent again. Nothing is known (an empty map) when the
+ * destination has no blob yet or does not let the list be read: then every block is sent.
+ */
+async function stagedBlocks(destination: BlockBlobClient, signal?: AbortSignal): Promise<Map<string, number>> {
+  try {
+    const list = await destination.getBlockList('uncommitted', { abortSignal: signal });
+    return new Map((list.uncommittedBlocks ?? []).map((b) => [b.name, b.size]));
+  } catch {
+    return new Map();
+  }
 }
 
 /** Fills `target` with the source bytes at `offset`, pinned with If-Match. */
@@ -334,31 +361,6 @@ async function runBlocks(
   if (failure !== undefined) throw failure;
 }
 
-/** A block's own retries, on top of the SDK's per-request ones: they also cover a read cut short. */
-async function withRetries<T>(what: string, side: Side, signal: AbortSignal, attempt: () => Promise<T>): Promise<T> {
-  for (let n = 1; ; n++) {
-    try {
-      return await attempt();
-    } catch (e) {
-      const err = classify(e, side, what);
-      if (!err.retriable || n >= BLOCK_ATTEMPTS || signal.aborted) throw err;
-      await sleep(250 * 2 ** n * (0.5 + Math.random() / 2), signal);
-    }
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
-}
-
 async function commit(destination: BlockBlobClient, ids: string[], signal?: AbortSignal): Promise<void> {
   try {
     await destination.commitBlockList(ids, {
@@ -374,22 +376,30 @@ async function commit(destination: BlockBlobClient, ids: string[], signal?: Abor
 // Put Block From URL
 
 /**
- * The destination client. With `pinEtag`, every request that copies from a URL also sends
- * `x-ms-source-if-match`, so the copy fails (412) instead of mixing versions if the zip changes:
- * the SDK has no option for that header on Put Block From URL.
+ * The destination client, with the storage SDK's retry policy as every storage client has it
+ * (`STORAGE_RETRY`, lib/storage.ts): the one layer inside the activity that retries a request.
+ * With `pinEtag`, every request that copies from a URL also sends `x-ms-source-if-match`, so
+ * the copy fails (412) instead of mixing versions if the zip changes: the SDK has no option for
+ * that header on Put Block From URL.
+ *
+ * Both extra policies are legacy `RequestPolicyFactory` entries because @azure/storage-blob
+ * 12.32 takes no other kind: its clients accept no core-rest-pipeline `PipelinePolicy` (no
+ * `additionalPolicies`), and it wraps legacy factories into one policy placed before its retry
+ * policy. The deadline therefore spans one operation with all its tries, not each try: a hung
+ * request fails the block (a retriable `Timeout`), and the durable step reruns the upload,
+ * which resumes from the blocks already staged (docs/architecture.md, the retry budget).
  */
-function destinationClient(url: string, attemptTimeoutMs: number, pinEtag?: string): BlockBlobClient {
+function destinationClient(url: string, operationTimeoutMs: number, pinEtag?: string): BlockBlobClient {
   const pipeline = newPipeline(new AnonymousCredential(), {
-    retryOptions: { maxTries: 4, tryTimeoutInMs: TRY_TIMEOUT_MS },
+    retryOptions: { ...STORAGE_RETRY, tryTimeoutInMs: TRY_TIMEOUT_MS },
   });
-  // After the SDK's retry policy: each try gets its own deadline.
-  pipeline.factories.push(attemptTimeoutFactory(attemptTimeoutMs));
+  pipeline.factories.push(deadlineFactory(operationTimeoutMs));
   if (pinEtag) pipeline.factories.push(sourcePinFactory(pinEtag));
   return new BlockBlobClient(url, pipeline);
 }
 
-/** A client-side deadline for each try (see lib/deadline.ts); the SDK's retry policy retries a `Timeout`. */
-function attemptTimeoutFactory(timeoutMs: number): RequestPolicyFactory {
+/** A client-side deadline (see lib/deadline.ts) for one operation, its tries included (see above). */
+function deadlineFactory(timeoutMs: number): RequestPolicyFactory {
   return {
     create: (next: RequestPolicy): RequestPolicy => ({
       sendRequest: (request: WebResource): Promise<HttpOperationResponse> =>

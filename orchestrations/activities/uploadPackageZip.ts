@@ -16,6 +16,8 @@ export interface UploadInput extends ActivityInput {
 export interface UploadSummary {
   bytes: number;
   blocks: number;
+  /** Blocks an earlier attempt had staged, not sent again. */
+  resumedBlocks: number;
   method: string;
   probe?: string;
   durationMs: number;
@@ -64,7 +66,7 @@ export const uploadPackageZip = defineActivity(
       },
     });
     scope.log(
-      `upload done: ${result.bytes} bytes in ${result.blocks} blocks by ${result.method} in ${result.durationMs} ms`,
+      `upload done: ${result.bytes} bytes in ${result.blocks} blocks (${result.resumedBlocks} staged by an earlier attempt) by ${result.method} in ${result.durationMs} ms`,
     );
     return { ...result, correlationIds: [submission.correlationId] };
   },

@@ -20,6 +20,7 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import { SourceBlobError, UploadError } from '../../lib/errors';
+import { STORAGE_RETRY } from '../../lib/storage';
 import { MAX_BLOCK_BYTES, MAX_BLOCKS, blockIds, fixUploadUrl, planBlocks, uploadZip } from '../../lib/upload';
 import { DEV_ACCOUNT, DEV_ACCOUNT_KEY, INGEST_ACCOUNT, connectionStringFor } from '../../sandbox/azurite';
 import { freshContainer, testStorage } from '../helpers/azurite';
@@ -166,6 +167,27 @@ async function storeUploadUrl(
   throw new Error('no signature with a + in 200 tries');
 }
 
+/**
+ * An answer for `proxy.before` given only once the request's body has been read: answering
+ * earlier lets the client see a reset connection instead of the status, which tells another story.
+ */
+async function refuseAfterBody(
+  req: IncomingMessage,
+  status: number,
+  code: string,
+): Promise<{ status: number; code: string }> {
+  for await (const _chunk of req) {
+    // drained
+  }
+  return { status, code };
+}
+
+/** The block id a Put Block request names, or undefined for any other request. */
+function blockIdOf(url: string | undefined): string | undefined {
+  const query = new URL(url ?? '', 'http://x').searchParams;
+  return query.get('comp') === 'block' ? (query.get('blockid') ?? undefined) : undefined;
+}
+
 async function md5Of(blob: BlockBlobClient): Promise<string> {
   const hash = createHash('md5');
   const body = (await blob.download()).readableStreamBody!;
@@ -272,6 +294,56 @@ describe('uploadZip, streamed', () => {
     });
     expect(failed).toBe(1);
     expect(result.blocks).toBe(2);
+    expect(await md5Of(dest.blob)).toBe(zip.md5);
+  });
+
+  it("gives a block the storage SDK's tries and no more, then fails retriable for the durable step", async () => {
+    const zip = await makeZip(await freshContainer('up'), 3 * MiB);
+    const dest = await storeUploadUrl({ port: proxy.port });
+    const second = blockIds(zip.etag, MiB, 3)[1]!;
+    proxy.before = async (req) => (blockIdOf(req.url) === second ? refuseAfterBody(req, 503, 'ServerBusy') : undefined);
+    const err = await uploadZip({
+      source: zip.blob,
+      sourceEtag: zip.etag,
+      destinationUrl: dest.rawUrl,
+      blockSizeBytes: MiB,
+      concurrency: 1,
+      method: 'stream',
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UploadError);
+    expect(err).toMatchObject({ code: 'UploadFailed', retriable: true, status: 503 });
+    // One layer inside the activity: the SDK's policy (lib/storage.ts), not a loop of our own on top of it.
+    expect(proxy.seen.filter((s) => blockIdOf(s.url) === second)).toHaveLength(STORAGE_RETRY.maxTries!);
+    expect(proxy.seen.some((s) => /comp=blocklist/.test(s.url) && s.method === 'PUT')).toBe(false);
+  });
+
+  it('resumes: run again after a failure, it sends only the blocks the failed attempt did not stage', async () => {
+    const zip = await makeZip(await freshContainer('up'), 5 * MiB + 3);
+    const dest = await storeUploadUrl({ port: proxy.port });
+    const ids = blockIds(zip.etag, MiB, 6);
+    const options = {
+      source: zip.blob,
+      sourceEtag: zip.etag,
+      destinationUrl: dest.rawUrl,
+      blockSizeBytes: MiB,
+      concurrency: 1,
+      method: 'stream' as const,
+    };
+    // The fourth block is refused for good on the first attempt: three are staged, nothing is committed.
+    proxy.before = async (req) =>
+      blockIdOf(req.url) === ids[3] ? refuseAfterBody(req, 400, 'InvalidHeaderValue') : undefined;
+    await expect(uploadZip(options)).rejects.toMatchObject({ code: 'UploadRejected', retriable: false });
+    expect((await dest.blob.getBlockList('uncommitted')).uncommittedBlocks?.map((b) => b.name)).toEqual(
+      ids.slice(0, 3),
+    );
+
+    proxy.before = undefined;
+    proxy.seen.length = 0;
+    const result = await uploadZip(options);
+    expect(result).toMatchObject({ blocks: 6, resumedBlocks: 3, bytes: zip.size });
+    expect(proxy.seen.filter((s) => s.method === 'PUT' && blockIdOf(s.url)).map((s) => blockIdOf(s.url))).toEqual(
+      ids.slice(3),
+    );
     expect(await md5Of(dest.blob)).toBe(zip.md5);
   });
 

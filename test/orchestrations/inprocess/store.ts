@@ -15,6 +15,7 @@ import type {
   ValidatedZip,
 } from '../../../lib/run';
 import type { Turn } from '../../../lib/productQueue';
+import type { UploadSummary } from '../../../orchestrations/activities/uploadPackageZip';
 import { fail, ok, type Answer, type Script } from './replay';
 
 export const APP_ID = '9NBLGGH4R315';
@@ -88,7 +89,14 @@ const HAPPY: Answers = {
       correlationIds: ['cid-get', 'cid-put'],
     } satisfies UpdatedSubmission & { targetPublishMode: string }),
   uploadPackageZip: () =>
-    ok({ bytes: 2048, blocks: 1, method: 'stream', durationMs: 120, correlationIds: ['cid-upload'] }),
+    ok({
+      bytes: 2048,
+      blocks: 1,
+      resumedBlocks: 0,
+      method: 'stream',
+      durationMs: 120,
+      correlationIds: ['cid-upload'],
+    } satisfies UploadSummary),
   commitSubmission: () => ok({ status: 'CommitStarted', correlationIds: ['cid-commit'] }),
   discardSubmission: (input) =>
     ok({
