@@ -3,7 +3,7 @@
  * yet (the blob trigger has not fired) is waited for; a Functions app that stops answering is
  * given `unreachableGraceMs` to come back before the CLI gives up on it.
  */
-import type { StatusDocument } from '../lib/runStatus';
+import type { StatusDocument } from '../lib/statusDocument';
 import { ServiceError } from './errors';
 import type { FunctionsClient } from './functionsClient';
 import { isFinished } from './view';

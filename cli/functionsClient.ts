@@ -2,7 +2,8 @@
  * The Functions app's HTTP API as the CLI uses it (README "The HTTP API"). The function key
  * travels in the `x-functions-key` header, never in a URL that could be printed.
  */
-import type { StatusDocument, summaryOf } from '../lib/runStatus';
+import { isObject } from '../lib/json';
+import type { StatusDocument, summaryOf } from '../lib/statusDocument';
 import { ServiceError } from './errors';
 
 export type RunSummary = ReturnType<typeof summaryOf>;
@@ -129,8 +130,4 @@ export function networkReason(e: unknown): string {
 
 function errorCode(body: unknown): string | undefined {
   return isObject(body) && isObject(body.error) && typeof body.error.code === 'string' ? body.error.code : undefined;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

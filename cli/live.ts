@@ -4,7 +4,8 @@
  * lines are written: a bar or a redrawn line would fill a log with control characters.
  */
 import { Presets, SingleBar } from 'cli-progress';
-import { formatBytes, formatDuration } from './view';
+import { formatBytes } from '../lib/zip/format';
+import { formatDuration } from './view';
 
 const SPINNER = ['-', '\\', '|', '/'];
 

@@ -2,8 +2,9 @@
  * How runs look in a terminal: one line per change of phase or Store status while a run is
  * followed, the whole status document for `status`, and the exit code a run's end maps to.
  */
-import type { StatusDocument } from '../lib/runStatus';
+import type { StatusDocument } from '../lib/statusDocument';
 import type { Manifest, Target } from '../lib/manifest';
+import { formatBytes } from '../lib/zip/format';
 import { EXIT, type ExitCode } from './errors';
 
 /** Pipeline failures that mean the zip was refused: the same exit code as a local refusal. */
@@ -31,18 +32,6 @@ export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;
 }
 
 export function targetLabel(target: Target | StatusDocument['product'] | undefined): string {

@@ -2,7 +2,7 @@ import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { registerBlobBindingFactory, type BlobReference } from '../lib/blobBinding';
 import { config } from '../lib/config';
-import { startRunForBlob } from '../lib/runs';
+import { startRunForBlob } from '../lib/runClient';
 
 registerBlobBindingFactory();
 

@@ -5,11 +5,19 @@ import { answering, problem } from './answers';
 import { isInputError, isSubmitterError } from '../lib/errors';
 import { cancelIdOf, followerIdOf } from '../lib/instanceId';
 import { validateOptions } from '../lib/manifest';
-import { blobNameFrom, findRun, runIdProblem, startRunForBlob, type DurableStatus } from '../lib/runs';
-import { cancelNote, type CancelNote, type RunState } from '../lib/run';
-import { isRunState, statusDocument, summaryOf, type FollowerView, type RunStatus } from '../lib/runStatus';
+import {
+  CANCEL_ORCHESTRATION,
+  RUN_ORCHESTRATION,
+  blobNameFrom,
+  findRun,
+  isActive,
+  requestCancel,
+  runIdProblem,
+  startRunForBlob,
+  type DurableStatus,
+} from '../lib/runClient';
+import { isRunState, statusDocument, summaryOf, type FollowerView, type RunStatus } from '../lib/statusDocument';
 import { submissionsContainer } from '../lib/storage';
-import type { CancelInput } from '../orchestrations/cancelRun';
 
 /** A 400 for a run id that no run can have (too long, odd characters), before asking the task hub. */
 function badRunId(instanceId: string): HttpResponseInit | undefined {
@@ -94,7 +102,7 @@ export async function getSubmission(request: HttpRequest, context: InvocationCon
   if (invalid) return invalid;
   const client = df.getClient(context);
   const run = await findRun(client, instanceId);
-  if (!run || run.name !== 'submitToStore')
+  if (!run || run.name !== RUN_ORCHESTRATION)
     return problem(404, 'RunNotFound', `No submission run has the id "${instanceId}".`);
   let durable: DurableStatus = run;
   let cleaningUp = false;
@@ -102,7 +110,7 @@ export async function getSubmission(request: HttpRequest, context: InvocationCon
     // A canceled run's cleanup carries on in its own instance, with the run's state.
     const cleanup = await findRun(client, cancelIdOf(instanceId));
     if (cleanup && isRunState(cleanup.customStatus)) durable = { ...run, customStatus: cleanup.customStatus };
-    cleaningUp = !!cleanup && ACTIVE.includes(cleanup.runtimeStatus);
+    cleaningUp = isActive(cleanup);
   }
   const follower =
     isRunState(run.customStatus) && run.customStatus.phase === 'WaitingForStore'
@@ -147,11 +155,11 @@ export async function listSubmissions(request: HttpRequest, context: InvocationC
   // Canceled runs whose clean-up still runs are listed as Canceling, as their status document says.
   const cleaningUp = new Set(
     all
-      .filter((s) => s.name === 'cancelRun' && ACTIVE.includes(s.runtimeStatus))
+      .filter((s) => s.name === CANCEL_ORCHESTRATION && isActive(s))
       .map((s) => s.instanceId.replace(/-cancel$/, '')),
   );
   const runs = all
-    .filter((s) => s.name === 'submitToStore')
+    .filter((s) => s.name === RUN_ORCHESTRATION)
     .map((s) => ({ doc: statusDocument(s, undefined, cleaningUp.has(s.instanceId)), since: requestedAt(s) }))
     .filter(({ doc }) => !blob || doc.blob.name === blob)
     .filter(({ doc }) => !wanted || wanted.includes(doc.status))
@@ -169,66 +177,21 @@ export async function cancelSubmission(request: HttpRequest, context: Invocation
   const invalid = badRunId(instanceId);
   if (invalid) return invalid;
   const client = df.getClient(context);
-  const run = await findRun(client, instanceId);
-  if (!run || run.name !== 'submitToStore')
-    return problem(404, 'RunNotFound', `No submission run has the id "${instanceId}".`);
-  const canceling = {
-    status: 202,
-    jsonBody: { instanceId, status: 'Canceling', statusUrl: request.url.replace(/\/cancel(\?.*)?$/, '') },
-  };
   const reason = request.query.get('reason') ?? 'canceled through the API';
-  const startCleanup = async (state: RunState): Promise<void> => {
-    const input: CancelInput = {
-      runId: instanceId,
-      reason,
-      state,
-      createdTime: run.createdTime instanceof Date ? run.createdTime.toISOString() : undefined,
-      settleSeconds: Math.ceil(config().store.requestTimeoutMs / 1000) + 5,
-    };
-    await client.startNew('cancelRun', { instanceId: cancelIdOf(instanceId), input }).catch(async (e: unknown) => {
-      // "An instance with ID ... already exists": another cancel started the clean-up first.
-      if (!(await findRun(client, cancelIdOf(instanceId)))) throw e;
-    });
-  };
-  if (!ACTIVE.includes(run.runtimeStatus)) {
-    if (run.runtimeStatus === 'Terminated' && isRunState(run.customStatus)) {
-      // A cancel sent again, or at the same time as another whose terminate landed first (its
-      // clean-up may not have started yet): the same answer, and the clean-up made sure of.
-      const cleanup = await findRun(client, cancelIdOf(instanceId));
-      if (!cleanup) await startCleanup(run.customStatus);
-      if (!cleanup || ACTIVE.includes(cleanup.runtimeStatus)) return canceling;
-    }
-    return problem(
-      409,
-      'RunFinished',
-      `Run ${instanceId} has already ended (${statusDocument(run).status}); there is nothing to cancel.`,
-    );
-  }
-  // Cancels that race each other: the first terminate wins, and the others find it done.
-  await client.terminate(instanceId, reason).catch(async (e: unknown) => {
-    if (ACTIVE.includes((await findRun(client, instanceId))?.runtimeStatus ?? '')) throw e;
+  const result = await requestCancel(client, instanceId, {
+    reason,
+    settleSeconds: Math.ceil(config().store.requestTimeoutMs / 1000) + 5,
   });
-  const follower = await findRun(client, followerIdOf(instanceId));
-  if (follower && ['Running', 'Pending'].includes(follower.runtimeStatus))
-    await client.terminate(followerIdOf(instanceId), reason).catch(() => undefined);
-  let note: CancelNote | undefined;
-  if (isRunState(run.customStatus)) {
-    // The follower knows the Store's latest status of a committed submission.
-    const storeStatus = follower?.customStatus
-      ? ((follower.customStatus as FollowerView).storeStatus ?? run.customStatus.storeStatus)
-      : run.customStatus.storeStatus;
-    const state: RunState = { ...run.customStatus, storeStatus: storeStatus as RunState['storeStatus'] };
-    note = cancelNote(state, reason);
-    await startCleanup(state);
-  }
-  context.log(`[${instanceId}] canceled: ${reason}`);
-  if (!note) return canceling;
-  const { committed, submissionId, storeStatus, message } = note;
-  return { ...canceling, jsonBody: { ...canceling.jsonBody, committed, submissionId, storeStatus, message } };
+  if (!result.canceled && result.why === 'notFound')
+    return problem(404, 'RunNotFound', `No submission run has the id "${instanceId}".`);
+  if (!result.canceled)
+    return problem(409, 'RunFinished', `Run ${instanceId} has already ended (${result.status}); there is nothing to cancel.`);
+  if (result.note) context.log(`[${instanceId}] canceled: ${reason}`);
+  const canceling = { instanceId, status: 'Canceling', statusUrl: request.url.replace(/\/cancel(\?.*)?$/, '') };
+  if (!result.note) return { status: 202, jsonBody: canceling };
+  const { committed, submissionId, storeStatus, message } = result.note;
+  return { status: 202, jsonBody: { ...canceling, committed, submissionId, storeStatus, message } };
 }
-
-/** Runtime statuses of an instance that has not ended. */
-const ACTIVE = ['Running', 'Pending', 'ContinuedAsNew', 'Suspended'];
 
 const durableClient = df.input.durableClient();
 

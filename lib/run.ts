@@ -134,6 +134,17 @@ export function cancelNote(state: RunState, reason: string, storeStatus = state.
   };
 }
 
+/** The input of a canceled run's cleanup instance (orchestrations/cancelRun.ts). */
+export interface CancelInput {
+  runId: string;
+  reason: string;
+  /** The canceled run's last custom status. */
+  state: RunState;
+  createdTime?: string;
+  /** How long an activity of the terminated run may still be in flight. */
+  settleSeconds: number;
+}
+
 // ---- activity contracts ----
 
 export interface ValidatedZip {

@@ -8,15 +8,10 @@ import type { Target } from './manifest';
 import { isCommitted } from './polling';
 import type { CreatedSubmission, ResolvedProduct, StatusPoll } from './run';
 import type { StoreClient } from './store/client';
-import { kindInfo, type ProductRef } from './store/kinds';
+import { kindInfo, submissionIdIn, type ProductRef } from './store/kinds';
 import type { SubmissionStatus } from './store/types';
 
 type Json = Record<string, unknown>;
-
-function refId(value: unknown): string | undefined {
-  if (value && typeof value === 'object' && typeof (value as Json).id === 'string') return (value as Json).id as string;
-  return undefined;
-}
 
 /** Finds the product the manifest targets, creating the flight or add-on it names when there is none. */
 export async function resolveProduct(store: StoreClient, target: Target): Promise<ResolvedProduct> {
@@ -77,8 +72,8 @@ export async function resolveProduct(store: StoreClient, target: Target): Promis
   const product = await store.getProduct(ref).catch(refusedApp(ref.kind === 'addon' ? undefined : ref.applicationId));
   correlationIds.push(product.correlationId);
   const body = product.value as Json;
-  const pendingSubmissionId = refId(body[info.pendingField]);
-  const publishedSubmissionId = refId(body[info.publishedField]);
+  const pendingSubmissionId = submissionIdIn(body, info.pendingField);
+  const publishedSubmissionId = submissionIdIn(body, info.publishedField);
 
   let pendingMadeInPortal: boolean | undefined;
   if (pendingSubmissionId) {
@@ -178,7 +173,7 @@ export async function createOrAdoptSubmission(
     const correlationIds = e.correlationId ? [e.correlationId] : [];
     const product = await store.getProduct(ref);
     correlationIds.push(product.correlationId);
-    const pendingId = refId((product.value as Json)[kindInfo(ref.kind).pendingField]);
+    const pendingId = submissionIdIn(product.value, kindInfo(ref.kind).pendingField);
     if (pendingId && pendingId !== knownPendingId) {
       const pending = await store.getSubmission(ref, pendingId);
       correlationIds.push(pending.correlationId);
@@ -240,7 +235,7 @@ export async function discardUncommitted(
   if (!id) {
     const product = await store.getProduct(ref);
     correlationIds.push(product.correlationId);
-    id = refId((product.value as Json)[kindInfo(ref.kind).pendingField]);
+    id = submissionIdIn(product.value, kindInfo(ref.kind).pendingField);
     if (!id) return { deleted: false, correlationIds };
     const pending = await store.getSubmission(ref, id);
     correlationIds.push(pending.correlationId);

@@ -1,18 +1,9 @@
 import * as df from 'durable-functions';
-import { cancelNote, interruptedTimeline, type Phase, type RunState } from '../lib/run';
+import { cancelNote, interruptedTimeline, type CancelInput, type Phase, type RunState } from '../lib/run';
+import { CANCEL_ORCHESTRATION } from '../lib/runClient';
 import { discardSubmission } from './activities/storeSubmissionSteps';
 import { finishRun } from './phases/finish';
 import { failureOf, RunTracker } from './tracker';
-
-export interface CancelInput {
-  runId: string;
-  reason: string;
-  /** The canceled run's last custom status. */
-  state: RunState;
-  createdTime?: string;
-  /** How long an activity of the terminated run may still be in flight. */
-  settleSeconds: number;
-}
 
 /** Phases in which the terminated run may still have a Store call in flight. */
 const IN_FLIGHT = new Set<Phase>([
@@ -71,4 +62,4 @@ function* discardLeftover(
   }
 }
 
-export const cancelRun = df.app.orchestration('cancelRun', cancelRunOrchestrator);
+export const cancelRun = df.app.orchestration(CANCEL_ORCHESTRATION, cancelRunOrchestrator);

@@ -1,7 +1,7 @@
 import * as df from 'durable-functions';
 import { productKey } from '../lib/productQueue';
 import type { RunInput, RunState } from '../lib/run';
-import { RUN_ORCHESTRATION } from '../lib/runs';
+import { RUN_ORCHESTRATION } from '../lib/runClient';
 import { uploadAndCommit } from './phases/commit';
 import { createDraft, discardDryRun } from './phases/draft';
 import { finishRun } from './phases/finish';

@@ -3,7 +3,8 @@ import { isPackageFileName, mergeSubmission, pendingUploads } from '../../lib/ma
 import { EXIT, type ExitCode } from '../errors';
 import { packFolder } from '../pack';
 import type { Output } from '../output';
-import { formatBytes, targetLabel } from '../view';
+import { formatBytes } from '../../lib/zip/format';
+import { targetLabel } from '../view';
 
 export interface PackOptions {
   output?: string;

@@ -1,6 +1,6 @@
 import { isInstanceId } from '../../lib/instanceId';
 import { registerSecret } from '../../lib/redact';
-import type { StatusDocument } from '../../lib/runStatus';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { EXIT, UsageError, type ExitCode } from '../errors';
 import { followRun } from '../follow';
 import { FunctionsClient } from '../functionsClient';

@@ -2,13 +2,14 @@ import { basename } from 'node:path';
 import { instanceIdFor } from '../../lib/instanceId';
 import { isPackageFileName, mergeSubmission, pendingUploads } from '../../lib/manifest';
 import { registerSecret } from '../../lib/redact';
-import { blobNameFrom } from '../../lib/runs';
-import type { StatusDocument } from '../../lib/runStatus';
+import { blobNameFrom } from '../../lib/runClient';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { EXIT, ServiceError, UsageError, type ExitCode } from '../errors';
 import { FunctionsClient } from '../functionsClient';
 import type { Output } from '../output';
 import { checkUploadTarget, containerFrom, uploadZip } from '../storage';
-import { formatBytes, formatDuration, targetLabel } from '../view';
+import { formatBytes } from '../../lib/zip/format';
+import { formatDuration, targetLabel } from '../view';
 import { readZipArgument } from './validate';
 import { watchRun, type ServiceOptions } from './status';
 

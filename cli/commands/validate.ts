@@ -3,7 +3,8 @@ import { isPackageFileName, MANIFEST_NAME, mergeSubmission, pendingUploads } fro
 import { EXIT, UsageError, type ExitCode } from '../errors';
 import { readLocalSubmission } from '../localZip';
 import type { Output } from '../output';
-import { formatBytes, targetLabel } from '../view';
+import { formatBytes } from '../../lib/zip/format';
+import { targetLabel } from '../view';
 
 /** Reads a local zip as the pipeline reads a dropped one; a missing file is a usage error. */
 export async function readZipArgument(zip: string) {

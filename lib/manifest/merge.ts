@@ -4,6 +4,7 @@
  * replaces. Packages and images are the exception the Store imposes: leaving an old file out of
  * the PUT keeps it, so old ones are kept and marked PendingDelete, and new ones are PendingUpload.
  */
+import { isObject } from '../json';
 import type { ZipEntryInfo } from '../zip/format';
 import { isPackageFileName, Manifest, packagesKey, TargetKind, zipPath } from './types';
 
@@ -117,8 +118,4 @@ function mergeValue(base: unknown, patch: unknown): unknown {
 
 function get(v: unknown, key: string): unknown {
   return isObject(v) ? v[key] : undefined;
-}
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

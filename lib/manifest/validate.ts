@@ -1,4 +1,5 @@
 import { InputError, InputProblem } from '../errors';
+import { isObject } from '../json';
 import type { ZipEntryInfo } from '../zip/format';
 import { formatBytes } from '../zip/format';
 import { join, manifestSchemaProblems, optionsSchemaProblems } from './schema';
@@ -185,8 +186,4 @@ function cp437Hint(entries: ZipEntryInfo[]): string {
 
 function hintForSyntax(text: string): string {
   return text.trimStart().startsWith('{') ? '' : '; submission.json must hold one JSON object, starting with "{"';
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -21,7 +21,7 @@ import type { Config } from '../config';
 import { isStoreRequestError, StoreRequestError } from '../errors';
 import { redact, registerSecret } from '../redact';
 import { storeCredential } from './credential';
-import { correlationIdOf, parseJson, storeErrorFromResponse } from './errors';
+import { correlationIdOf, parseJsonLossless, storeErrorFromResponse } from './errors';
 import { productPath, segment, submissionPath, type ProductRef } from './kinds';
 import { isCommitCall, pacingPolicy, sharedPacer, type CallPacer } from './pacing';
 import {
@@ -323,7 +323,7 @@ export class StoreClient {
     const text = response.bodyAsText;
     if (text && text.trim()) {
       try {
-        value = parseJson(text);
+        value = parseJsonLossless(text);
       } catch {
         throw new StoreRequestError(`${name} answered ${response.status} with a body that is not JSON.`, {
           code: 'InvalidResponse',

@@ -125,7 +125,7 @@ export function storeErrorFromResponse(
  * should a bare integer above 2^53 ever arrive it is kept as its exact digits (a string) instead
  * of being rounded to a different id.
  */
-export function parseJson(text: string): unknown {
+export function parseJsonLossless(text: string): unknown {
   return JSON.parse(quoteUnsafeIntegers(text));
 }
 

@@ -11,7 +11,7 @@ import {
   type Turn,
 } from '../../lib/productQueue';
 import { queuesContainer, updateQueue } from '../../lib/productQueueBlob';
-import { findRun } from '../../lib/runs';
+import { findRun } from '../../lib/runClient';
 import { defineActivity, type ActivityInput } from './activity';
 
 export interface TakeTurnInput extends ActivityInput {

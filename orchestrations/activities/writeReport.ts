@@ -1,7 +1,7 @@
 import { RestError } from '@azure/storage-blob';
 import { config } from '../../lib/config';
 import type { RunState } from '../../lib/run';
-import { finalDocument } from '../../lib/runStatus';
+import { finalDocument } from '../../lib/statusDocument';
 import { blobServiceFor, reportsContainer, ZIP_METADATA } from '../../lib/storage';
 import { defineActivity, type ActivityInput } from './activity';
 

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { StatusDocument } from '../../lib/runStatus';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { EXIT, ServiceError } from '../../cli/errors';
 import { followRun } from '../../cli/follow';
 import { FunctionsClient } from '../../cli/functionsClient';

@@ -7,7 +7,7 @@ import { AccountSASPermissions, BlobServiceClient } from '@azure/storage-blob';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { instanceIdFor } from '../../lib/instanceId';
-import type { StatusDocument } from '../../lib/runStatus';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { SEED_IDS } from '../../sandbox/emulator';
 import { freePort } from '../../sandbox/azurite';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';

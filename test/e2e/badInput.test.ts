@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { instanceIdFor } from '../../lib/instanceId';
-import type { StatusDocument } from '../../lib/runStatus';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { ZIP_METADATA } from '../../lib/storage';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { BAD_INPUTS, findProblem, type BadInput } from '../helpers/zips';

@@ -5,7 +5,7 @@
  */
 import { fetchToken, type EmulatorState, type SubmissionState } from '../../sandbox/emulator';
 import { instanceIdFor } from '../../lib/instanceId';
-import type { StatusDocument } from '../../lib/runStatus';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { goodZip } from '../helpers/zips';
 import type { TestSandbox } from '../helpers/sandbox';
 import { patience } from '../helpers/engine';

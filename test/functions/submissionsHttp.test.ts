@@ -5,7 +5,7 @@
  */
 import { SEED_IDS } from '../../sandbox/emulator';
 import { instanceIdFor } from '../../lib/instanceId';
-import type { StatusDocument } from '../../lib/runStatus';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { goodZip, packageFor } from '../helpers/zips';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { apiSubmissionsOf, E2E_SETTINGS, emulatorUntil, requestsOf, stepsOf, type Json } from '../e2e/support';

@@ -4,7 +4,7 @@
  * own containers, task hub and host id, so test files can run side by side on one Azurite.
  */
 import { randomBytes } from 'node:crypto';
-import type { StatusDocument } from '../../lib/runStatus';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { DEFAULT_CONFIG, type EmulatorConfig } from '../../sandbox/emulator';
 import type { HostLogLine } from '../../sandbox/host';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/stack';

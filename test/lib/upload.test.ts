@@ -98,6 +98,9 @@ async function startProxy(): Promise<Proxy> {
       req.pipe(upstream);
     })();
   });
+  // Idle connections outlive the SDK's retry waits (6 s at most), as storage's do: Node's default
+  // of 5 s would let a retry meet a socket the proxy just closed (EPIPE) instead of the proxy.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   proxy.port = (server.address() as AddressInfo).port;
   proxy.close = () => new Promise((resolve) => server.close(() => resolve()));

@@ -6,7 +6,7 @@
  * The hard case is set up on purpose: both zips are seen in the same blob scan (a scan lists
  * names alphabetically), and the later upload has the earlier name, so its run starts first.
  */
-import type { StatusDocument } from '../../lib/runStatus';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { findLeakedSecrets } from '../helpers/secrets';
 import {
   apiCalls,

@@ -5,7 +5,7 @@
  * Every scenario has its own product, so they all run side by side.
  */
 import type { EmulatorState, FaultSpec, SeedApplication } from '../../sandbox/emulator';
-import type { StatusDocument } from '../../lib/runStatus';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { findLeakedSecrets } from '../helpers/secrets';
 import {
   apiCalls,

@@ -1,6 +1,6 @@
 import { createHttpHeaders } from '@azure/core-rest-pipeline';
 import { StoreRequestError } from '../../../lib/errors';
-import { parseJson, parseRetryAfter, storeErrorFromResponse } from '../../../lib/store/errors';
+import { parseJsonLossless, parseRetryAfter, storeErrorFromResponse } from '../../../lib/store/errors';
 import { backoffDelay, mayCarryToken, relativePath, tokenError } from '../../../lib/store/policies';
 import { isPublicAuthority } from '../../../lib/store/credential';
 
@@ -102,9 +102,9 @@ describe('parseRetryAfter', () => {
   });
 });
 
-describe('parseJson', () => {
+describe('parseJsonLossless', () => {
   it('keeps string ids exactly and never turns a big bare integer into another number', () => {
-    const parsed = parseJson(
+    const parsed = parseJsonLossless(
       '{"id":"1152921504621243540","n":1152921504621243541,"neg":-1152921504621243541,"small":42,"f":1.5e300,"s":"1152921504621243542 in text"}',
     ) as Record<string, unknown>;
     expect(parsed.id).toBe('1152921504621243540');
@@ -115,7 +115,7 @@ describe('parseJson', () => {
     expect(parsed.s).toBe('1152921504621243542 in text');
   });
   it('handles escaped quotes inside strings', () => {
-    expect(parseJson('{"a":"x\\"1152921504621243541\\"","b":[1152921504621243541]}')).toEqual({
+    expect(parseJsonLossless('{"a":"x\\"1152921504621243541\\"","b":[1152921504621243541]}')).toEqual({
       a: 'x"1152921504621243541"',
       b: ['1152921504621243541'],
     });

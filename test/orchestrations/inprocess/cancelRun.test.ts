@@ -2,8 +2,8 @@
  * The cleanup of a canceled run on fabricated histories: what it deletes, when it waits for a
  * Store call still in flight, and that it ends as every run ends (report, leaving the queue).
  */
-import type { RunState } from '../../../lib/run';
-import { cancelRunOrchestrator, type CancelInput } from '../../../orchestrations/cancelRun';
+import type { CancelInput, RunState } from '../../../lib/run';
+import { cancelRunOrchestrator } from '../../../orchestrations/cancelRun';
 import { fail, names, ok, play, type Action, type Played } from './replay';
 import { PRODUCT, RUN_ID, RUN_INPUT, SUBMISSION_ID, store, storeError } from './store';
 

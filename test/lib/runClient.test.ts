@@ -1,5 +1,5 @@
 import { BlobServiceClient } from '@azure/storage-blob';
-import { blobNameFrom, startRunForBlob, type DurableStatus, type RunsClient } from '../../lib/runs';
+import { blobNameFrom, startRunForBlob, type DurableStatus, type RunsClient } from '../../lib/runClient';
 import { ZIP_METADATA } from '../../lib/storage';
 import { freshContainer, testStorage } from '../helpers/azurite';
 
@@ -52,7 +52,7 @@ class MapClient implements RunsClient {
 
 describe('startRunForBlob', () => {
   it('starts one run per blob version, and a new one for a new upload', async () => {
-    const container = await freshContainer('runs');
+    const container = await freshContainer('runClient');
     const blob = container.getBlockBlobClient('app.zip');
     await blob.upload('v1', 2);
     const client = new MapClient();
@@ -69,7 +69,7 @@ describe('startRunForBlob', () => {
   });
 
   it('points a zip stamped by a finished run to that run instead of starting another', async () => {
-    const container = await freshContainer('runs');
+    const container = await freshContainer('runClient');
     const blob = container.getBlockBlobClient('stamped.zip');
     await blob.upload('v1', 2);
     await blob.setMetadata({ [ZIP_METADATA.instanceId]: 'zip-earlier' });

@@ -1,14 +1,19 @@
 /**
- * Starting and finding runs. Shared by the blob trigger and the HTTP API, written against
- * the few Durable client calls it needs so it reads without the Functions runtime.
+ * What the triggers and the HTTP API do with runs through the Durable client: start, find,
+ * cancel. Written against the few Durable client calls it needs, so it reads (and is tested)
+ * without the Functions runtime.
  */
 import { RestError, type BlobClient } from '@azure/storage-blob';
 import { SourceBlobError } from './errors';
-import { instanceIdFor } from './instanceId';
-import type { RunInput } from './run';
+import { cancelIdOf, followerIdOf, instanceIdFor } from './instanceId';
+import { cancelNote, type CancelInput, type CancelNote, type RunInput, type RunState } from './run';
+import { isRunState, statusDocument, type FollowerView, type RunStatus } from './statusDocument';
 import { ZIP_METADATA } from './storage';
 
+/** The run's orchestration (orchestrations/submitToStore.ts). */
 export const RUN_ORCHESTRATION = 'submitToStore';
+/** A canceled run's cleanup (orchestrations/cancelRun.ts). */
+export const CANCEL_ORCHESTRATION = 'cancelRun';
 
 export interface DurableStatus {
   instanceId: string;
@@ -85,6 +90,82 @@ export async function startRunForBlob(
     if (await findRun(client, instanceId)) return { instanceId, started: false, etag };
     throw e;
   }
+}
+
+/** The slice of `df.DurableClient` canceling needs. */
+export interface CancelClient extends RunsClient {
+  terminate(instanceId: string, reason: string): Promise<void>;
+}
+
+export type CancelOutcome =
+  /** `note`: what this cancel could and could not stop; absent when an earlier cancel already stopped the run. */
+  | { canceled: true; note?: CancelNote }
+  | { canceled: false; why: 'notFound' }
+  /** `status`: how the run ended, in the API's words (Succeeded, Failed, Canceled). */
+  | { canceled: false; why: 'ended'; status: RunStatus };
+
+/** Runtime statuses of an instance that has not ended (a run that can still be stopped). */
+export const ACTIVE_STATUSES: readonly string[] = ['Running', 'Pending', 'ContinuedAsNew', 'Suspended'];
+
+export function isActive(status: DurableStatus | undefined): boolean {
+  return !!status && ACTIVE_STATUSES.includes(status.runtimeStatus);
+}
+
+/**
+ * Stops a run: terminates it (and its follower), then starts its cleanup instance, which
+ * deletes the Store submission the run made and had not committed and writes its report.
+ * Terminating stops an orchestration at once but undoes nothing, hence the cleanup.
+ * Cancels may race (a user clicking twice, a script retrying): each answers as the first
+ * did, and one cleanup runs.
+ */
+export async function requestCancel(
+  client: CancelClient,
+  instanceId: string,
+  options: {
+    reason: string;
+    /** How long an activity of the terminated run may still be in flight. */
+    settleSeconds: number;
+  },
+): Promise<CancelOutcome> {
+  const { reason } = options;
+  const run = await findRun(client, instanceId);
+  if (!run || run.name !== RUN_ORCHESTRATION) return { canceled: false, why: 'notFound' };
+  const startCleanup = async (state: RunState): Promise<void> => {
+    const input: CancelInput = {
+      runId: instanceId,
+      reason,
+      state,
+      createdTime: run.createdTime instanceof Date ? run.createdTime.toISOString() : run.createdTime,
+      settleSeconds: options.settleSeconds,
+    };
+    await client.startNew(CANCEL_ORCHESTRATION, { instanceId: cancelIdOf(instanceId), input }).catch(async (e) => {
+      // "An instance with ID ... already exists": another cancel started the clean-up first.
+      if (!(await findRun(client, cancelIdOf(instanceId)))) throw e;
+    });
+  };
+  if (!isActive(run)) {
+    if (run.runtimeStatus === 'Terminated' && isRunState(run.customStatus)) {
+      // A cancel sent again, or at the same time as another whose terminate landed first (its
+      // clean-up may not have started yet): the same answer, and the clean-up made sure of.
+      const cleanup = await findRun(client, cancelIdOf(instanceId));
+      if (!cleanup) await startCleanup(run.customStatus);
+      if (!cleanup || isActive(cleanup)) return { canceled: true };
+    }
+    return { canceled: false, why: 'ended', status: statusDocument(run).status };
+  }
+  // Cancels that race each other: the first terminate wins, and the others find it done.
+  await client.terminate(instanceId, reason).catch(async (e: unknown) => {
+    if (isActive(await findRun(client, instanceId))) throw e;
+  });
+  const follower = await findRun(client, followerIdOf(instanceId));
+  if (follower && ['Running', 'Pending'].includes(follower.runtimeStatus))
+    await client.terminate(followerIdOf(instanceId), reason).catch(() => undefined);
+  if (!isRunState(run.customStatus)) return { canceled: true };
+  // The follower knows the Store's latest status of a committed submission.
+  const storeStatus = (follower?.customStatus as FollowerView | undefined)?.storeStatus ?? run.customStatus.storeStatus;
+  const state: RunState = { ...run.customStatus, storeStatus: storeStatus as RunState['storeStatus'] };
+  await startCleanup(state);
+  return { canceled: true, note: cancelNote(state, reason) };
 }
 
 /**
