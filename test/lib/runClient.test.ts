@@ -1,5 +1,16 @@
 import { BlobServiceClient } from '@azure/storage-blob';
-import { blobNameFrom, startRunForBlob, type DurableStatus, type RunsClient } from '../../lib/runClient';
+import { cancelIdOf, followerIdOf } from '../../lib/instanceId';
+import type { CancelInput, RunState } from '../../lib/run';
+import {
+  CANCEL_ORCHESTRATION,
+  RUN_ORCHESTRATION,
+  blobNameFrom,
+  requestCancel,
+  startRunForBlob,
+  type CancelClient,
+  type DurableStatus,
+  type RunsClient,
+} from '../../lib/runClient';
 import { ZIP_METADATA } from '../../lib/storage';
 import { freshContainer, testStorage } from '../helpers/azurite';
 
@@ -52,7 +63,7 @@ class MapClient implements RunsClient {
 
 describe('startRunForBlob', () => {
   it('starts one run per blob version, and a new one for a new upload', async () => {
-    const container = await freshContainer('runClient');
+    const container = await freshContainer('runs');
     const blob = container.getBlockBlobClient('app.zip');
     await blob.upload('v1', 2);
     const client = new MapClient();
@@ -69,7 +80,7 @@ describe('startRunForBlob', () => {
   });
 
   it('points a zip stamped by a finished run to that run instead of starting another', async () => {
-    const container = await freshContainer('runClient');
+    const container = await freshContainer('runs');
     const blob = container.getBlockBlobClient('stamped.zip');
     await blob.upload('v1', 2);
     await blob.setMetadata({ [ZIP_METADATA.instanceId]: 'zip-earlier' });
@@ -90,5 +101,95 @@ describe('startRunForBlob', () => {
     await expect(
       startRunForBlob(new MapClient(), blob, { container: 'nothing-here', name: 'gone.zip' }, { source: 'http' }),
     ).rejects.toThrow('No blob named "gone.zip" in container "nothing-here"');
+  });
+});
+
+/** MapClient plus terminate, as the cancel endpoint's Durable client is used. */
+class CancelMapClient extends MapClient implements CancelClient {
+  readonly terminated: Array<{ instanceId: string; reason: string }> = [];
+  readonly startedWith: Array<{ name: string; instanceId: string; input: unknown }> = [];
+  override async startNew(name: string, options: { instanceId: string; input: unknown }): Promise<string> {
+    this.startedWith.push({ name, ...options });
+    return super.startNew(name, options);
+  }
+  async terminate(instanceId: string, reason: string): Promise<void> {
+    this.terminated.push({ instanceId, reason });
+    const found = this.instances.get(instanceId);
+    if (found) found.runtimeStatus = 'Terminated';
+  }
+  put(status: DurableStatus): void {
+    this.instances.set(status.instanceId, status);
+  }
+}
+
+describe('requestCancel', () => {
+  const runId = 'zip-0000000000000000000000000000000000000001';
+  const state: RunState = {
+    phase: 'Uploading',
+    blob: { container: 'submissions', name: 'a.zip', etag: '"0x1"' },
+    product: { kind: 'app', applicationId: '9NBLGGH4R315' },
+    submissionId: '1152921504607280735',
+    timeline: [],
+  };
+  const options = { reason: 'canceled through the API', settleSeconds: 65 };
+
+  it('terminates the run and its follower, then starts the cleanup with the run state', async () => {
+    const client = new CancelMapClient();
+    const createdTime = new Date('2024-05-01T10:00:00.000Z');
+    client.put({
+      instanceId: runId,
+      name: RUN_ORCHESTRATION,
+      runtimeStatus: 'Running',
+      customStatus: state,
+      createdTime,
+    });
+    client.put({ instanceId: followerIdOf(runId), name: 'followSubmission', runtimeStatus: 'Running' });
+    expect(await requestCancel(client, runId, options)).toEqual({ canceled: true });
+    expect(client.terminated).toEqual([
+      { instanceId: runId, reason: options.reason },
+      { instanceId: followerIdOf(runId), reason: options.reason },
+    ]);
+    expect(client.startedWith).toEqual([
+      {
+        name: CANCEL_ORCHESTRATION,
+        instanceId: cancelIdOf(runId),
+        input: {
+          runId,
+          reason: options.reason,
+          state,
+          createdTime: createdTime.toISOString(),
+          settleSeconds: 65,
+        } satisfies CancelInput,
+      },
+    ]);
+  });
+
+  it('starts no cleanup for a run that published no state yet, and leaves an ended follower alone', async () => {
+    const client = new CancelMapClient();
+    client.put({ instanceId: runId, name: RUN_ORCHESTRATION, runtimeStatus: 'Pending' });
+    client.put({ instanceId: followerIdOf(runId), name: 'followSubmission', runtimeStatus: 'Completed' });
+    expect(await requestCancel(client, runId, options)).toEqual({ canceled: true });
+    expect(client.terminated.map((t) => t.instanceId)).toEqual([runId]);
+    expect(client.startedWith).toEqual([]);
+  });
+
+  it('finds nothing to cancel for an unknown id or an instance that is not a run, and changes nothing', async () => {
+    const client = new CancelMapClient();
+    client.put({ instanceId: followerIdOf(runId), name: 'followSubmission', runtimeStatus: 'Running' });
+    expect(await requestCancel(client, runId, options)).toEqual({ canceled: false, why: 'notFound' });
+    expect(await requestCancel(client, followerIdOf(runId), options)).toEqual({ canceled: false, why: 'notFound' });
+    expect(client.terminated).toEqual([]);
+  });
+
+  it('says a run has ended, with its status, and changes nothing', async () => {
+    const client = new CancelMapClient();
+    client.put({ instanceId: runId, name: RUN_ORCHESTRATION, runtimeStatus: 'Completed', customStatus: state });
+    expect(await requestCancel(client, runId, options)).toEqual({
+      canceled: false,
+      why: 'ended',
+      runtimeStatus: 'Completed',
+    });
+    expect(client.terminated).toEqual([]);
+    expect(client.startedWith).toEqual([]);
   });
 });
