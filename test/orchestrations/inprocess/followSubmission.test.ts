@@ -7,7 +7,7 @@ import type { FollowResult } from '../../../lib/run';
 import { POLLS_PER_EXECUTION } from '../../../lib/polling';
 import type { SubmissionStatus } from '../../../lib/store/types';
 import { followSubmissionOrchestrator, type FollowOrchestrationInput } from '../../../orchestrations/followSubmission';
-import { fail, names, ok, play, type Action, type Played } from './replay';
+import { fail, names, ok, play, timerWaits, type Action, type Played } from './replay';
 import { PRODUCT, RUN_ID, SUBMISSION_ID, storeError } from './store';
 
 const START = new Date('2024-05-01T10:00:00.000Z');
@@ -42,20 +42,6 @@ function follow(statuses: SubmissionStatus[], extra: Partial<FollowOrchestration
   );
 }
 
-function timerWaits(played: Played): number[] {
-  // Each timer's wait counted from the poll before it, which the driver answers one second after scheduling.
-  const out: number[] = [];
-  let clock = START.getTime();
-  for (const a of played.actions) {
-    if (a.kind === 'activity') clock += 1000;
-    if (a.kind === 'timer') {
-      out.push(Math.round((a.fireAt.getTime() - clock) / 1000));
-      clock = a.fireAt.getTime();
-    }
-  }
-  return out;
-}
-
 describe('followSubmission in process', () => {
   it('polls on durable timers that grow by half, capped while the commit is processed, until past commit', async () => {
     const played = await follow(['CommitStarted', 'CommitStarted', 'CommitStarted', 'CommitStarted', 'PreProcessing']);
@@ -70,7 +56,7 @@ describe('followSubmission in process', () => {
       '(timer)',
       'getSubmissionStatus',
     ]);
-    expect(timerWaits(played)).toEqual([30, 45, 68, 102]);
+    expect(timerWaits(played.actions)).toEqual([30, 45, 68, 102]);
     expect(played.output).toMatchObject({
       status: 'PreProcessing',
       polls: 5,

@@ -12,6 +12,7 @@
  */
 import * as df from 'durable-functions';
 import { toActivityError } from '../../../lib/errors';
+import { EventType } from '../../../sandbox/host/durable/types';
 
 // Not typed by the library (see its lib/src/util/testingUtils.js); these are the parts used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -34,19 +35,6 @@ const testing = require('durable-functions/lib/src/util/testingUtils') as {
 
 /** The replay schema the extension negotiates with durable-functions 3.x (V3: `actions` as `[[...]]`). */
 const SCHEMA_V3 = 2;
-
-const EventType = {
-  ExecutionStarted: 0,
-  TaskScheduled: 4,
-  TaskCompleted: 5,
-  TaskFailed: 6,
-  SubOrchestrationInstanceCreated: 7,
-  SubOrchestrationInstanceCompleted: 8,
-  SubOrchestrationInstanceFailed: 9,
-  TimerCreated: 10,
-  TimerFired: 11,
-  OrchestratorStarted: 12,
-} as const;
 
 const ActionType = { CallActivity: 0, CallSubOrchestrator: 2, ContinueAsNew: 4, CreateTimer: 5 } as const;
 
@@ -74,12 +62,13 @@ interface OrchestratorResult {
   customStatus?: unknown;
 }
 
-/** One decision of the orchestrator, as the tests read it. */
-export type Action =
+/** One decision of the orchestrator, as the tests read it; `at` is the orchestration's time when it was made. */
+export type Action = { at: Date } & (
   | { kind: 'activity'; name: string; input: unknown }
   | { kind: 'timer'; fireAt: Date }
   | { kind: 'subOrchestration'; name: string; instanceId?: string; input: unknown }
-  | { kind: 'continueAsNew'; input: unknown };
+  | { kind: 'continueAsNew'; input: unknown }
+);
 
 /** What a call answered: its output, or the error the activity (or sub-orchestration) threw. */
 export type Answer = { output: unknown } | { error: unknown };
@@ -109,6 +98,11 @@ export interface Played {
 export const ok = (output: unknown = {}): Answer => ({ output });
 export const fail = (error: unknown): Answer => ({ error });
 
+/** How long each timer waits, in seconds from the moment it was created. */
+export function timerWaits(actions: Action[]): number[] {
+  return actions.flatMap((a) => (a.kind === 'timer' ? [(a.fireAt.getTime() - a.at.getTime()) / 1000] : []));
+}
+
 /** The names of the activities and sub-orchestrations, and `(timer)` for timers: the run's shape at a glance. */
 export function names(actions: Action[]): string[] {
   return actions.map((a) => {
@@ -124,16 +118,16 @@ export function names(actions: Action[]): string[] {
   });
 }
 
-function toAction(raw: RawAction): Action {
+function toAction(raw: RawAction, at: Date): Action {
   switch (raw.actionType) {
     case ActionType.CallActivity:
-      return { kind: 'activity', name: raw.functionName!, input: raw.input };
+      return { at, kind: 'activity', name: raw.functionName!, input: raw.input };
     case ActionType.CallSubOrchestrator:
-      return { kind: 'subOrchestration', name: raw.functionName!, instanceId: raw.instanceId, input: raw.input };
+      return { at, kind: 'subOrchestration', name: raw.functionName!, instanceId: raw.instanceId, input: raw.input };
     case ActionType.CreateTimer:
-      return { kind: 'timer', fireAt: new Date(raw.fireAt!) };
+      return { at, kind: 'timer', fireAt: new Date(raw.fireAt!) };
     case ActionType.ContinueAsNew:
-      return { kind: 'continueAsNew', input: raw.input };
+      return { at, kind: 'continueAsNew', input: raw.input };
     default:
       throw new Error(`the in-process driver does not answer action type ${raw.actionType}`);
   }
@@ -204,8 +198,8 @@ export async function play(
     }
     statuses.push(result.customStatus);
     // Actions cross to the extension as JSON at the end of the episode; so do they here.
-    const all = (JSON.parse(JSON.stringify(result.actions[0] ?? [])) as RawAction[]).map(toAction);
-    const fresh = all.slice(actions.length);
+    const raw = (JSON.parse(JSON.stringify(result.actions[0] ?? [])) as RawAction[]).slice(actions.length);
+    const fresh = raw.map((a) => toAction(a, new Date(now)));
     actions.push(...fresh);
     for (const e of history) e.IsPlayed = true;
 

@@ -4,9 +4,10 @@
  * Store (or storage) answered and asserts on the actions the orchestrator returned.
  */
 import { InputError } from '../../../lib/errors';
+import { STEP_RETRY } from '../../../lib/polling';
 import type { RunState } from '../../../lib/run';
 import { submitToStoreOrchestrator } from '../../../orchestrations/submitToStore';
-import { fail, names, ok, play, type Action, type Played } from './replay';
+import { fail, names, ok, play, timerWaits, type Action, type Played } from './replay';
 import {
   PENDING_ID,
   PRODUCT,
@@ -31,6 +32,13 @@ function run(script: ReturnType<typeof store>, input = RUN_INPUT): Promise<Playe
 const QUEUED = ['getRunSettings', 'validateZip', 'takeTurn', '(timer)', 'takeTurn'];
 /** Reporting and leaving the product's queue: how every run ends. */
 const FINISH = ['writeReport', 'leaveTurn'];
+
+/** The run's shape from the first call of `name` on. */
+function from(played: Played, name: string): string[] {
+  const shape = names(played.actions);
+  if (!shape.includes(name)) throw new Error(`${name} was not called: ${shape.join(', ')}`);
+  return shape.slice(shape.indexOf(name));
+}
 
 function inputOf(played: Played, name: string, nth = 1): Record<string, unknown> {
   const found = played.actions.filter((a): a is Extract<Action, { kind: 'activity' }> => a.kind === 'activity');
@@ -213,6 +221,17 @@ describe('submitToStore in process: validation and the product queue', () => {
 });
 
 describe('submitToStore in process: preparing the product', () => {
+  it('stops before the Store changes when no token can be had', async () => {
+    const played = await run(
+      store({
+        checkCredential: () => fail(storeError(401, 'invalid_client', { message: 'The client secret is wrong.' })),
+      }),
+    );
+    expect(from(played, 'checkCredential')).toEqual(['checkCredential', ...FINISH]);
+    expect(reported(played).failure).toMatchObject({ step: 'checkCredential', facts: { retriable: false } });
+    expect(played.error).toContain('The client secret is wrong.');
+  });
+
   it('deletes a pending submission before creating, and tells create which one it was', async () => {
     const played = await run(store({ resolveProduct: () => ok(resolved({ pendingSubmissionId: PENDING_ID })) }));
     const shape = names(played.actions);
@@ -233,8 +252,7 @@ describe('submitToStore in process: preparing the product', () => {
         resolveProduct: () => ok(resolved({ pendingSubmissionId: PENDING_ID, pendingMadeInPortal: true })),
       }),
     );
-    const shape = names(played.actions);
-    expect(shape.slice(shape.indexOf('resolveProduct'))).toEqual(['resolveProduct', ...FINISH]);
+    expect(from(played, 'resolveProduct')).toEqual(['resolveProduct', ...FINISH]);
     expect(played.error).toMatch(/already has a pending submission.*made in Partner Center/);
     expect(reported(played).failure).toMatchObject({
       step: 'resolveProduct',
@@ -260,8 +278,7 @@ describe('submitToStore in process: preparing the product', () => {
         resolveProduct: () => ok(resolved({ pendingSubmissionId: PENDING_ID })),
       }),
     );
-    const shape = names(played.actions);
-    expect(shape.slice(shape.indexOf('resolveProduct'))).toEqual(['resolveProduct', ...FINISH]);
+    expect(from(played, 'resolveProduct')).toEqual(['resolveProduct', ...FINISH]);
     expect(reported(played)).toMatchObject({
       dryRun: true,
       outcome: 'Failed',
@@ -273,8 +290,7 @@ describe('submitToStore in process: preparing the product', () => {
     const played = await run(
       store({ resolveProduct: () => ok(resolved({ rolloutInProgress: true, publishedSubmissionId: PUBLISHED_ID })) }),
     );
-    const shape = names(played.actions);
-    expect(shape.slice(shape.indexOf('resolveProduct'))).toEqual(['resolveProduct', ...FINISH]);
+    expect(from(played, 'resolveProduct')).toEqual(['resolveProduct', ...FINISH]);
     expect(reported(played).failure).toMatchObject({ step: 'resolveProduct', facts: { code: 'RolloutInProgress' } });
     expect(played.error).toContain(PUBLISHED_ID);
   });
@@ -300,8 +316,7 @@ describe('submitToStore in process: preparing the product', () => {
 describe('submitToStore in process: the submission', () => {
   it('on a dry run creates and updates, then deletes the submission: nothing uploaded or committed', async () => {
     const played = await run(store({ validateZip: () => ok(validated({ dryRun: true })) }));
-    const shape = names(played.actions);
-    expect(shape.slice(shape.indexOf('createSubmission'))).toEqual([
+    expect(from(played, 'createSubmission')).toEqual([
       'createSubmission',
       'updateSubmission',
       'discardSubmission',
@@ -330,30 +345,35 @@ describe('submitToStore in process: the submission', () => {
       '(timer)',
       'updateSubmission',
     ]);
-    const timers = played.actions.filter((a): a is Extract<Action, { kind: 'timer' }> => a.kind === 'timer');
-    // The queue's settle timer first, then the two retry waits.
-    expect(timers).toHaveLength(3);
+    // The queue's settle timer, then the Store's 45 s after the 429, then the backoff's second step after the 503.
+    expect(timerWaits(played.actions)).toEqual([10, 45, 10]);
     const state = played.output as RunState;
     const record = state.timeline.find((s) => s.step === 'updateSubmission')!;
     expect(record).toMatchObject({ result: 'ok', attempts: 3 });
     expect(record.correlationIds).toEqual(['cid-TooManyRequests', 'cid-ServiceUnavailable', 'cid-put']);
-    // The wait after the 429 is the Store's 45 s; the one after the 503 the backoff's second step (10 s).
-    const updates = played.actions
-      .map((a, i) => ({ a, i }))
-      .filter(({ a }) => a.kind === 'timer')
-      .slice(1);
-    expect(updates).toHaveLength(2);
     expect(played.statuses.some((s) => (s as RunState).timeline?.some((r) => r.result === 'retrying'))).toBe(true);
+  });
+
+  it('gives a step 8 attempts on durable timers (5 s doubling, at most 5 min), then stops the run', async () => {
+    const played = await run(store({ createSubmission: () => fail(storeError(503, 'ServiceUnavailable')) }));
+    expect(from(played, 'createSubmission').filter((n) => n === 'createSubmission')).toHaveLength(
+      STEP_RETRY.maxAttempts,
+    );
+    // After the queue's settle timer: one wait between each two attempts.
+    expect(timerWaits(played.actions).slice(1)).toEqual([5, 10, 20, 40, 80, 160, 300]);
+    // Nothing was created, so there is nothing to delete.
+    expect(from(played, 'createSubmission').slice(-3)).toEqual(['createSubmission', ...FINISH]);
+    const failure = reported(played).failure!;
+    expect(failure).toMatchObject({ step: 'createSubmission', facts: { code: 'ServiceUnavailable', retriable: true } });
+    expect(reported(played).timeline.find((s) => s.step === 'createSubmission')).toMatchObject({
+      result: 'failed',
+      attempts: STEP_RETRY.maxAttempts,
+    });
   });
 
   it('stops at once on a 400 after creating, and deletes the submission it made', async () => {
     const played = await run(store({ updateSubmission: () => fail(storeError(400, 'InvalidParameterValue')) }));
-    const shape = names(played.actions);
-    expect(shape.slice(shape.indexOf('updateSubmission'))).toEqual([
-      'updateSubmission',
-      'discardSubmission',
-      ...FINISH,
-    ]);
+    expect(from(played, 'updateSubmission')).toEqual(['updateSubmission', 'discardSubmission', ...FINISH]);
     expect(inputOf(played, 'discardSubmission')).toMatchObject({ product: PRODUCT, submissionId: SUBMISSION_ID });
     expect(played.error).toContain('400 InvalidParameterValue');
     const state = reported(played);
@@ -378,12 +398,7 @@ describe('submitToStore in process: the submission', () => {
         discardSubmission: () => fail(storeError(400, 'InvalidState')),
       }),
     );
-    const shape = names(played.actions);
-    expect(shape.slice(shape.indexOf('uploadPackageZip'))).toEqual([
-      'uploadPackageZip',
-      'discardSubmission',
-      ...FINISH,
-    ]);
+    expect(from(played, 'uploadPackageZip')).toEqual(['uploadPackageZip', 'discardSubmission', ...FINISH]);
     const failure = reported(played).failure!;
     expect(failure.step).toBe('uploadPackageZip');
     expect(failure.advice).toContain(`could not delete its uncommitted submission ${SUBMISSION_ID}`);
@@ -392,12 +407,7 @@ describe('submitToStore in process: the submission', () => {
 
   it('deletes the submission when the commit itself fails for good', async () => {
     const played = await run(store({ commitSubmission: () => fail(storeError(409, 'InvalidState')) }));
-    const shape = names(played.actions);
-    expect(shape.slice(shape.indexOf('commitSubmission'))).toEqual([
-      'commitSubmission',
-      'discardSubmission',
-      ...FINISH,
-    ]);
+    expect(from(played, 'commitSubmission')).toEqual(['commitSubmission', 'discardSubmission', ...FINISH]);
     expect(reported(played).failure).toMatchObject({ step: 'commitSubmission' });
   });
 });
@@ -418,8 +428,7 @@ describe('submitToStore in process: following the commit', () => {
           ),
       }),
     );
-    const shape = names(played.actions);
-    expect(shape.slice(shape.indexOf('commitSubmission'))).toEqual([
+    expect(from(played, 'commitSubmission')).toEqual([
       'commitSubmission',
       'followSubmission',
       'discardSubmission',
