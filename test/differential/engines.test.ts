@@ -7,7 +7,7 @@
  *
  * Needs the .NET SDK: it runs in the real-engine tier (`npm run test:real`, and in CI).
  */
-import type { StatusDocument } from '../../lib/runStatus';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { EVENT_NAMES, EventType } from '../../sandbox/host/durable/types';
 import { ON_REAL_ENGINE } from '../helpers/engine';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';

@@ -15,6 +15,7 @@ import type {
   ValidatedZip,
 } from '../../../lib/run';
 import type { Turn } from '../../../lib/productQueue';
+import type { RunSettings } from '../../../orchestrations/activities/getRunSettings';
 import type { UploadSummary } from '../../../orchestrations/activities/uploadPackageZip';
 import { fail, ok, type Answer, type Script } from './replay';
 
@@ -36,7 +37,9 @@ export const SETTINGS = {
   maxIntervalSeconds: 600,
   commitDeadlineMinutes: 60,
   publishDeadlineHours: 72,
-};
+  queueSettleSeconds: 10,
+  queuePollSeconds: 15,
+} satisfies RunSettings;
 
 /** What validateZip returns: the manifest's options with the defaults filled in, as validation does. */
 export function validated(options: Partial<ManifestOptions> = {}): ValidatedZip {

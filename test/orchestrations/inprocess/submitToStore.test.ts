@@ -205,6 +205,8 @@ describe('submitToStore in process: validation and the product queue', () => {
       'checkCredential',
       'resolveProduct',
     ]);
+    // The settle time, then a poll of the queue every QUEUE_POLL_SECONDS, as the run's settings say.
+    expect(timerWaits(played.actions)).toEqual([10, 15, 15]);
     expect(inputOf(played, 'takeTurn', 1)).toMatchObject({
       key: `app-${PRODUCT.applicationId}`,
       uploadedAt: RUN_INPUT.uploadedAt,
