@@ -154,9 +154,7 @@ export async function listSubmissions(request: HttpRequest, context: InvocationC
   const all = await client.getStatusAll();
   // Canceled runs whose clean-up still runs are listed as Canceling, as their status document says.
   const cleaningUp = new Set(
-    all
-      .filter((s) => s.name === CANCEL_ORCHESTRATION && isActive(s))
-      .map((s) => s.instanceId.replace(/-cancel$/, '')),
+    all.filter((s) => s.name === CANCEL_ORCHESTRATION && isActive(s)).map((s) => s.instanceId.replace(/-cancel$/, '')),
   );
   const runs = all
     .filter((s) => s.name === RUN_ORCHESTRATION)
@@ -185,7 +183,11 @@ export async function cancelSubmission(request: HttpRequest, context: Invocation
   if (!result.canceled && result.why === 'notFound')
     return problem(404, 'RunNotFound', `No submission run has the id "${instanceId}".`);
   if (!result.canceled)
-    return problem(409, 'RunFinished', `Run ${instanceId} has already ended (${result.status}); there is nothing to cancel.`);
+    return problem(
+      409,
+      'RunFinished',
+      `Run ${instanceId} has already ended (${result.status}); there is nothing to cancel.`,
+    );
   if (result.note) context.log(`[${instanceId}] canceled: ${reason}`);
   const canceling = { instanceId, status: 'Canceling', statusUrl: request.url.replace(/\/cancel(\?.*)?$/, '') };
   if (!result.note) return { status: 202, jsonBody: canceling };

@@ -112,10 +112,14 @@ class CancelMapClient extends MapClient implements CancelClient {
     this.startedWith.push({ name, ...options });
     return super.startNew(name, options);
   }
+  /** As the extension: terminating an instance that has ended answers 410 Gone. */
   async terminate(instanceId: string, reason: string): Promise<void> {
-    this.terminated.push({ instanceId, reason });
     const found = this.instances.get(instanceId);
-    if (found) found.runtimeStatus = 'Terminated';
+    if (!found) throw new Error('DurableClient error: Durable Functions extension replied with HTTP 404 response.');
+    if (!['Running', 'Pending'].includes(found.runtimeStatus))
+      throw new Error('DurableClient error: Durable Functions extension replied with HTTP 410 response.');
+    this.terminated.push({ instanceId, reason });
+    found.runtimeStatus = 'Terminated';
   }
   put(status: DurableStatus): void {
     this.instances.set(status.instanceId, status);
@@ -144,7 +148,15 @@ describe('requestCancel', () => {
       createdTime,
     });
     client.put({ instanceId: followerIdOf(runId), name: 'followSubmission', runtimeStatus: 'Running' });
-    expect(await requestCancel(client, runId, options)).toEqual({ canceled: true });
+    expect(await requestCancel(client, runId, options)).toEqual({
+      canceled: true,
+      note: {
+        reason: options.reason,
+        committed: false,
+        submissionId: state.submissionId,
+        message: `Submission ${state.submissionId} was not committed; it is deleted.`,
+      },
+    });
     expect(client.terminated).toEqual([
       { instanceId: runId, reason: options.reason },
       { instanceId: followerIdOf(runId), reason: options.reason },
@@ -184,12 +196,60 @@ describe('requestCancel', () => {
   it('says a run has ended, with its status, and changes nothing', async () => {
     const client = new CancelMapClient();
     client.put({ instanceId: runId, name: RUN_ORCHESTRATION, runtimeStatus: 'Completed', customStatus: state });
-    expect(await requestCancel(client, runId, options)).toEqual({
-      canceled: false,
-      why: 'ended',
-      runtimeStatus: 'Completed',
-    });
+    expect(await requestCancel(client, runId, options)).toEqual({ canceled: false, why: 'ended', status: 'Succeeded' });
     expect(client.terminated).toEqual([]);
     expect(client.startedWith).toEqual([]);
+  });
+
+  it("takes the follower's Store status for a committed submission, and says the Store goes on with it", async () => {
+    const client = new CancelMapClient();
+    const following: RunState = {
+      ...state,
+      phase: 'WaitingForStore',
+      storeStatus: 'CommitStarted',
+      timeline: [{ step: 'commitSubmission', startedAt: '2024-05-01T10:01:00.000Z', result: 'ok' }],
+    };
+    client.put({ instanceId: runId, name: RUN_ORCHESTRATION, runtimeStatus: 'Running', customStatus: following });
+    client.put({
+      instanceId: followerIdOf(runId),
+      name: 'followSubmission',
+      runtimeStatus: 'Running',
+      customStatus: { storeStatus: 'Certification' },
+    });
+    const outcome = await requestCancel(client, runId, options);
+    expect(outcome).toMatchObject({
+      canceled: true,
+      note: { committed: true, submissionId: state.submissionId, storeStatus: 'Certification' },
+    });
+    expect((client.startedWith[0]?.input as CancelInput).state.storeStatus).toBe('Certification');
+  });
+
+  it('answers racing cancels alike, with one terminate and one cleanup', async () => {
+    const client = new CancelMapClient();
+    client.put({ instanceId: runId, name: RUN_ORCHESTRATION, runtimeStatus: 'Running', customStatus: state });
+    const outcomes = await Promise.all([1, 2, 3].map(() => requestCancel(client, runId, options)));
+    expect(outcomes.map((o) => o.canceled)).toEqual([true, true, true]);
+    expect(client.terminated.map((t) => t.instanceId)).toEqual([runId]);
+    expect(client.started).toEqual([cancelIdOf(runId)]);
+  });
+
+  it('a cancel sent again while the cleanup runs answers as the first did; once it has ended, Canceled', async () => {
+    const client = new CancelMapClient();
+    client.put({ instanceId: runId, name: RUN_ORCHESTRATION, runtimeStatus: 'Running', customStatus: state });
+    await requestCancel(client, runId, options);
+    expect(await requestCancel(client, runId, options)).toEqual({ canceled: true });
+    expect(client.started).toEqual([cancelIdOf(runId)]);
+    client.instances.get(cancelIdOf(runId))!.runtimeStatus = 'Completed';
+    expect(await requestCancel(client, runId, options)).toEqual({ canceled: false, why: 'ended', status: 'Canceled' });
+  });
+
+  it('starts the cleanup of a run that was terminated without one (a cancel cut between its two steps)', async () => {
+    const client = new CancelMapClient();
+    client.put({ instanceId: runId, name: RUN_ORCHESTRATION, runtimeStatus: 'Terminated', customStatus: state });
+    expect(await requestCancel(client, runId, options)).toEqual({ canceled: true });
+    expect(client.terminated).toEqual([]);
+    expect(client.startedWith).toEqual([
+      expect.objectContaining({ name: CANCEL_ORCHESTRATION, instanceId: cancelIdOf(runId) }),
+    ]);
   });
 });

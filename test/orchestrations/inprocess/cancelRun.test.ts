@@ -66,6 +66,24 @@ describe('cancelRun in process', () => {
     ]);
   });
 
+  it('reports what the cancel stopped: the step it cut is interrupted, and the note names the submission', async () => {
+    const input = canceled({ phase: 'Uploading', product: PRODUCT, submissionId: SUBMISSION_ID });
+    input.state.timeline.push({ step: 'uploadPackageZip', startedAt: START.toISOString(), result: 'ok' });
+    const played = await cleanup(input);
+    const reported = activityInput(played, 'writeReport').state as RunState;
+    const cut = { step: 'uploadPackageZip', result: 'interrupted', endedAt: START.toISOString() };
+    const note = {
+      reason: 'canceled through the API',
+      committed: false,
+      submissionId: SUBMISSION_ID,
+      message: `Submission ${SUBMISSION_ID} was not committed; it is deleted.`,
+    };
+    expect(reported.timeline.find((s) => s.step === 'uploadPackageZip')).toMatchObject(cut);
+    expect(reported.canceled).toEqual(note);
+    expect(played.output).toMatchObject({ canceled: note, phase: 'Canceled' });
+    expect(played.statuses.at(-1)).toMatchObject({ canceled: note, phase: 'Canceled' });
+  });
+
   it('deletes nothing for a run that had not reached the Store, and waits for nothing', async () => {
     const played = await cleanup(canceled({ phase: 'Queued' }));
     expect(names(played.actions)).toEqual(['writeReport', 'leaveTurn']);
