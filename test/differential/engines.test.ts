@@ -11,14 +11,15 @@ import type { StatusDocument } from '../../lib/statusDocument';
 import { EVENT_NAMES, EventType } from '../../sandbox/host/durable/types';
 import { ON_REAL_ENGINE } from '../helpers/engine';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
-import { BAD_INPUTS, fakeFile, goodZip } from '../helpers/zips';
+import { BAD_INPUTS, goodZip, packageFor } from '../helpers/zips';
 import { dropRun, instance, rawHistory, seedWithApps, type RawEvent } from '../orchestrations/durable';
 
 const HAPPY_APP = '9NBLGGH4DHPY';
 const FAILING_APP = '9NBLGGH4DFAL';
 const RETRIED_APP = '9NBLGGH4DRTY';
 const CANCELED_APP = '9NBLGGH4DCNL';
-const PACKAGE = 'packages/Contoso.Diff_1.0.0.0_x64.msixupload';
+// A real minimal package with the seeded apps' identity: the emulator reads its manifest at PreProcessing.
+const PACKAGE = 'packages/Contoso.Demo_4.0.0.0_x64.msixupload';
 
 /** Followed to Published: where a wait for the commit ends depends on when its last poll landed. */
 function appZip(applicationId: string, options: Record<string, unknown> = { waitFor: 'published' }): Buffer {
@@ -31,7 +32,7 @@ function appZip(applicationId: string, options: Record<string, unknown> = { wait
       },
       options,
     },
-    { [PACKAGE]: fakeFile(applicationId, 2048) },
+    { [PACKAGE]: packageFor(PACKAGE) },
   );
 }
 
