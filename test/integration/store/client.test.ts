@@ -448,22 +448,3 @@ describe('StoreClient tokens', () => {
     expect(lines.every((l) => typeof l.durationMs === 'number' && l.method && l.path)).toBe(true);
   });
 });
-
-describe('StoreClient safety without a server', () => {
-  it('refuses to send a token over plain HTTP to anything but loopback, before asking for one', async () => {
-    let asked = 0;
-    const client = new StoreClient({
-      baseUrl: 'http://store.example.invalid/v1.0/my/',
-      credential: {
-        getToken: async () => {
-          asked++;
-          return { token: 'never-sent-token', expiresOnTimestamp: Date.now() + 3600_000 };
-        },
-      },
-      scope: STORE_SCOPE,
-    });
-    const err = await rejection(client.getProduct(app));
-    expect(err).toMatchObject({ code: 'InsecureUrl', retriable: false });
-    expect(asked).toBe(0);
-  });
-});
