@@ -56,7 +56,8 @@ if (unclaimed.length > 0) {
 }
 
 module.exports = {
-  testTimeout: 60000,
+  // Above the patience of every wait (test/helpers/eventually.ts), so a wait that runs out says what it saw.
+  testTimeout: 10 * 60_000,
   maxWorkers: 2,
   projects: TIERS.map((tier) => ({
     displayName: tier.name,

@@ -135,7 +135,9 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   try {
-    await Promise.all([blobPort, queuePort, tablePort].map((p) => waitForPort(p, 30000, child)));
+    // A failed start shows at once (the process exits); the deadline is only for a hung one, so
+    // it is far above what a busy machine takes to start Node and Azurite (30 s was not).
+    await Promise.all([blobPort, queuePort, tablePort].map((p) => waitForPort(p, 5 * 60_000, child)));
     // Something else may have taken a port between the check and the bind: then not ours that answers.
     if (child.exitCode !== null) throw new Error(`Azurite exited with code ${child.exitCode} after its ports opened`);
   } catch (e) {

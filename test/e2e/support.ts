@@ -7,8 +7,8 @@ import { fetchToken, type EmulatorState, type SubmissionState } from '../../sand
 import { instanceIdFor } from '../../lib/instanceId';
 import type { StatusDocument } from '../../lib/statusDocument';
 import { goodZip } from '../helpers/zips';
+import { eventually } from '../helpers/eventually';
 import type { TestSandbox } from '../helpers/sandbox';
-import { patience } from '../helpers/engine';
 
 export type Json = Record<string, unknown>;
 
@@ -36,12 +36,11 @@ export async function dropAndFinish(
   name: string,
   manifest: unknown,
   files: Record<string, Buffer | string> = {},
-  timeoutMs?: number,
 ): Promise<Finished> {
   const zip = goodZip(manifest, files);
   const etag = await sandbox.drop(name, zip);
   const instanceId = runIdOf(sandbox, name, etag);
-  const doc = await sandbox.finished(instanceId, timeoutMs);
+  const doc = await sandbox.finished(instanceId);
   return { instanceId, doc, zip };
 }
 
@@ -91,20 +90,12 @@ export function requestsOf(state: EmulatorState, pattern?: RegExp): string[] {
     .filter((line) => !pattern || pattern.test(line));
 }
 
-/** Polls the emulator until `check` holds for its state. */
-export async function emulatorUntil(
-  sandbox: TestSandbox,
-  check: (state: EmulatorState) => boolean,
-  timeoutMs = 10_000,
-): Promise<EmulatorState> {
-  timeoutMs = patience(timeoutMs);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+/** Polls the emulator until `check` holds for its state, with the suite's patience. */
+export function emulatorUntil(sandbox: TestSandbox, check: (state: EmulatorState) => boolean): Promise<EmulatorState> {
+  return eventually('the emulator to get there', async () => {
     const state = await sandbox.emulator.admin.state();
-    if (check(state)) return state;
-    if (Date.now() > deadline) throw new Error(`the emulator did not get there in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return check(state) ? state : undefined;
+  });
 }
 
 /** The timeline's step names, in order. */

@@ -9,7 +9,8 @@ import { DEFAULT_CONFIG, type EmulatorConfig } from '../../sandbox/emulator';
 import type { HostLogLine } from '../../sandbox/host';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/stack';
 import { testStorage } from './azurite';
-import { ON_REAL_ENGINE, REAL_ENGINE_SETTINGS, patience } from './engine';
+import { ON_REAL_ENGINE, REAL_ENGINE_SETTINGS } from './engine';
+import { eventually } from './eventually';
 
 /** Store timings short enough that a run reaches Published in well under a second. */
 export const FAST_STORE: Partial<EmulatorConfig> = {
@@ -41,10 +42,27 @@ export interface TestSandbox extends Sandbox {
   drop(name: string, zip: Buffer): Promise<string>;
   /** The status document of a run, or undefined while the run does not exist yet. */
   status(instanceId: string): Promise<StatusDocument | undefined>;
-  /** Polls the status document until the run has ended (Succeeded, Failed or Canceled). */
-  finished(instanceId: string, timeoutMs?: number): Promise<StatusDocument>;
-  /** Polls until `check` holds for the status document. */
-  waitFor(instanceId: string, check: (doc: StatusDocument) => boolean, timeoutMs?: number): Promise<StatusDocument>;
+  /** Polls the status document until the run has ended (Succeeded, Failed or Canceled), with the suite's patience. */
+  finished(instanceId: string): Promise<StatusDocument>;
+  /** Polls until `check` holds for the status document, with the suite's patience (helpers/eventually.ts). */
+  waitFor(instanceId: string, check: (doc: StatusDocument) => boolean): Promise<StatusDocument>;
+}
+
+/**
+ * A status endpoint answer other than 200 or 404. A 5xx is retried by the pollers: the sandbox
+ * host closes idle kept-alive connections after 5 s (sandbox/host/http.ts keepAliveTimeout), the
+ * same idle time after which Node's default agent, used by the durable client inside the
+ * host, drops them, so on a busy machine the client sometimes reuses a socket the server is
+ * closing and the status function fails with ECONNRESET.
+ */
+export class StatusEndpointError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StatusEndpointError';
+  }
 }
 
 export async function startTestSandbox(options: SandboxOptions = {}): Promise<TestSandbox> {
@@ -94,26 +112,31 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
   const status = async (instanceId: string): Promise<StatusDocument | undefined> => {
     const response = await fetch(`${sandbox.host.url}/api/submissions/${instanceId}`);
     if (response.status === 404) return undefined;
-    if (!response.ok)
-      throw new Error(`GET /api/submissions/${instanceId}: ${response.status} ${await response.text()}`);
+    if (!response.ok) {
+      // The host's own account of a failed invocation is in its log, not in the empty 500.
+      const errors = logs
+        .filter((l) => l.level === 'error' || l.level === 'critical')
+        .slice(-5)
+        .map((l) => `  ${l.time} ${l.category}: ${l.message}`);
+      throw new StatusEndpointError(
+        response.status,
+        `GET /api/submissions/${instanceId}: ${response.status} ${await response.text()}\nlast host errors:\n${errors.join('\n')}`,
+      );
+    }
     return (await response.json()) as StatusDocument;
   };
 
-  const waitFor = async (
-    instanceId: string,
-    check: (doc: StatusDocument) => boolean,
-    timeoutMs = 30_000,
-  ): Promise<StatusDocument> => {
-    timeoutMs = patience(timeoutMs);
-    const deadline = Date.now() + timeoutMs;
+  const waitFor = (instanceId: string, check: (doc: StatusDocument) => boolean): Promise<StatusDocument> => {
     let last: StatusDocument | undefined;
-    while (Date.now() < deadline) {
-      last = await status(instanceId);
-      if (last && check(last)) return last;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(
-      `run ${instanceId} did not get there in ${timeoutMs} ms; last status: ${JSON.stringify(last, null, 2)}`,
+    return eventually(
+      `run ${instanceId} to get there`,
+      async () => {
+        last = await status(instanceId);
+        return last && check(last) ? last : undefined;
+      },
+      // A 5xx passes, as the CLI's own follow lets it pass: under load the sandbox host resets
+      // kept-alive connections its durable client reuses (see the note at StatusEndpointError).
+      { everyMs: 100, lastSeen: () => last, retryErrors: (e) => e instanceof StatusEndpointError && e.status >= 500 },
     );
   };
 
@@ -122,8 +145,7 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
     logs,
     status,
     waitFor,
-    finished: (instanceId, timeoutMs) =>
-      waitFor(instanceId, (d) => ['Succeeded', 'Failed', 'Canceled'].includes(d.status), timeoutMs),
+    finished: (instanceId) => waitFor(instanceId, (d) => ['Succeeded', 'Failed', 'Canceled'].includes(d.status)),
     drop: async (name, zip) => {
       const result = await sandbox.submissions.getBlockBlobClient(name).upload(zip, zip.length);
       return result.etag!;

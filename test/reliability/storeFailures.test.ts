@@ -41,6 +41,12 @@ interface Scenario {
   storeErrors?: Array<{ code: string; details: RegExp }>;
   /** A submission of ours was created and must be gone (deleted) at the end, or kept because it is committed. */
   ours: 'none' | 'deleted' | 'kept committed';
+  /**
+   * Runs in a sandbox of its own with a one-minute commit deadline (about a second of real time
+   * at the sandbox's clock): the others keep the default, so a busy machine's slow commit
+   * processing never turns their failure into a missed deadline.
+   */
+  shortDeadline?: true;
 }
 
 const scenarios: Scenario[] = [
@@ -161,33 +167,52 @@ const scenarios: Scenario[] = [
     advice: /check it in Partner Center\. Raise COMMIT_DEADLINE_MINUTES/,
     code: 'DeadlineExceeded',
     ours: 'kept committed',
+    shortDeadline: true,
   },
 ];
 
 describe('Store-side failures', () => {
-  let sandbox: ReliabilitySandbox;
+  const sandboxes: ReliabilitySandbox[] = [];
   const docs = new Map<Scenario, StatusDocument>();
-  let state: EmulatorState;
+  const states = new Map<Scenario, EmulatorState>();
+  const sandboxOf = new Map<Scenario, ReliabilitySandbox>();
+
+  /** Runs a group of scenarios side by side in one sandbox, and keeps what the tests read. */
+  async function runAll(group: Scenario[], settings: Record<string, string>): Promise<void> {
+    const sandbox = await startReliabilitySandbox({
+      emulator: { seed: seedOf(group.map((s) => seedApp(s.app, s.seed))) },
+      settings,
+    });
+    sandboxes.push(sandbox);
+    for (const s of group) for (const f of s.faults?.(s.app) ?? []) await sandbox.emulator.admin.fault(f);
+    const runs = await Promise.all(group.map((s) => drop(sandbox, `failures/${s.app}.zip`, appZip(s.app, s.options))));
+    const finished = await Promise.all(runs.map((r) => sandbox.finished(r)));
+    const state = await sandbox.emulator.admin.state();
+    group.forEach((s, i) => {
+      docs.set(s, finished[i]!);
+      states.set(s, state);
+      sandboxOf.set(s, sandbox);
+    });
+  }
 
   beforeAll(async () => {
-    sandbox = await startReliabilitySandbox({
-      emulator: { seed: seedOf(scenarios.map((s) => seedApp(s.app, s.seed))) },
-      // One minute of orchestration time: about a second at the sandbox's clock speed.
-      settings: { COMMIT_DEADLINE_MINUTES: '1' },
-    });
-    for (const s of scenarios) for (const f of s.faults?.(s.app) ?? []) await sandbox.emulator.admin.fault(f);
-    const runs = await Promise.all(
-      scenarios.map((s) => drop(sandbox, `failures/${s.app}.zip`, appZip(s.app, s.options))),
-    );
-    const finished = await Promise.all(runs.map((r) => sandbox.finished(r, 60_000)));
-    scenarios.forEach((s, i) => docs.set(s, finished[i]!));
-    state = await sandbox.emulator.admin.state();
-  }, 90_000);
-  afterAll(() => sandbox?.stop());
+    await Promise.all([
+      runAll(
+        scenarios.filter((s) => !s.shortDeadline),
+        {},
+      ),
+      runAll(
+        scenarios.filter((s) => s.shortDeadline),
+        { COMMIT_DEADLINE_MINUTES: '1' },
+      ),
+    ]);
+  });
+  afterAll(() => Promise.all(sandboxes.map((sandbox) => sandbox.stop())));
 
   describe.each(scenarios)('$name', (s) => {
     it('fails saying what happened and what to do, with the Store codes and correlation ids', async () => {
       const doc = docs.get(s)!;
+      const state = states.get(s)!;
       expect(doc.status).toBe('Failed');
       const failure = doc.failure!;
       expect(failure.message).toMatch(s.message);
@@ -214,13 +239,14 @@ describe('Store-side failures', () => {
 
       // The report holds the same verdict.
       const report = JSON.parse(
-        (await sandbox.reports.getBlobClient(doc.reportBlob!).downloadToBuffer()).toString('utf8'),
+        (await sandboxOf.get(s)!.reports.getBlobClient(doc.reportBlob!).downloadToBuffer()).toString('utf8'),
       ) as StatusDocument;
       expect({ status: report.status, failure: report.failure }).toEqual({ status: 'Failed', failure });
     });
 
     it('leaves no uncommitted submission of ours behind', () => {
       const doc = docs.get(s)!;
+      const state = states.get(s)!;
       const ours = apiSubmissions(state, s.app);
       const creates = createCalls(state, s.app).filter((c) => c.status === 201);
       const calls = describeCalls(apiCalls(state, s.app));
@@ -248,7 +274,9 @@ describe('Store-side failures', () => {
   });
 
   it('leaks no secret anywhere', async () => {
-    const texts = sandbox.responses.map((r) => ({ where: r.url, text: r.body }));
-    expect(await findLeakedSecrets(sandbox, { texts, taskHub: sandbox.taskHub })).toEqual([]);
+    for (const sandbox of sandboxes) {
+      const texts = sandbox.responses.map((r) => ({ where: r.url, text: r.body }));
+      expect(await findLeakedSecrets(sandbox, { texts, taskHub: sandbox.taskHub })).toEqual([]);
+    }
   });
 });

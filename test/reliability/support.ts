@@ -16,8 +16,8 @@ import { startHost } from '../../sandbox/host';
 import { repoRoot, type SandboxOptions } from '../../sandbox/stack';
 import { instanceIdFor } from '../../lib/instanceId';
 import { goodZip, packageFor } from '../helpers/zips';
+import { eventually } from '../helpers/eventually';
 import { STORE_LIMITS, startTestSandbox, type TestSandbox } from '../helpers/sandbox';
-import { patience } from '../helpers/engine';
 
 export type Json = Record<string, unknown>;
 
@@ -243,19 +243,9 @@ export async function durableInstances(sandbox: TestSandbox): Promise<DurableIns
   return all;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { pause as sleep } from '../helpers/eventually';
 
-/** Polls `check` until it returns something truthy. */
-export async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + patience(timeoutMs);
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+/** Polls `check` until it returns something truthy, with the suite's patience. */
+export function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+  return eventually(what, check);
 }

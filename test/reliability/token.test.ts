@@ -55,25 +55,25 @@ describe('the Store token', () => {
       );
     }
     const run = await drop(sandbox, `token/${faultsApp}.zip`, appZip(faultsApp));
-    const doc = await sandbox.finished(run, 60_000);
+    const doc = await sandbox.finished(run);
     const state = await sandbox.emulator.admin.state();
     const tokenCalls = state.requests.filter((r) => r.server === 'token' && r.method === 'POST');
     expect({ status: doc.status, failure: doc.failure }).toEqual({ status: 'Succeeded', failure: undefined });
     // Each fault was met by a real token request.
     for (const id of armed) expect(tokenCalls.some((c) => c.fault === id)).toBe(true);
     expect(apiSubmissions(state, faultsApp)).toHaveLength(1);
-  }, 90_000);
+  });
 
   it('completes a run whose polling outlasts many tokens', async () => {
     // Commit processing that holds for a while: the run polls on, token after token.
     await sandbox.emulator.admin.fault({ kind: 'stuck', status: 'CommitStarted', productId: expiryApp });
     const tokensBefore = (await sandbox.emulator.admin.secrets()).accessTokens.length;
     const run = await drop(sandbox, `token/${expiryApp}.zip`, appZip(expiryApp));
-    await sandbox.waitFor(run, (d) => d.phase === 'WaitingForStore', 30_000);
+    await sandbox.waitFor(run, (d) => d.phase === 'WaitingForStore');
     const heldMs = TOKEN_LIFETIME_SECONDS * 1000 * 3;
     await sleep(heldMs);
     await sandbox.emulator.admin.clearFaults();
-    const doc = await sandbox.finished(run, 60_000);
+    const doc = await sandbox.finished(run);
     const state = await sandbox.emulator.admin.state();
     const secrets = await sandbox.emulator.admin.secrets();
 
@@ -84,7 +84,7 @@ describe('the Store token', () => {
     expect(spanMs).toBeGreaterThan(heldMs * 0.9);
     expect(secrets.accessTokens.length - tokensBefore).toBeGreaterThanOrEqual(3);
     expect(polls.every((c) => c.status === 200)).toBe(true);
-  }, 90_000);
+  });
 
   it('gets a new token and carries on when the Store refuses a token it issued (401)', async () => {
     const revoked = await sandbox.emulator.admin.fault({
@@ -94,13 +94,13 @@ describe('the Store token', () => {
       body: { code: 'Unauthorized', message: 'The access token has expired.' },
     });
     const run = await drop(sandbox, `token/${revokedApp}.zip`, appZip(revokedApp));
-    const doc = await sandbox.finished(run, 60_000);
+    const doc = await sandbox.finished(run);
     const state = await sandbox.emulator.admin.state();
     const puts = apiCalls(state, revokedApp).filter((c) => c.method === 'PUT');
     expect({ status: doc.status, failure: doc.failure }).toEqual({ status: 'Succeeded', failure: undefined });
     expect(describeCalls(puts)).toEqual([expect.stringMatching(/-> 401 \(fault-/), expect.stringMatching(/-> 200$/)]);
     expect(puts[0]!.fault).toBe(revoked.id);
-  }, 90_000);
+  });
 
   it('leaks no secret anywhere', async () => {
     const texts = sandbox.responses.map((r) => ({ where: r.url, text: r.body }));

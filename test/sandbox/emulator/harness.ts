@@ -8,6 +8,7 @@ import {
   startEmulator,
 } from '../../../sandbox/emulator';
 import { testStorage } from '../../helpers/azurite';
+import { eventually } from '../../helpers/eventually';
 
 /** Timings for tests: the whole commit-to-published path in well under a second. */
 export const FAST: Partial<EmulatorConfig> = {
@@ -88,19 +89,23 @@ export class Api {
     return this.call<T>('DELETE', path);
   }
 
-  /** Polls the status until `done` says so (fast timings make this short). */
+  /** Polls the status until `done` says so (fast timings make this short; a busy machine may not). */
   async waitForStatus(
     path: string,
     done: (status: string) => boolean,
-    timeoutMs = 5000,
   ): Promise<{ status: string; statusDetails: Loose }> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const res = await this.get(`${path}/status`);
-      if (res.status === 200 && done(res.body.status)) return res.body;
-      if (Date.now() > deadline) throw new Error(`status of ${path} is still ${res.body?.status}`);
-      await new Promise((r) => setTimeout(r, 15));
-    }
+    let last: unknown;
+    return eventually(
+      `the status of ${path}`,
+      async () => {
+        const res = await this.get(`${path}/status`);
+        last = res.body?.status;
+        return res.status === 200 && done(res.body.status)
+          ? (res.body as { status: string; statusDetails: Loose })
+          : undefined;
+      },
+      { everyMs: 15, lastSeen: () => last },
+    );
   }
 }
 

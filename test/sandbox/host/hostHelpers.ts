@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { RunningHost } from '../../../sandbox/host';
+import { eventually } from '../../helpers/eventually';
 
 const REPO = resolve(__dirname, '..', '..', '..');
 
@@ -40,25 +41,13 @@ export function uniqueHub(): string {
   return `T${randomBytes(6).toString('hex')}`;
 }
 
-export async function waitFor<T>(
+/** Polls `probe` with the suite's patience; errors while the host starts count as not yet. */
+export function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15000,
   everyMs = 100,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return eventually(what, probe, { everyMs, retryErrors: true });
 }
 
 export interface StatusJson {
@@ -81,21 +70,11 @@ export async function status(host: RunningHost, id: string, query = ''): Promise
   return { code: res.status, body: (text ? JSON.parse(text) : undefined) as StatusJson };
 }
 
-export function waitForStatus(
-  host: RunningHost,
-  id: string,
-  wanted: string[],
-  timeoutMs = 15000,
-  query = '',
-): Promise<StatusJson> {
-  return waitFor(
-    `instance ${id} to be ${wanted.join('/')}`,
-    async () => {
-      const s = await status(host, id, query);
-      return s.body && wanted.includes(s.body.runtimeStatus) ? s.body : undefined;
-    },
-    timeoutMs,
-  );
+export function waitForStatus(host: RunningHost, id: string, wanted: string[], query = ''): Promise<StatusJson> {
+  return waitFor(`instance ${id} to be ${wanted.join('/')}`, async () => {
+    const s = await status(host, id, query);
+    return s.body && wanted.includes(s.body.runtimeStatus) ? s.body : undefined;
+  });
 }
 
 export async function startOrchestration(
