@@ -137,10 +137,9 @@ describe('following a run', () => {
     ).rejects.toBeInstanceOf(ServiceError);
 
     handler = (_req, res) => json(res, 200, doc('Running'));
-    const started = Date.now();
+    // The run stays Running for ever: only the timeout can end the follow.
     const ended = await followRun(new FunctionsClient(url), 'zip-1', { pollIntervalMs: 20, timeoutMs: 120 });
     expect(ended).toMatchObject({ timedOut: true, doc: { status: 'Running' } });
-    expect(Date.now() - started).toBeLessThan(1000);
   });
 });
 

@@ -64,7 +64,8 @@ function storeConfig(overrides: Partial<Config['store']> = {}): Config['store'] 
     authorityHost: emu.authorityHost,
     apiBaseUrl: emu.apiBaseUrl,
     tokenScope: STORE_SCOPE,
-    requestTimeoutMs: 2000,
+    // Far above what a busy machine makes of a local call: only the hang tests below time out.
+    requestTimeoutMs: 30_000,
     maxRequestsPerMinute: 20,
     ...overrides,
   };
@@ -96,7 +97,7 @@ function harness(options: Partial<StoreClientOptions> = {}): Harness {
     baseUrl: emu.apiBaseUrl,
     credential: storeCredential(storeConfig(), { caCertificates: ca }),
     scope: STORE_SCOPE,
-    timeoutMs: 2000,
+    timeoutMs: 30_000,
     retryDelayMs: 20,
     maxRetryDelayMs: 3000,
     logger: (line) => lines.push(line),
@@ -270,6 +271,7 @@ describe('StoreClient retries', () => {
     });
     const started = Date.now();
     await client.getProduct(app);
+    // A lower bound: a busy machine can only make the wait longer.
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(lines.map((l) => [l.status, l.attempt])).toEqual([
       [429, 1],
@@ -278,7 +280,10 @@ describe('StoreClient retries', () => {
   });
 
   it('waits out the emulated per-tenant rate limit', async () => {
-    await emu.admin.configure({ rateLimitEnabled: true, rateLimitPerMinute: 2, rateLimitWindowMs: 1000 });
+    // Two calls per 3 s: the third of three calls in a row is refused however slow the machine
+    // makes them (short of 3 s for two local calls), and the Retry-After of at most 3 s is one
+    // the client may wait.
+    await emu.admin.configure({ rateLimitEnabled: true, rateLimitPerMinute: 2, rateLimitWindowMs: 3000 });
     const { client, lines } = harness();
     for (let i = 0; i < 3; i++) await client.getProduct(app);
     expect(lines.filter((l) => l.status === 429).length).toBeGreaterThanOrEqual(1);
@@ -293,9 +298,8 @@ describe('StoreClient retries', () => {
       headers: { 'Retry-After': '120' },
       body: { statusCode: 429, message: 'Rate limit is exceeded. Try again in 120 seconds.' },
     });
-    const started = Date.now();
     const err = await rejection(client.getProduct(app));
-    expect(Date.now() - started).toBeLessThan(1000);
+    // One try and a rejection: it neither waited the 120 s out nor retried after its own 3 s.
     expect(err).toMatchObject({ code: 'RateLimited', status: 429, retryAfterMs: 120_000, retriable: true });
     expect(err.facts().retryAfterMs).toBe(120_000);
     expect(lines).toHaveLength(1);
@@ -373,9 +377,8 @@ describe('StoreClient retries', () => {
   it('aborts a hung request after timeoutMs and retries it when it is a read', async () => {
     const { client, lines } = harness({ timeoutMs: 300, maxRetries: 1 });
     await fault({ match: { method: 'GET' }, hang: true, times: 'always' });
-    const started = Date.now();
+    // The server never answers: the Timeout errors can only come from the client's own deadline.
     const err = await rejection(client.getProduct(app));
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(err).toMatchObject({ code: 'Timeout', retriable: true });
     expect(lines.map((l) => [l.error, l.attempt])).toEqual([
       ['Timeout', 1],

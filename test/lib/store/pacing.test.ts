@@ -1,12 +1,11 @@
 /**
- * The pacer behind guarantee 9, on its own: whatever the calls' durations, no window ever sees
- * more than the limit, calls go first come first served, and a burst takes about as long as the
- * limit requires and no longer.
+ * The pacer behind guarantee 9, on its own and on jest's fake clock (timers and Date.now), so
+ * every start time is exact and a busy machine cannot move one: no window ever sees more than
+ * the limit, calls go first come first served, and a burst takes exactly the windows the limit
+ * requires, not one more.
  */
 import { createHttpHeaders, createPipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
 import { CallPacer, isCommitCall, pacingPolicy } from '../../../lib/store/pacing';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Call {
   index: number;
@@ -14,20 +13,32 @@ interface Call {
   end: number;
 }
 
+/** `count` calls at once, each holding its slot `duration(i)` fake ms; resolves when all are done. */
 async function burst(pacer: CallPacer, count: number, duration: (i: number) => number): Promise<Call[]> {
   const calls: Call[] = [];
-  await Promise.all(
+  const all = Promise.all(
     Array.from({ length: count }, async (_, index) => {
       const release = await pacer.acquire();
       const start = Date.now();
-      await sleep(duration(index));
-      const end = Date.now();
-      calls.push({ index, start, end });
+      await new Promise((r) => setTimeout(r, duration(index)));
+      calls.push({ index, start, end: Date.now() });
       release();
     }),
   );
+  // Runs the fake clock until every call is done (each step fires the next due timer).
+  let done = false;
+  void all.then(() => (done = true));
+  while (!done) await jest.advanceTimersToNextTimerAsync();
+  await all;
   return calls.sort((a, b) => a.start - b.start || a.index - b.index);
 }
+
+beforeEach(() => {
+  jest.useFakeTimers({ now: 1_000_000 });
+});
+afterEach(() => {
+  jest.useRealTimers();
+});
 
 describe('CallPacer', () => {
   it('never lets more than the limit start within a window of earlier answers', async () => {
@@ -44,27 +55,33 @@ describe('CallPacer', () => {
     expect(calls.map((c) => c.index)).toEqual([...calls.map((c) => c.index)].sort((a, b) => a - b));
   });
 
-  it('takes about the time the limit requires for a burst, not more', async () => {
+  it('takes exactly the windows the limit requires for a burst, not more', async () => {
     const limit = 5;
     const windowMs = 100;
     const pacer = new CallPacer(limit, windowMs);
     const began = Date.now();
-    await burst(pacer, 20, () => 1);
-    const took = Date.now() - began;
-    // 20 calls at 5 per 100 ms: three full windows must pass before the last five may start.
-    expect(took).toBeGreaterThanOrEqual(3 * windowMs);
-    expect(took).toBeLessThan(3 * windowMs + 150);
+    const calls = await burst(pacer, 20, () => 1);
+    // 20 calls at 5 per 100 ms, each answered 1 ms after it starts: a group of five starts as soon
+    // as the previous group's answers have left the window (answer + window + the 1 ms margin).
+    const groups = [0, 1, 2, 3].map((g) => calls.slice(g * limit, (g + 1) * limit).map((c) => c.start - began));
+    expect(groups).toEqual([
+      [0, 0, 0, 0, 0],
+      [102, 102, 102, 102, 102],
+      [204, 204, 204, 204, 204],
+      [306, 306, 306, 306, 306],
+    ]);
     expect(pacer.queued).toBe(0);
   });
 
   it('releases a slot once however often release is called', async () => {
     const pacer = new CallPacer(1, 50);
     const release = await pacer.acquire();
+    const answeredAt = Date.now();
     release();
     release();
-    const began = Date.now();
-    await Promise.all([pacer.acquire().then((r) => r()), pacer.acquire().then((r) => r())]);
-    expect(Date.now() - began).toBeGreaterThanOrEqual(90);
+    // A second release would have freed a second slot: both waiting calls would start at once.
+    const calls = await burst(pacer, 2, () => 0);
+    expect(calls.map((c) => c.start - answeredAt)).toEqual([51, 102]);
   });
 });
 

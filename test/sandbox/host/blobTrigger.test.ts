@@ -79,22 +79,30 @@ describe('sandbox host: blob trigger', () => {
       const fired = seen(host.logs(), 'BLOB ');
       expect(fired.map((s) => s.data.etag)).toEqual([props.etag, newEtag]);
 
-      // The receipt of each version sits where the Functions host keeps them.
-      const receipts: string[] = [];
+      // The receipt of each version sits where the Functions host keeps them, completed once the
+      // function has returned (which may be after the test saw its log line).
       const hosts = (await import('@azure/storage-blob')).BlobServiceClient.fromConnectionString(
         testStorage().connectionString,
       ).getContainerClient('azure-webjobs-hosts');
-      for await (const r of hosts.listBlobsFlat({
-        prefix: `blobreceipts/${hostId}/Host.Functions.onZip/`,
-        includeMetadata: true,
-      }))
-        receipts.push(`${r.name} ${r.metadata?.iscompleted}`);
-      expect(receipts.sort()).toEqual(
-        [
-          `blobreceipts/${hostId}/Host.Functions.onZip/${props.etag}/${watch.containerName}/first.zip true`,
-          `blobreceipts/${hostId}/Host.Functions.onZip/${newEtag}/${watch.containerName}/first.zip true`,
-        ].sort(),
-      );
+      const listReceipts = async (): Promise<string[]> => {
+        const receipts: string[] = [];
+        for await (const r of hosts.listBlobsFlat({
+          prefix: `blobreceipts/${hostId}/Host.Functions.onZip/`,
+          includeMetadata: true,
+        }))
+          receipts.push(`${r.name} ${r.metadata?.iscompleted}`);
+        return receipts.sort();
+      };
+      const expected = [
+        `blobreceipts/${hostId}/Host.Functions.onZip/${props.etag}/${watch.containerName}/first.zip true`,
+        `blobreceipts/${hostId}/Host.Functions.onZip/${newEtag}/${watch.containerName}/first.zip true`,
+      ].sort();
+      let receipts: string[] = [];
+      await waitFor('both receipts to be completed', async () => {
+        receipts = await listReceipts();
+        return receipts.every((r) => r.endsWith(' true')) && receipts.length >= expected.length ? receipts : undefined;
+      });
+      expect(receipts).toEqual(expected);
     } finally {
       await host.stop();
     }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHost, type RunningHost } from '../../../sandbox/host';
-import { ensureBuilt, fixture, tempApp } from './hostHelpers';
+import { ensureBuilt, fixture, tempApp, waitFor } from './hostHelpers';
 
 describe('sandbox host: HTTP triggers', () => {
   let host: RunningHost;
@@ -31,8 +31,9 @@ describe('sandbox host: HTTP triggers', () => {
     expect(body.body).toBe('payload text');
     expect(body.url).toBe(`${host.url}/api/items/books/42?sort=asc&page=2`);
 
-    // The context.log of that invocation is a JSON line tagged with the function and invocation.
-    const line = host.logs().find((l) => l.message === 'items called with POST');
+    // The context.log of that invocation is a JSON line tagged with the function and invocation
+    // (it comes over the host's stdout, which need not be read before the HTTP answer).
+    const line = await waitFor('the log line', () => host.logs().find((l) => l.message === 'items called with POST'));
     expect(line).toMatchObject({ category: 'items', level: 'information', invocationId: body.invocationId });
   });
 
@@ -63,15 +64,17 @@ describe('sandbox host: HTTP triggers', () => {
     const res = await fetch(`${host.url}/api/explodes`);
     expect(res.status).toBe(500);
     expect(await res.text()).toBe('');
-    const logs = host.logs();
-    const consoleLine = logs.find((l) => l.message === 'about to fail');
+    const failed = await waitFor('the failure in the log', () =>
+      host
+        .logs()
+        .find(
+          (l) =>
+            l.level === 'error' && l.message.includes("'Functions.explodes' (Failed") && l.message.includes('kaboom'),
+        ),
+    );
+    expect(failed).toBeDefined();
+    const consoleLine = host.logs().find((l) => l.message === 'about to fail');
     expect(consoleLine).toMatchObject({ category: 'explodes' });
-    expect(
-      logs.some(
-        (l) =>
-          l.level === 'error' && l.message.includes("'Functions.explodes' (Failed") && l.message.includes('kaboom'),
-      ),
-    ).toBe(true);
   });
 
   it('reports readiness on /admin/host/status and writes every line to the log file', async () => {
