@@ -56,7 +56,12 @@ describe('the submissions HTTP API', () => {
   }
 
   beforeAll(async () => {
-    sandbox = await startTestSandbox({ host: { blobPollIntervalMs: 3_600_000 }, settings: E2E_SETTINGS });
+    sandbox = await startTestSandbox({
+      host: { blobPollIntervalMs: 3_600_000 },
+      // A hung create stays hung until the test cancels the run, however long that takes on a
+      // busy machine: the client's own timeout (60 s by default) would end it first.
+      settings: { ...E2E_SETTINGS, STORE_REQUEST_TIMEOUT_SECONDS: '600' },
+    });
     api = `${sandbox.host.url}/api`;
   });
   afterAll(() => sandbox?.stop());
