@@ -49,11 +49,13 @@ export interface TestSandbox extends Sandbox {
 }
 
 /**
- * A status endpoint answer other than 200 or 404. A 5xx is retried by the pollers: the sandbox
- * host closes idle kept-alive connections after 5 s (sandbox/host/http.ts keepAliveTimeout), the
- * same idle time after which Node's default agent, used by the durable client inside the
- * host, drops them, so on a busy machine the client sometimes reuses a socket the server is
- * closing and the status function fails with ECONNRESET.
+ * The status endpoint did not answer with 200 or 404: `status` is its HTTP status, or 0 when the
+ * connection broke. The pollers retry both a 5xx and a broken connection, as the CLI's follow
+ * does: the sandbox host closes kept-alive connections after 5 s idle (Node's default
+ * keepAliveTimeout, sandbox/host/http.ts), and a client whose event loop a busy machine holds
+ * up for a second reuses one that is just being closed: ECONNRESET, in this process's fetch or
+ * in the durable client inside the host (which then answers 500). The Functions host keeps
+ * idle connections 130 s (Kestrel's default), so clients drop them first there.
  */
 export class StatusEndpointError extends Error {
   constructor(
@@ -110,7 +112,10 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
   });
 
   const status = async (instanceId: string): Promise<StatusDocument | undefined> => {
-    const response = await fetch(`${sandbox.host.url}/api/submissions/${instanceId}`);
+    const url = `${sandbox.host.url}/api/submissions/${instanceId}`;
+    const response = await fetch(url).catch((e: Error) => {
+      throw new StatusEndpointError(0, `GET /api/submissions/${instanceId}: ${e.message} (${String(e.cause)})`);
+    });
     if (response.status === 404) return undefined;
     if (!response.ok) {
       // The host's own account of a failed invocation is in its log, not in the empty 500.
@@ -134,9 +139,12 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
         last = await status(instanceId);
         return last && check(last) ? last : undefined;
       },
-      // A 5xx passes, as the CLI's own follow lets it pass: under load the sandbox host resets
-      // kept-alive connections its durable client reuses (see the note at StatusEndpointError).
-      { everyMs: 100, lastSeen: () => last, retryErrors: (e) => e instanceof StatusEndpointError && e.status >= 500 },
+      // A 5xx or a broken connection passes, as the CLI's own follow lets it pass (see StatusEndpointError).
+      {
+        everyMs: 100,
+        lastSeen: () => last,
+        retryErrors: (e) => e instanceof StatusEndpointError && (e.status === 0 || e.status >= 500),
+      },
     );
   };
 
