@@ -15,7 +15,7 @@ const { readdirSync } = require('node:fs');
 const { join, relative, sep } = require('node:path');
 
 const TIERS = [
-  { name: 'unit', folders: ['lib', 'orchestrations/inprocess'], services: false },
+  { name: 'unit', folders: ['lib', 'orchestrations/inprocess', 'cli/pack'], services: false },
   { name: 'integration', folders: ['integration'], services: true },
   { name: 'orchestrations', folders: ['orchestrations'], services: true },
   { name: 'e2e', folders: ['e2e', 'functions'], services: true },

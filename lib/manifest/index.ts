@@ -6,6 +6,7 @@ import type { BlobClient } from '@azure/storage-blob';
 import { InputError, readingInput } from '../errors';
 import { BlobZip, openBlobZip, ReadStats, ZipEntryInfo, type ZipLimits } from '../zip/blobZip';
 import { displayName } from '../zip/format';
+import { decodeManifest, JsonSyntaxError, parseJson } from './text';
 import { MANIFEST_NAME, Manifest, MAX_MANIFEST_BYTES } from './types';
 import { validateManifest } from './validate';
 
@@ -31,8 +32,27 @@ export {
   zipPath,
 } from './types';
 export { mergeSubmission, pendingUploads } from './merge';
-export { SUBMISSION_SCHEMA } from './schema';
-export { START_REQUEST, validateManifest, validateOptions } from './validate';
+/** `fieldPath('submission.listings', 'en-us')`: field paths as problems name them. */
+export { join as fieldPath, SUBMISSION_SCHEMA } from './schema';
+/** Decodes a text file a person wrote as the manifest is decoded: UTF-8, or UTF-16 with its byte order mark. */
+export { decodeManifest as decodeText } from './text';
+export { fileReferences, START_REQUEST, validateManifest, validateOptions } from './validate';
+
+/**
+ * The bytes of a JSON file a person wrote beside the manifest (the CLI's store.json) as a value,
+ * or why they are not one, in the manifest's words: the encoding, or the line and column where
+ * the JSON breaks (a duplicate key too).
+ */
+export function parseJsonFile(bytes: Buffer): { value: unknown } | { error: string } {
+  const decoded = decodeManifest(bytes);
+  if ('error' in decoded) return { error: decoded.error };
+  try {
+    return { value: parseJson(decoded.text) };
+  } catch (e) {
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    return { error: e.message };
+  }
+}
 
 /** How a submission zip is opened: the manifest is judged by its own size limit, not as a bomb. */
 export const SUBMISSION_ZIP_LIMITS: Partial<ZipLimits> = { entryLimits: { [MANIFEST_NAME]: MAX_MANIFEST_BYTES } };

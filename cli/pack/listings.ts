@@ -1,0 +1,175 @@
+/**
+ * Section reader: listings/<language>/, one text file per listing field and the images (an
+ * app's baseListing) or the icon (an add-on's listing).
+ */
+import type { Dirent } from 'node:fs';
+import { fieldPath, type TargetKind } from '../../lib/manifest';
+import {
+  ADDON_ICON,
+  ADDON_ICON_SIZE,
+  ADDON_LISTING_FIELDS,
+  APP_LISTING_FIELDS,
+  IMAGES_DIR,
+  isIgnoredName,
+  LISTINGS_DIR,
+  nearest,
+  type TextField,
+} from './convention';
+import type { Findings } from './findings';
+import { checkPng, readImages } from './images';
+import type { FolderSource } from './scan';
+import { readListingText } from './text';
+
+type Json = Record<string, unknown>;
+
+interface Listing {
+  value: Json;
+  fields: string[];
+  images: number;
+}
+
+/** The manifest's `listings`, language by language, for an app or an add-on. */
+export async function readListings(source: FolderSource, findings: Findings, kind: TargetKind): Promise<Json> {
+  const out: Json = {};
+  for (const langEntry of await source.list(LISTINGS_DIR)) {
+    const lang = langEntry.name;
+    const rel = `${LISTINGS_DIR}/${lang}`;
+    if (isIgnoredName(lang)) continue;
+    if (!langEntry.isDirectory()) {
+      findings.problem(
+        rel,
+        `is not a language folder: listings go in ${LISTINGS_DIR}/<language>/, e.g. ${LISTINGS_DIR}/en-us/`,
+      );
+      continue;
+    }
+    const at = fieldPath(fieldPath('submission', 'listings'), lang);
+    findings.cameFrom(at, rel);
+    const listing =
+      kind === 'addon'
+        ? await readAddonListing(source, findings, rel, at)
+        : await readAppListing(source, findings, rel, at);
+    if (!listing) continue;
+    out[lang] = listing.value;
+    findings.summary.listings[lang] = { fields: listing.fields, images: listing.images };
+  }
+  return out;
+}
+
+async function readAppListing(
+  source: FolderSource,
+  findings: Findings,
+  rel: string,
+  at: string,
+): Promise<Listing | undefined> {
+  const base: Json = {};
+  const fields: string[] = [];
+  let images = 0;
+  const baseAt = fieldPath(at, 'baseListing');
+  for (const entry of await source.list(rel)) {
+    const name = entry.name;
+    if (isIgnoredName(name)) continue;
+    const fileRel = `${rel}/${name}`;
+    if (entry.isDirectory() && name === IMAGES_DIR) {
+      const list = await readImages(source, findings, fileRel, fieldPath(baseAt, 'images'));
+      if (list.length) {
+        base.images = list;
+        images = list.length;
+      }
+      continue;
+    }
+    const field = textField(
+      findings,
+      entry,
+      fileRel,
+      APP_LISTING_FIELDS,
+      `, and images in ${IMAGES_DIR}/<image type>/`,
+    );
+    if (!field) continue;
+    const value = await readListingText(source, findings, fileRel, field);
+    if (value === undefined) continue;
+    base[field.field] = value;
+    fields.push(field.field);
+    findings.cameFrom(fieldPath(baseAt, field.field), fileRel);
+  }
+  if (!fields.length && !images) return emptyListing(source, findings, rel);
+  return { value: { baseListing: base }, fields, images };
+}
+
+async function readAddonListing(
+  source: FolderSource,
+  findings: Findings,
+  rel: string,
+  at: string,
+): Promise<Listing | undefined> {
+  const listing: Json = {};
+  const fields: string[] = [];
+  let images = 0;
+  for (const entry of await source.list(rel)) {
+    const name = entry.name;
+    if (isIgnoredName(name)) continue;
+    const fileRel = `${rel}/${name}`;
+    if (entry.isFile() && name === ADDON_ICON) {
+      if (await checkPng(source, findings, fileRel, ADDON_ICON_SIZE)) {
+        listing.icon = { fileName: fileRel };
+        images = 1;
+        findings.cameFrom(fieldPath(at, 'icon'), fileRel);
+        findings.addFile(fileRel);
+      }
+      continue;
+    }
+    if (entry.isDirectory() && name === IMAGES_DIR) {
+      findings.problem(
+        fileRel,
+        `add-on listings have no images but one icon: ${rel}/${ADDON_ICON} (a ${ADDON_ICON_SIZE}x${ADDON_ICON_SIZE} PNG)`,
+      );
+      continue;
+    }
+    const field = textField(findings, entry, fileRel, ADDON_LISTING_FIELDS, `, and the icon ${ADDON_ICON}`);
+    if (!field) continue;
+    const value = await readListingText(source, findings, fileRel, field);
+    if (value === undefined) continue;
+    listing[field.field] = value;
+    fields.push(field.field);
+    findings.cameFrom(fieldPath(at, field.field), fileRel);
+  }
+  if (!fields.length && !images) return emptyListing(source, findings, rel);
+  return { value: listing, fields, images };
+}
+
+/** A language folder that gave nothing: empty (a problem), or its files were all refused (reported already). */
+async function emptyListing(source: FolderSource, findings: Findings, rel: string): Promise<undefined> {
+  if (!(await source.list(rel)).some((e) => !isIgnoredName(e.name)))
+    findings.problem(rel, 'is empty: give at least one listing file, or remove the folder');
+  return undefined;
+}
+
+/** The listing field a file in a language folder stands for, or a problem saying why it is not one. */
+function textField(
+  findings: Findings,
+  entry: Dirent,
+  fileRel: string,
+  known: readonly TextField[],
+  more: string,
+): TextField | undefined {
+  const match = listingFieldOf(entry.name, entry.isFile(), known);
+  if ('field' in match) return match.field;
+  findings.problem(
+    fileRel,
+    match.near
+      ? `is not a listing file; did you mean "${match.near}"?`
+      : `is not a listing file; a language folder holds ${known.map((f) => `${f.field}.txt`).join(', ')}${more}`,
+  );
+  return undefined;
+}
+
+/** Which listing field a file name stands for (`title.txt`: title), or the name it was probably meant to have. */
+export function listingFieldOf(
+  name: string,
+  isFile: boolean,
+  known: readonly TextField[],
+): { field: TextField } | { near?: string } {
+  const names = known.map((f) => `${f.field}.txt`);
+  const index = isFile ? names.indexOf(name) : -1;
+  if (index >= 0) return { field: known[index]! };
+  return { near: nearest(name, names) ?? nearest(name.replace(/\.[^.]*$/, '.txt'), names) };
+}
