@@ -92,10 +92,16 @@ export function requestsOf(state: EmulatorState, pattern?: RegExp): string[] {
 
 /** Polls the emulator until `check` holds for its state, with the suite's patience. */
 export function emulatorUntil(sandbox: TestSandbox, check: (state: EmulatorState) => boolean): Promise<EmulatorState> {
-  return eventually('the emulator to get there', async () => {
-    const state = await sandbox.emulator.admin.state();
-    return check(state) ? state : undefined;
-  });
+  let requests = 0;
+  return eventually(
+    'the emulator to get there',
+    async () => {
+      const state = await sandbox.emulator.admin.state();
+      requests = state.requests.length;
+      return check(state) ? state : undefined;
+    },
+    { progress: () => [requests, sandbox.logs.length] },
+  );
 }
 
 /** The timeline's step names, in order. */

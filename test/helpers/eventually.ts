@@ -1,29 +1,40 @@
 /**
  * Waiting, in tests, for something the system under test will do. A busy machine (CI shares
  * two cores with other builds) makes everything slower but must never change a verdict, so a
- * wait has one deadline for the whole suite, far above the slowest honest run: running out of
- * it means the awaited thing is not going to happen, not that the machine was slow. Assert on
+ * wait does not give up after a fixed time: it gives up after PATIENCE_MS in which nothing
+ * moved. What counts as movement is the wait's `progress` (a run's status document changing,
+ * the host writing log lines, the Store emulator taking requests): a system that is slow but
+ * working keeps the wait alive, one that is stuck ends it with the last thing it saw. Assert on
  * what happened (states, logs, counts), never on how long it took.
  *
- * The jest test timeout (jest.config.js) is longer still, so a wait that runs out fails with its
- * own message and the last thing it saw.
+ * The jest test timeout (jest.config.js) caps every test, so a system that moves for ever
+ * without getting there fails too, later.
  */
 export const PATIENCE_MS = 5 * 60_000;
 
 export const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+export interface EventuallyOptions {
+  everyMs?: number;
+  /** May a probe's error pass as "not yet" (a service still starting, a 5xx a client would retry)? */
+  retryErrors?: boolean | ((e: unknown) => boolean);
+  /** What the timeout's message shows. */
+  lastSeen?: () => unknown;
+  /** Anything whose change means the system moved; the patience starts again when it does. */
+  progress?: () => unknown;
+}
+
 /**
  * Calls `probe` until it returns something other than undefined, null or false, and returns
- * that. A probe that throws fails the wait at once, unless `retryErrors` says the error may pass
- * (a service still starting, a 5xx a client would retry): then the last error is in the
- * timeout's message, as is `lastSeen()` if given.
+ * that. A probe that throws fails the wait at once, unless `retryErrors` says the error may pass.
  */
 export async function eventually<T>(
   what: string,
   probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  options: { everyMs?: number; retryErrors?: boolean | ((e: unknown) => boolean); lastSeen?: () => unknown } = {},
+  options: EventuallyOptions = {},
 ): Promise<T> {
-  const deadline = Date.now() + PATIENCE_MS;
+  const moved = movement(options.progress);
+  let deadline = Date.now() + PATIENCE_MS;
   let lastError: unknown;
   for (;;) {
     try {
@@ -34,13 +45,27 @@ export async function eventually<T>(
       if (!retry) throw e;
       lastError = e;
     }
+    if (moved()) deadline = Date.now() + PATIENCE_MS;
     if (Date.now() > deadline) {
       const seen = options.lastSeen ? `; last seen: ${JSON.stringify(options.lastSeen(), null, 2)}` : '';
       const error = lastError
         ? `; last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`
         : '';
-      throw new Error(`timed out after ${PATIENCE_MS / 1000} s waiting for ${what}${error}${seen}`);
+      const still = options.progress ? ' in which nothing moved' : '';
+      throw new Error(`timed out after ${PATIENCE_MS / 1000} s${still} waiting for ${what}${error}${seen}`);
     }
     await pause(options.everyMs ?? 50);
   }
+}
+
+/** A function that says whether `progress()` changed since it was last asked. */
+function movement(progress: (() => unknown) | undefined): () => boolean {
+  if (!progress) return () => false;
+  let last = JSON.stringify(progress());
+  return () => {
+    const now = JSON.stringify(progress());
+    if (now === last) return false;
+    last = now;
+    return true;
+  };
 }

@@ -144,6 +144,8 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
         everyMs: 100,
         lastSeen: () => last,
         retryErrors: (e) => e instanceof StatusEndpointError && (e.status === 0 || e.status >= 500),
+        // The run moved, or the host did anything at all (it may be busy with other runs first).
+        progress: () => [last, logs.length],
       },
     );
   };

@@ -61,10 +61,7 @@ function leaksNothing(sandbox: () => ReliabilitySandbox): void {
 describe('calls that are not idempotent', () => {
   let sandbox: ReliabilitySandbox;
   beforeAll(async () => {
-    sandbox = await startReliabilitySandbox({
-      emulator: { seed: seedOf(ids.map((id) => seedApp(id))) },
-      settings: { STORE_REQUEST_TIMEOUT_SECONDS: '5' },
-    });
+    sandbox = await startReliabilitySandbox({ emulator: { seed: seedOf(ids.map((id) => seedApp(id))) } });
   });
   afterAll(() => sandbox?.stop());
 

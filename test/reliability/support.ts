@@ -53,7 +53,9 @@ export async function startReliabilitySandbox(options: SandboxOptions = {}): Pro
     // Every guarantee is shown with the Store's rate limits on (a scenario may tighten them).
     emulator: { ...options.emulator, config: { ...STORE_LIMITS, ...options.emulator?.config } },
     host: hostOptions,
-    settings: { STORE_REQUEST_TIMEOUT_SECONDS: '2', ...options.settings },
+    // Short, so a hung call (a fault) is given up on soon; long enough that a busy machine's slow
+    // answer is not taken for one (2 s was not: retries piled up on an oversubscribed machine).
+    settings: { STORE_REQUEST_TIMEOUT_SECONDS: '10', ...options.settings },
   });
   let host = base.host;
   const responses: ReliabilitySandbox['responses'] = [];
