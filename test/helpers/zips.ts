@@ -114,6 +114,19 @@ export function goodZip(manifest: unknown, files: Record<string, Buffer | string
   ]);
 }
 
+/** Incompressible payload of `size` bytes, so the package's size is what it says. */
+export function noise(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  let x = 0x12345678;
+  for (let i = 0; i < size; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b.writeInt32LE(x | 0, i);
+  }
+  return b;
+}
+
 /** Bytes standing in for a package or an image: content does not matter to the submitter. */
 export function fakeFile(label: string, size = 256): Buffer {
   return Buffer.alloc(size, label);
