@@ -77,19 +77,8 @@ async function readAppListing(
       }
       continue;
     }
-    const field = textField(
-      findings,
-      entry,
-      fileRel,
-      APP_LISTING_FIELDS,
-      `, and images in ${IMAGES_DIR}/<image type>/`,
-    );
-    if (!field) continue;
-    const value = await readListingText(source, findings, fileRel, field);
-    if (value === undefined) continue;
-    base[field.field] = value;
-    fields.push(field.field);
-    findings.cameFrom(fieldPath(baseAt, field.field), fileRel);
+    const more = `, and images in ${IMAGES_DIR}/<image type>/`;
+    await readTextField(source, findings, entry, fileRel, { known: APP_LISTING_FIELDS, more }, base, baseAt, fields);
   }
   if (!fields.length && !images) return emptyListing(source, findings, rel);
   return { value: { baseListing: base }, fields, images };
@@ -124,13 +113,8 @@ async function readAddonListing(
       );
       continue;
     }
-    const field = textField(findings, entry, fileRel, ADDON_LISTING_FIELDS, `, and the icon ${ADDON_ICON}`);
-    if (!field) continue;
-    const value = await readListingText(source, findings, fileRel, field);
-    if (value === undefined) continue;
-    listing[field.field] = value;
-    fields.push(field.field);
-    findings.cameFrom(fieldPath(at, field.field), fileRel);
+    const more = `, and the icon ${ADDON_ICON}`;
+    await readTextField(source, findings, entry, fileRel, { known: ADDON_LISTING_FIELDS, more }, listing, at, fields);
   }
   if (!fields.length && !images) return emptyListing(source, findings, rel);
   return { value: listing, fields, images };
@@ -143,23 +127,37 @@ async function emptyListing(source: FolderSource, findings: Findings, rel: strin
   return undefined;
 }
 
-/** The listing field a file in a language folder stands for, or a problem saying why it is not one. */
-function textField(
+/**
+ * A file of a language folder as the listing field it stands for: its value into `into` (the
+ * listing object at field path `at`) and its field name into `read`, or a problem saying why it
+ * is not one (`fields.more` ends the list of what a language folder holds).
+ */
+async function readTextField(
+  source: FolderSource,
   findings: Findings,
   entry: Dirent,
   fileRel: string,
-  known: readonly TextField[],
-  more: string,
-): TextField | undefined {
-  const match = listingFieldOf(entry.name, entry.isFile(), known);
-  if ('field' in match) return match.field;
-  findings.problem(
-    fileRel,
-    match.near
-      ? `is not a listing file; did you mean "${match.near}"?`
-      : `is not a listing file; a language folder holds ${known.map((f) => `${f.field}.txt`).join(', ')}${more}`,
-  );
-  return undefined;
+  fields: { known: readonly TextField[]; more: string },
+  into: Json,
+  at: string,
+  read: string[],
+): Promise<void> {
+  const match = listingFieldOf(entry.name, entry.isFile(), fields.known);
+  if (!('field' in match)) {
+    const names = fields.known.map((f) => `${f.field}.txt`).join(', ');
+    findings.problem(
+      fileRel,
+      match.near
+        ? `is not a listing file; did you mean "${match.near}"?`
+        : `is not a listing file; a language folder holds ${names}${fields.more}`,
+    );
+    return;
+  }
+  const value = await readListingText(source, findings, fileRel, match.field);
+  if (value === undefined) return;
+  into[match.field.field] = value;
+  read.push(match.field.field);
+  findings.cameFrom(fieldPath(at, match.field.field), fileRel);
 }
 
 /** Which listing field a file name stands for (`title.txt`: title), or the name it was probably meant to have. */
