@@ -32,5 +32,6 @@ function stretch(original: Fn): Fn {
 if (ON_REAL_ENGINE) {
   const g = globalThis as unknown as Record<string, Fn>;
   for (const name of ['it', 'test', 'beforeAll', 'afterAll', 'beforeEach', 'afterEach']) g[name] = stretch(g[name]!);
-  jest.setTimeout(patience(60_000));
+  // No default timeout of its own: jest.config.js's cap (30 minutes) holds on both engines, and
+  // the waits inside a test stretch their patience on this one (helpers/eventually.ts).
 }

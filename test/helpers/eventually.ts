@@ -8,9 +8,12 @@
  * what happened (states, logs, counts), never on how long it took.
  *
  * The jest test timeout (jest.config.js) caps every test, so a system that moves for ever
- * without getting there fails too, later.
+ * without getting there fails too, later. On the real Durable engine every step is a round
+ * trip through storage queues, and the patience is stretched as helpers/engine.ts says.
  */
-export const PATIENCE_MS = 5 * 60_000;
+import { patience } from './engine';
+
+export const PATIENCE_MS = patience(5 * 60_000);
 
 export const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -45,9 +45,9 @@ export function uniqueHub(): string {
 export function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
-  everyMs = 100,
+  options: { everyMs?: number } = {},
 ): Promise<T> {
-  return eventually(what, probe, { everyMs, retryErrors: true });
+  return eventually(what, probe, { everyMs: options.everyMs ?? 100, retryErrors: true });
 }
 
 export interface StatusJson {
