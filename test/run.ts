@@ -13,8 +13,8 @@ import { buildRefHost, dotnetVersion } from '../sandbox/refhost';
 
 /** The tiers whose runs go through the Durable engine, and the check that compares the two engines. */
 export const REAL_ENGINE_TIERS = ['test/orchestrations', 'test/e2e', 'test/reliability', 'test/differential'];
-/** Files in those folders that start no Durable engine (the pacer alone): once is enough. */
-const NO_ENGINE = ['test/reliability/pacing.test.ts'];
+/** Their jest projects (jest.config.js): the unit tier's in-process orchestrator tests start no engine. */
+const REAL_ENGINE_PROJECTS = ['orchestrations', 'e2e', 'reliability', 'differential'];
 
 function main(): void {
   let args = process.argv.slice(2);
@@ -43,7 +43,7 @@ function main(): void {
     buildRefHost((line) => console.log(line));
     // A path given on the command line narrows the run; otherwise the Durable tiers.
     if (!args.some((a) => !a.startsWith('-')))
-      args = [...REAL_ENGINE_TIERS, ...NO_ENGINE.map((f) => `--testPathIgnorePatterns=${f}`), ...args];
+      args = [...REAL_ENGINE_TIERS, '--selectProjects', ...REAL_ENGINE_PROJECTS, ...args];
   }
   const { caCertPath } = ensureTlsMaterial();
   const child = spawn(process.execPath, [require.resolve('jest/bin/jest'), ...args], {
