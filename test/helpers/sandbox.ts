@@ -105,6 +105,10 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
       AzureFunctionsWebHost__hostid: `e2e-${id}`,
       POLL_FIRST_INTERVAL_SECONDS: '5',
       POLL_MAX_INTERVAL_SECONDS: '30',
+      // The durable clock runs fast and the Store's answers keep real time: the default three
+      // hours after the commit would be three real minutes at 60x, which a burst of runs on a
+      // busy machine can use up while every run still moves. Tests of the deadline set their own.
+      COMMIT_DEADLINE_MINUTES: String(60 * 24 * 30),
       ...(ON_REAL_ENGINE ? REAL_ENGINE_SETTINGS : {}),
       ...pacing,
       ...options.settings,
