@@ -289,11 +289,14 @@ describe('store-submitter against the sandbox', () => {
       'listings/en-us/title.txt': 'Demo add-on, again',
     });
     // The run cannot end while the Store holds it in Certification, so the CLI's 2 s always run
-    // out first; how far the run got by then depends on the machine, so only `Running` is asserted.
+    // out first. How far the run got by then depends on the machine: on a busy one the host may
+    // not have picked it up yet (Pending), or every poll in those 2 s may have met a 5xx (no
+    // document). What is asserted is that the CLI says the run is not over.
     const submitted = await cli(['submit', zip, '--json', '--timeout', '2s']);
     expect(submitted.code).toBe(4);
     const out = JSON.parse(submitted.stdout) as SubmitJson;
-    expect(out.status).toMatchObject({ status: 'Running' });
+    const shown = out.status as StatusDocument | null;
+    expect([null, 'Pending', 'Running']).toContain(shown === null ? null : shown.status);
     // The run goes on without the CLI, up to where the Store holds it.
     await sandbox.waitFor(out.instanceId, (d) => d.phase === 'WaitingForStore' && d.storeStatus === 'Certification');
 
