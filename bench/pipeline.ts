@@ -113,18 +113,24 @@ export function splitRun(
     );
     if (m && m[2] === instanceId) activityIds.add(m[3]!);
   }
+  // Each activity and Store call counts up to CommitStarted only: the commit's own activity and
+  // call end after the emulator stamped it (by however long the answer takes to travel back, which
+  // grows on a busy machine), and that tail is not part of landing → CommitStarted.
+  const untilCommit = (endedAt: number, durationMs: number): number =>
+    Math.max(0, Math.min(endedAt, commitAt) - (endedAt - durationMs));
   let activitiesMs = 0;
   for (const l of lines) {
     const m = /^Executed 'Functions\.\w+' \(\w+, Id=([\w-]+), Duration=(\d+)ms\)/.exec(l.message);
     // Activities that started before the commit: everything up to and including commitSubmission.
-    if (m && activityIds.has(m[1]!) && at(l) - Number(m[2]) <= commitAt) activitiesMs += Number(m[2]);
+    if (m && activityIds.has(m[1]!) && at(l) - Number(m[2]) <= commitAt)
+      activitiesMs += untilCommit(at(l), Number(m[2]));
   }
   let storeApiMs = 0;
   let storeCalls = 0;
   for (const l of lines) {
     const m = / -> \S+ in (\d+) ms \(attempt/.exec(l.message);
-    if (m && l.message.includes(`[${instanceId}]`) && at(l) <= commitAt + 50) {
-      storeApiMs += Number(m[1]);
+    if (m && l.message.includes(`[${instanceId}]`) && at(l) - Number(m[1]) <= commitAt) {
+      storeApiMs += untilCommit(at(l), Number(m[1]));
       storeCalls++;
     }
   }

@@ -56,8 +56,9 @@ describe('bench: upload (smoke)', () => {
         const r = variant(prefix);
         expect(r).toBeDefined();
         expect(r['md5 ok']).toBe(true);
-        // A smoke-size copy can take under the table's resolution: only the rate's sign is asserted.
-        expect(r['MiB/s']).toBeGreaterThan(0);
+        // The table rounds both: a fast copy can show 0 s, a slow one (a busy machine, 192 KiB in
+        // over 4 s) 0 MiB/s, never both.
+        expect((r['wall s'] as number) > 0 || (r['MiB/s'] as number) > 0).toBe(true);
       }
       // Each path is the one the row names: the probe decides, and says so.
       expect(variant('ours, auto: probe accepted')['path taken']).toBe('fromUrl, probe accepted');
