@@ -84,6 +84,12 @@ export type ClientOutcome = 'ok' | 'notFound' | 'gone';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** When an event happened on the virtual clock (0 when it carries no time). */
+function eventTime(ev: HistoryEvent): number {
+  const at = Date.parse(String(ev.Timestamp));
+  return Number.isNaN(at) ? 0 : at;
+}
+
 function event(type: number, timestamp: string, fields: Record<string, unknown> = {}, eventId = -1): HistoryEvent {
   return { EventType: type, EventId: eventId, IsPlayed: false, Timestamp: timestamp, ...fields };
 }
@@ -184,7 +190,7 @@ export class DurableEngine {
       if (st.schema !== 1) throw new Error(`task hub ${this.o.taskHub}: ${item.name} has an unknown state schema`);
       this.cache.set(st.instanceId, st);
       if (item.properties.etag) this.etags.set(st.instanceId, item.properties.etag);
-      latest = Math.max(latest, Date.parse(st.virtualNow));
+      latest = Math.max(latest, Date.parse(st.virtualNow), ...st.inbox.map(eventTime));
     }
     this.o.clock.advanceTo(latest);
     return this.cache.size;
@@ -468,7 +474,14 @@ export class DurableEngine {
   }
 
   private async episode(st: InstanceState, ev: HistoryEvent, after: After[]): Promise<void> {
-    const nowMs = Math.max(this.o.clock.now(), Date.parse(st.virtualNow));
+    // Never before the event itself: a timer that a killed host had already fired (its TimerFired
+    // saved in the inbox) is handled by the next host, whose clock starts from the last episode.
+    // Handled at an earlier time, the timer looked unfired there, was chained like a long timer
+    // with an id the library never took, and the library's next task then got that timer's
+    // TimerFired as its result (undefined). On the extension a timer's message is only seen once
+    // its FireAt has passed, so the orchestrator's time is never before it.
+    const nowMs = Math.max(this.o.clock.now(), Date.parse(st.virtualNow), eventTime(ev));
+    this.o.clock.advanceTo(nowMs);
     const now = iso(nowMs);
     st.virtualNow = now;
 

@@ -1,3 +1,4 @@
+import { BlobServiceClient } from '@azure/storage-blob';
 import { startHost, type RunningHost } from '../../../sandbox/host';
 import { testStorage } from '../../helpers/azurite';
 import {
@@ -381,6 +382,72 @@ describe('sandbox host: durable restarts', () => {
       expect((await waitForStatus(host, waiting, ['Completed', 'Failed'])).output).toEqual({
         approved: 'after restart',
       });
+    } finally {
+      await host.stop();
+    }
+  });
+
+  it('handles a timer that a killed host had fired as fired, on a clock no earlier than the timer', async () => {
+    // The state a kill leaves when it lands between saving a TimerFired into the inbox and the
+    // episode that reads it: made here by hand, since a kill cannot be aimed that finely.
+    const taskHub = uniqueHub();
+    const options = {
+      appDir: fixture('durable-app'),
+      settings: { AzureWebJobsStorage: testStorage().connectionString },
+      taskHub,
+      clockSpeed: CLOCK_SPEED,
+      durable: 'home' as const,
+    };
+    let host = await startHost(options);
+    let id: string;
+    try {
+      // 600 virtual minutes: a minute of real time, far beyond the kill below.
+      id = await startOrchestration(host, 'timerThenWork', { minutes: 600 });
+      await waitFor('the timer to be created', async () => {
+        const { history } = await persistedState(testStorage().connectionString, taskHub, id);
+        return history.some((e) => e.EventType === 10) ? true : undefined;
+      });
+    } finally {
+      await host.kill();
+    }
+    const blob = BlobServiceClient.fromConnectionString(testStorage().connectionString)
+      .getContainerClient(`${taskHub.toLowerCase()}-sandboxhost`)
+      .getBlockBlobClient(`instances/${encodeURIComponent(id)}.json`);
+    const st = JSON.parse((await blob.downloadToBuffer()).toString('utf8')) as {
+      timers: Array<{ id: number; fireAt: string }>;
+      inbox: Array<Record<string, unknown>>;
+      virtualNow: string;
+    };
+    expect(st.timers).toHaveLength(1);
+    const [timer] = st.timers as [{ id: number; fireAt: string }];
+    expect(Date.parse(st.virtualNow)).toBeLessThan(Date.parse(timer.fireAt));
+    st.timers = [];
+    st.inbox.push({
+      EventType: 11,
+      EventId: -1,
+      IsPlayed: false,
+      Timestamp: timer.fireAt,
+      TimerId: timer.id,
+      FireAt: timer.fireAt,
+    });
+    const text = JSON.stringify(st);
+    await blob.upload(text, Buffer.byteLength(text));
+
+    host = await startHost(options);
+    try {
+      // Either the run ends, or the host chains the fired timer as if it were still due, with
+      // an id the library never took (which then answers the activity with the timer's nothing).
+      const seen = await waitFor('the run to end or a second timer to appear', async () => {
+        const { body } = await status(host, id);
+        const { history } = await persistedState(testStorage().connectionString, taskHub, id);
+        const timers = history.filter((e) => e.EventType === 10).length;
+        return ['Completed', 'Failed'].includes(body.runtimeStatus) || timers > 1 ? { body, timers } : undefined;
+      });
+      expect(seen.timers).toBe(1);
+      expect(seen.body.runtimeStatus).toBe('Completed');
+      const output = seen.body.output as { fireAt: string; after: string; doubled: number };
+      expect(output.doubled).toBe(42);
+      expect(Date.parse(output.after)).toBeGreaterThanOrEqual(Date.parse(output.fireAt));
     } finally {
       await host.stop();
     }
