@@ -340,17 +340,20 @@ describe('sandbox host: durable orchestrations', () => {
 describe('sandbox host: durable restarts', () => {
   beforeAll(ensureBuilt);
 
+  /** A home-engine host on its own task hub, started again on the same one after a kill. */
+  const restartable = (taskHub: string, extra: { workItemVisibilityMs?: number } = {}) => ({
+    appDir: fixture('durable-app'),
+    settings: { AzureWebJobsStorage: testStorage().connectionString },
+    taskHub,
+    clockSpeed: CLOCK_SPEED,
+    durable: 'home' as const,
+    ...extra,
+  });
+
   it('resumes running instances after a kill: waiting instances get their event, in-flight activities run again', async () => {
     const taskHub = uniqueHub();
-    const options = {
-      appDir: fixture('durable-app'),
-      settings: { AzureWebJobsStorage: testStorage().connectionString },
-      taskHub,
-      clockSpeed: CLOCK_SPEED,
-      durable: 'home' as const,
-      // The killed host's work item becomes visible again this long after it was taken.
-      workItemVisibilityMs: 2000,
-    };
+    // The killed host's work item becomes visible again this long after it was taken.
+    const options = restartable(taskHub, { workItemVisibilityMs: 2000 });
     let host = await startHost(options);
     let waiting: string;
     let slow: string;
@@ -391,13 +394,7 @@ describe('sandbox host: durable restarts', () => {
     // The state a kill leaves when it lands between saving a TimerFired into the inbox and the
     // episode that reads it: made here by hand, since a kill cannot be aimed that finely.
     const taskHub = uniqueHub();
-    const options = {
-      appDir: fixture('durable-app'),
-      settings: { AzureWebJobsStorage: testStorage().connectionString },
-      taskHub,
-      clockSpeed: CLOCK_SPEED,
-      durable: 'home' as const,
-    };
+    const options = restartable(taskHub);
     let host = await startHost(options);
     let id: string;
     try {
