@@ -1,4 +1,3 @@
-import { BlobServiceClient } from '@azure/storage-blob';
 import { cancelIdOf, followerIdOf } from '../../lib/instanceId';
 import type { CancelInput, RunState } from '../../lib/run';
 import {
@@ -6,13 +5,10 @@ import {
   RUN_ORCHESTRATION,
   blobNameFrom,
   requestCancel,
-  startRunForBlob,
   type CancelClient,
   type DurableStatus,
-  type RunsClient,
 } from '../../lib/runClient';
-import { ZIP_METADATA } from '../../lib/storage';
-import { freshContainer, testStorage } from '../helpers/azurite';
+import { MapClient } from '../helpers/mapClient';
 
 describe('blobNameFrom', () => {
   const url = 'http://127.0.0.1:10000/devstoreaccount1/submissions';
@@ -34,73 +30,6 @@ describe('blobNameFrom', () => {
     const result = blobNameFrom(value, url, 'submissions');
     expect(typeof result).toBe('object');
     expect((result as { error: string }).error).toContain(message);
-  });
-});
-
-/**
- * A Durable client stand-in that keeps instances in a map: these tests are about the start
- * decisions over a real blob in Azurite; the Durable client itself is exercised end to end.
- */
-class MapClient implements RunsClient {
-  readonly started: string[] = [];
-  readonly instances = new Map<string, DurableStatus>();
-  async startNew(_name: string, options: { instanceId: string; input: unknown }): Promise<string> {
-    if (this.instances.has(options.instanceId)) throw new Error('An instance with this id already exists');
-    this.started.push(options.instanceId);
-    this.instances.set(options.instanceId, {
-      instanceId: options.instanceId,
-      runtimeStatus: 'Running',
-      input: options.input,
-    });
-    return options.instanceId;
-  }
-  async getStatus(instanceId: string): Promise<DurableStatus> {
-    const found = this.instances.get(instanceId);
-    if (!found) throw new Error('DurableClient error: Durable Functions extension replied with HTTP 404 response.');
-    return found;
-  }
-}
-
-describe('startRunForBlob', () => {
-  it('starts one run per blob version, and a new one for a new upload', async () => {
-    const container = await freshContainer('runs');
-    const blob = container.getBlockBlobClient('app.zip');
-    await blob.upload('v1', 2);
-    const client = new MapClient();
-    const identity = { container: container.containerName, name: 'app.zip' };
-    const first = await startRunForBlob(client, blob, identity, { source: 'blob' });
-    const again = await startRunForBlob(client, blob, identity, { source: 'http' });
-    expect(first.started).toBe(true);
-    expect(again).toMatchObject({ started: false, instanceId: first.instanceId });
-    await blob.upload('v2', 2);
-    const second = await startRunForBlob(client, blob, identity, { source: 'blob' });
-    expect(second.started).toBe(true);
-    expect(second.instanceId).not.toBe(first.instanceId);
-    expect(client.started).toHaveLength(2);
-  });
-
-  it('points a zip stamped by a finished run to that run instead of starting another', async () => {
-    const container = await freshContainer('runs');
-    const blob = container.getBlockBlobClient('stamped.zip');
-    await blob.upload('v1', 2);
-    await blob.setMetadata({ [ZIP_METADATA.instanceId]: 'zip-earlier' });
-    const client = new MapClient();
-    const result = await startRunForBlob(
-      client,
-      blob,
-      { container: container.containerName, name: 'stamped.zip' },
-      { source: 'blob' },
-    );
-    expect(result).toMatchObject({ instanceId: 'zip-earlier', started: false });
-    expect(client.started).toHaveLength(0);
-  });
-
-  it('says which blob is missing', async () => {
-    const service = BlobServiceClient.fromConnectionString(testStorage().connectionString);
-    const blob = service.getContainerClient('nothing-here').getBlobClient('gone.zip');
-    await expect(
-      startRunForBlob(new MapClient(), blob, { container: 'nothing-here', name: 'gone.zip' }, { source: 'http' }),
-    ).rejects.toThrow('No blob named "gone.zip" in container "nothing-here"');
   });
 });
 
