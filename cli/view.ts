@@ -70,6 +70,11 @@ export function outcomeLines(doc: StatusDocument): string[] {
   if (doc.status === 'Succeeded') {
     if (doc.outcome === 'DryRunSucceeded')
       return [`Succeeded: ${product}, dry run: the Store took the submission, which was then deleted.`];
+    if (doc.outcome === 'Superseded') {
+      // A superseded run stops before it reads the product: the zip is what it names.
+      const what = doc.product ? product : doc.blob.name;
+      return [`Superseded: ${what}, nothing submitted.`, `  ${doc.supersededBy?.message ?? 'A newer release won.'}`];
+    }
     return [`Succeeded: ${product}, ${submission}${doc.storeStatus ? ` (Store: ${doc.storeStatus})` : ''}.`];
   }
   const lines = [`${doc.status}: ${product}, ${submission}${doc.storeStatus ? ` (Store: ${doc.storeStatus})` : ''}.`];

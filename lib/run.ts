@@ -7,6 +7,7 @@
  */
 import type { ErrorFacts } from './errors';
 import type { ManifestOptions, Target } from './manifest';
+import type { Release, Supersession } from './productQueue';
 import type { ProductRef } from './store/kinds';
 import type { StatusDetails, SubmissionStatus } from './store/types';
 
@@ -46,7 +47,8 @@ export type Phase =
   | 'Failed'
   | 'Canceled';
 
-export type Outcome = 'Succeeded' | 'DryRunSucceeded' | 'Failed' | 'Canceled';
+/** `Superseded`: a newer release of the same product made this zip's moot; nothing was submitted (see `supersededBy`). */
+export type Outcome = 'Succeeded' | 'DryRunSucceeded' | 'Superseded' | 'Failed' | 'Canceled';
 
 export interface StepRecord {
   step: string;
@@ -95,6 +97,10 @@ export interface RunState {
   waitedFor?: string[];
   /** Set by a cancel: what it could and could not stop. */
   canceled?: CancelNote;
+  /** What the run submits, for the newest-release rule: the release line and the packages' highest version. */
+  release?: Release;
+  /** Outcome `Superseded`: the run whose release made this one's moot, and why. */
+  supersededBy?: Supersession & { message: string };
 }
 
 export interface CancelNote {
@@ -153,6 +159,8 @@ export interface ValidatedZip {
   entryCount: number;
   /** Package files the submission will add (names only). */
   packageFiles: string[];
+  /** The highest version among those packages' identities; absent when there are none or one cannot be read. */
+  packageVersion?: string;
   readStats: { requests: number; bytes: number };
 }
 

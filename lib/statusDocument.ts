@@ -36,6 +36,10 @@ export interface StatusDocument {
   waitedFor?: string[];
   /** For a canceled run: what the cancel stopped, and what it could not (a submission the Store had taken). */
   canceled?: RunState['canceled'];
+  /** What the run submits: the release line (app, or a flight) and the packages' highest version. */
+  release?: RunState['release'];
+  /** Outcome Superseded: the run with the newer release, and why this zip was not submitted. */
+  supersededBy?: RunState['supersededBy'];
 }
 
 /** The parts of a Durable status the document needs (the client's DurableOrchestrationStatus fits). */
@@ -134,6 +138,8 @@ export function statusDocument(
     queuedBehind: status === 'Running' ? state?.queuedBehind : undefined,
     waitedFor: state?.waitedFor,
     canceled: state?.canceled,
+    release: state?.release,
+    supersededBy: state?.supersededBy,
   };
 }
 

@@ -1,6 +1,6 @@
 import * as df from 'durable-functions';
-import { productKey } from '../lib/productQueue';
-import type { RunInput, RunState } from '../lib/run';
+import { queuePlace } from '../lib/productQueue';
+import type { RunInput, RunState, ValidatedZip } from '../lib/run';
 import { RUN_ORCHESTRATION } from '../lib/runClient';
 import { uploadAndCommit } from './phases/commit';
 import { createDraft, discardDryRun } from './phases/draft';
@@ -9,6 +9,7 @@ import { followToGoal } from './phases/follow';
 import { prepareProduct } from './phases/product';
 import { waitForTurn } from './phases/queue';
 import { validate } from './phases/validate';
+import type { RunSettings } from './activities/getRunSettings';
 import { RunTracker } from './tracker';
 
 /**
@@ -23,21 +24,32 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
   const createdTime = run.now.toISOString();
   try {
     const { settings, zip } = yield* validate(run, input);
-    yield* waitForTurn(context, run, productKey(zip.target), input.uploadedAt ?? createdTime, settings);
-    const product = yield* prepareProduct(run, zip);
-    const draft = yield* createDraft(run, input, product);
-    if (zip.options.dryRun === true) {
-      yield* discardDryRun(run, draft);
-      run.show({ outcome: 'DryRunSucceeded' });
-    } else {
-      const status = yield* uploadAndCommit(run, input, draft);
-      yield* followToGoal(run, settings, zip.options, draft, status);
-      run.show({ outcome: 'Succeeded' });
-    }
+    const place = queuePlace(zip, input.blob.name, input.uploadedAt ?? createdTime);
+    const superseded = yield* waitForTurn(context, run, place, settings);
+    if (!superseded) yield* submit(run, input, settings, zip);
   } catch (e) {
     run.fail(e);
   }
   return yield* finishRun(run, createdTime);
+}
+
+/** The run's turn: from the product's state in the Store to the goal the options name. */
+function* submit(
+  run: RunTracker,
+  input: RunInput,
+  settings: RunSettings,
+  zip: ValidatedZip,
+): Generator<df.Task, void, unknown> {
+  const product = yield* prepareProduct(run, zip);
+  const draft = yield* createDraft(run, input, product);
+  if (zip.options.dryRun === true) {
+    yield* discardDryRun(run, draft);
+    run.show({ outcome: 'DryRunSucceeded' });
+  } else {
+    const status = yield* uploadAndCommit(run, input, draft);
+    yield* followToGoal(run, settings, zip.options, draft, status);
+    run.show({ outcome: 'Succeeded' });
+  }
 }
 
 export const submitToStore = df.app.orchestration(RUN_ORCHESTRATION, submitToStoreOrchestrator);

@@ -6,8 +6,10 @@ import {
   evictFromQueue,
   joinQueue,
   leaveQueue,
+  supersededBy,
   turnOf,
   type QueueEntry,
+  type Release,
   type Turn,
 } from '../../lib/productQueue';
 import { queuesContainer, updateQueue } from '../../lib/productQueueBlob';
@@ -17,7 +19,9 @@ import { defineActivity, type ActivityInput } from './activity';
 export interface TakeTurnInput extends ActivityInput {
   key: string;
   uploadedAt: string;
+  blobName?: string;
   joinedAt: string;
+  release?: Release;
   /** Only a run that has waited out the settle time may start; until then it only joins. */
   mayStart: boolean;
 }
@@ -45,14 +49,21 @@ async function endedRuns(context: InvocationContext, entries: QueueEntry[]): Pro
 /**
  * Joins the product's queue (once) and says whether it is this run's turn, removing runs
  * ahead that have ended without leaving. When it is, and the run may start, it becomes
- * the product's active run, which later uploads never overtake.
+ * the product's active run, which later uploads never overtake, unless a newer release
+ * supersedes it (then it stays inactive, and leaves as every run does, in finishRun).
  */
 export const takeTurn = defineActivity(
   'takeTurn',
   async (input: TakeTurnInput, scope): Promise<Turn> => {
     const container = queuesContainer();
     const blobKey = queueBlobKey(scope.context, input.key);
-    const entry: QueueEntry = { instanceId: input.instanceId, uploadedAt: input.uploadedAt, joinedAt: input.joinedAt };
+    const entry: QueueEntry = {
+      instanceId: input.instanceId,
+      uploadedAt: input.uploadedAt,
+      ...(input.blobName !== undefined ? { blobName: input.blobName } : {}),
+      joinedAt: input.joinedAt,
+      ...(input.release ? { release: input.release } : {}),
+    };
     const ahead = await updateQueue(container, blobKey, (queue) => {
       const joined = joinQueue(queue, entry);
       return { queue: joined, result: aheadOf(joined, input.instanceId) };
@@ -61,8 +72,10 @@ export const takeTurn = defineActivity(
     const turn = await updateQueue(container, blobKey, (queue) => {
       const cleaned = ended.length > 0 ? evictFromQueue(queue, ended) : queue;
       const now = turnOf(cleaned, input.instanceId);
-      const next = now.mine && input.mayStart ? activate(cleaned, input.instanceId) : cleaned;
-      return { queue: next, result: now };
+      if (!now.mine || !input.mayStart) return { queue: cleaned, result: now };
+      const superseded = supersededBy(cleaned, input.instanceId);
+      if (superseded) return { queue: cleaned, result: { ...now, supersededBy: superseded } };
+      return { queue: activate(cleaned, input.instanceId), result: now };
     });
     if (ended.length > 0) scope.log(`removed ended runs from the ${input.key} queue: ${ended.join(', ')}`);
     return turn;
@@ -72,16 +85,20 @@ export const takeTurn = defineActivity(
 
 export interface LeaveTurnInput extends ActivityInput {
   key: string;
+  /** The release the run brought to its goal (outcome Succeeded), recorded for the newest-release rule. */
+  delivered?: Release;
 }
 
 export const leaveTurn = defineActivity(
   'leaveTurn',
   async (input: LeaveTurnInput, scope) => {
     await updateQueue(queuesContainer(), queueBlobKey(scope.context, input.key), (queue) => ({
-      queue: leaveQueue(queue, input.instanceId),
+      queue: leaveQueue(queue, input.instanceId, input.delivered),
       result: undefined,
     }));
-    scope.log(`left the ${input.key} queue`);
+    scope.log(
+      `left the ${input.key} queue${input.delivered ? `, having delivered ${input.delivered.line} ${input.delivered.version}` : ''}`,
+    );
     return {};
   },
   { extraInputs: [df.input.durableClient()] },

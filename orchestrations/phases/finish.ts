@@ -6,8 +6,9 @@ import { failureOf, type RunTracker } from '../tracker';
 
 /**
  * How every run ends, a canceled one's cleanup included: the report is written, the product's
- * queue is left (neither failing stops the ending: a run that could not leave is removed by
- * the next run, which sees it has ended), and the final status is set. A failed run then
+ * queue is left, with the release if the run delivered it (neither failing stops the ending: a
+ * run that could not leave is removed by the next run, which sees it has ended), and the final
+ * status is set. A failed run then
  * fails its orchestration with the failure's message; any other returns its final state.
  */
 export function* finishRun(run: RunTracker, createdTime: string | undefined): Generator<df.Task, RunState, unknown> {
@@ -22,10 +23,12 @@ export function* finishRun(run: RunTracker, createdTime: string | undefined): Ge
     run.log(`the report could not be written: ${failureOf(e, 'writeReport').message}`);
   }
 
-  const key = run.state.queueKey;
+  const { queueKey: key, release, outcome: ended } = run.state;
   if (key) {
     try {
-      yield* run.step('WritingReport', leaveTurn, { key });
+      // A release brought to its goal is recorded in the queue: older zips of the product are then superseded.
+      const delivered = ended === 'Succeeded' ? release : undefined;
+      yield* run.step('WritingReport', leaveTurn, { key, ...(delivered ? { delivered } : {}) });
     } catch (e) {
       run.log(`could not leave the ${key} queue: ${failureOf(e, 'leaveTurn').message}`);
     }

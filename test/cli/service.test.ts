@@ -9,7 +9,7 @@ import { EXIT, ServiceError } from '../../cli/errors';
 import { followRun } from '../../cli/follow';
 import { FunctionsClient } from '../../cli/functionsClient';
 import { parseDuration } from '../../cli/main';
-import { exitCodeForRun } from '../../cli/view';
+import { exitCodeForRun, outcomeLines } from '../../cli/view';
 import { runCli } from './helpers';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -152,6 +152,7 @@ describe('exit codes of a finished run', () => {
   test.each([
     ['Succeeded', doc('Succeeded'), EXIT.ok],
     ['a dry run', doc('Succeeded', { outcome: 'DryRunSucceeded' }), EXIT.ok],
+    ['superseded by a newer release', doc('Succeeded', { outcome: 'Superseded' }), EXIT.ok],
     [
       'certification failed',
       doc('Failed', { storeStatus: 'CertificationFailed', failure: failure('CertificationFailed') }),
@@ -167,6 +168,16 @@ describe('exit codes of a finished run', () => {
     ['canceled', doc('Canceled'), EXIT.runFailed],
   ])('%s', (_name, d, code) => {
     expect(exitCodeForRun(d)).toBe(code);
+  });
+
+  it('says a superseded run submitted nothing, and why', () => {
+    const message =
+      "Not submitted: this zip's packages have version 2.0.0.0, and run zip-2 already brought version 2.1.0.0 of this product to the Store.";
+    const superseded = doc('Succeeded', {
+      outcome: 'Superseded',
+      supersededBy: { instanceId: 'zip-2', version: '2.1.0.0', because: 'committed', message },
+    });
+    expect(outcomeLines(superseded)).toEqual(['Superseded: a.zip, nothing submitted.', `  ${message}`]);
   });
 
   it('durations for --timeout and --poll-interval', () => {

@@ -15,12 +15,20 @@ import {
 } from './support';
 
 const APP = SEED_IDS.demoApp;
-const PACKAGE = 'packages/ContosoDemo_2.0.0.0_x64.msixupload';
 const OLD_X64 = 'Packages/ContosoDemo_1.0.0.0_x64.msix';
 const OLD_ARM64 = 'Packages/ContosoDemo_1.0.0.0_arm64.msix';
-const files = { [PACKAGE]: packageFor(PACKAGE) };
+// Each test submits a newer build: the Store is reset between tests, but the product queue
+// remembers the version an earlier test delivered, and would supersede the same one again.
+let build = 0;
+let PACKAGE: string;
+let files: Record<string, Buffer>;
 /** The rollout app of the seed has its own package identity. */
-const rolloutFiles = { [PACKAGE]: packageFor(PACKAGE, { name: 'Contoso.Gradual' }) };
+let rolloutFiles: Record<string, Buffer>;
+beforeEach(() => {
+  PACKAGE = `packages/ContosoDemo_2.0.${++build}.0_x64.msixupload`;
+  files = { [PACKAGE]: packageFor(PACKAGE) };
+  rolloutFiles = { [PACKAGE]: packageFor(PACKAGE, { name: 'Contoso.Gradual' }) };
+});
 
 function appManifest(options: Json = {}, submission: Json = {}, applicationId: string = APP): unknown {
   return {

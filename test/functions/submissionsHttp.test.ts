@@ -10,9 +10,11 @@ import { goodZip, packageFor } from '../helpers/zips';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { apiSubmissionsOf, E2E_SETTINGS, emulatorUntil, requestsOf, stepsOf, type Json } from '../e2e/support';
 
-const PACKAGE = 'packages/ContosoDemo_3.0.0.0_x64.msixupload';
+let build = 0;
 
+/** Each zip a newer build of the app, as releases are: the same version again would be superseded. */
 function appZip(options: Json = {}, label = 'package'): Buffer {
+  const PACKAGE = `packages/ContosoDemo_3.0.${++build}.0_x64.msixupload`;
   return goodZip(
     {
       target: { kind: 'app', applicationId: SEED_IDS.demoApp },

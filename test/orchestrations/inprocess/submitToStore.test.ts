@@ -222,6 +222,72 @@ describe('submitToStore in process: validation and the product queue', () => {
   });
 });
 
+describe('submitToStore in process: the newest release wins', () => {
+  const versioned = (extra: Partial<ReturnType<typeof validated>> = {}) =>
+    ok({ ...validated(), packageVersion: '1.2.3.0', ...extra });
+
+  it('joins the queue with its blob name and release, and records the release when it reaches its goal', async () => {
+    const played = await run(store({ validateZip: () => versioned() }));
+    const release = { line: 'app', version: '1.2.3.0' };
+    expect(inputOf(played, 'takeTurn', 1)).toMatchObject({ blobName: RUN_INPUT.blob.name, release });
+    expect(inputOf(played, 'leaveTurn')).toEqual({
+      instanceId: RUN_ID,
+      key: `app-${PRODUCT.applicationId}`,
+      delivered: release,
+    });
+    expect(played.output).toMatchObject({ outcome: 'Succeeded', release });
+  });
+
+  it('records nothing for a run that did not reach its goal, nor for a dry run', async () => {
+    const failed = await run(
+      store({
+        validateZip: () => versioned(),
+        createSubmission: () => fail(storeError(400, 'InvalidParameterValue')),
+      }),
+    );
+    expect(inputOf(failed, 'leaveTurn')).not.toHaveProperty('delivered');
+    const dry = await run(store({ validateZip: () => versioned({ options: validated({ dryRun: true }).options }) }));
+    expect(inputOf(dry, 'takeTurn', 1)).not.toHaveProperty('release');
+    expect(inputOf(dry, 'leaveTurn')).not.toHaveProperty('delivered');
+  });
+
+  it('superseded at its turn: touches nothing in the Store, says which run won and why, and leaves', async () => {
+    const supersededBy = { instanceId: 'zip-newer', version: '1.3.0.0', because: 'committed' as const };
+    const played = await run(
+      store({
+        validateZip: () => versioned(),
+        takeTurn: (_input, call) =>
+          ok(call === 1 ? { mine: true, position: 0 } : { mine: true, position: 0, supersededBy }),
+      }),
+    );
+    expect(names(played.actions)).toEqual([...QUEUED, ...FINISH]);
+    expect(played.error).toBeUndefined();
+    const message =
+      "Not submitted: this zip's packages have version 1.2.3.0, and run zip-newer already brought version 1.3.0.0 of this product to the Store. The Store takes only a version higher than the one it has; to submit this zip, give its packages a higher version.";
+    expect(played.output).toMatchObject({
+      phase: 'Succeeded',
+      outcome: 'Superseded',
+      supersededBy: { ...supersededBy, message },
+    });
+    expect(reported(played)).toMatchObject({ outcome: 'Superseded', supersededBy: { instanceId: 'zip-newer' } });
+    expect((played.output as RunState).timeline.find((s) => s.step === 'superseded')).toMatchObject({
+      result: 'ok',
+      detail: message,
+    });
+    expect(inputOf(played, 'leaveTurn')).not.toHaveProperty('delivered');
+  });
+
+  it('names a newer run still waiting behind it, when that is what supersedes it', async () => {
+    const supersededBy = { instanceId: 'zip-behind', version: '2.0.0.0', because: 'queued' as const };
+    const played = await run(
+      store({ validateZip: () => versioned(), takeTurn: () => ok({ mine: true, position: 0, supersededBy }) }),
+    );
+    expect((played.output as RunState).supersededBy?.message).toContain(
+      'run zip-behind, queued behind this one, submits the newer version 2.0.0.0',
+    );
+  });
+});
+
 describe('submitToStore in process: preparing the product', () => {
   it('stops before the Store changes when no token can be had', async () => {
     const played = await run(
