@@ -160,11 +160,21 @@ export function supersededBy(queue: ProductQueue, instanceId: string): Supersess
   const committed = queue.committed?.[release.line];
   if (committed && committed.instanceId !== instanceId && compareVersions(committed.version, release.version) >= 0)
     return { instanceId: committed.instanceId, version: committed.version, because: 'committed' };
-  const newer = queue.entries
+  const newer = newerWaiting(queue, instanceId)[0];
+  return newer ? { instanceId: newer.instanceId, version: newer.release!.version, because: 'queued' } : undefined;
+}
+
+/**
+ * The runs waiting with a higher version of this run's release line, highest first: the ones
+ * that would supersede it, whose liveness a run checks (one canceled or crashed wins nothing).
+ */
+export function newerWaiting(queue: ProductQueue, instanceId: string): QueueEntry[] {
+  const release = queue.entries.find((e) => e.instanceId === instanceId)?.release;
+  if (!release) return [];
+  return queue.entries
     .filter((e) => e.instanceId !== instanceId && e.release?.line === release.line)
     .filter((e) => compareVersions(e.release!.version, release.version) > 0)
-    .sort((a, b) => compareVersions(b.release!.version, a.release!.version) || order(a, b))[0];
-  return newer ? { instanceId: newer.instanceId, version: newer.release!.version, because: 'queued' } : undefined;
+    .sort((a, b) => compareVersions(b.release!.version, a.release!.version) || order(a, b));
 }
 
 export function evictFromQueue(queue: ProductQueue, instanceIds: string[]): ProductQueue {

@@ -101,6 +101,28 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/**
+ * The highest identity version among the packages `files` of `zip` (a package's or a bundle's
+ * `Identity/@Version`): the release a submission brings, for the newest-release rule
+ * (lib/productQueue.ts). A package whose identity cannot be read gives no version: the run is
+ * then never superseded, and the Store's own package validation refuses the file
+ * (PackageValidationFailed). Storage failures (the zip changed or went) pass through.
+ */
+export async function highestPackageVersion(zip: BlobZip, files: string[]): Promise<string | undefined> {
+  let highest: string | undefined;
+  for (const file of files) {
+    let version: string;
+    try {
+      version = (await readPackageInfo(zip, file)).identity.version;
+    } catch (e) {
+      if (e instanceof InputError) return undefined;
+      throw e;
+    }
+    if (!highest || compareVersions(version, highest) > 0) highest = version;
+  }
+  return highest;
+}
+
 const VERSION = /^(\d{1,5})\.(\d{1,5})\.(\d{1,5})\.(\d{1,5})$/;
 
 export interface ReadPackageOptions {

@@ -6,6 +6,7 @@ import {
   evictFromQueue,
   joinQueue,
   leaveQueue,
+  newerWaiting,
   supersededBy,
   turnOf,
   type QueueEntry,
@@ -64,11 +65,13 @@ export const takeTurn = defineActivity(
       joinedAt: input.joinedAt,
       ...(input.release ? { release: input.release } : {}),
     };
-    const ahead = await updateQueue(container, blobKey, (queue) => {
+    // The runs this one may wait for, and, at its turn, the ones whose newer release would supersede it.
+    const watched = await updateQueue(container, blobKey, (queue) => {
       const joined = joinQueue(queue, entry);
-      return { queue: joined, result: aheadOf(joined, input.instanceId) };
+      const rivals = input.mayStart ? newerWaiting(joined, input.instanceId) : [];
+      return { queue: joined, result: [...aheadOf(joined, input.instanceId), ...rivals] };
     });
-    const ended = ahead.length > 0 ? await endedRuns(scope.context, ahead) : [];
+    const ended = watched.length > 0 ? await endedRuns(scope.context, watched) : [];
     const turn = await updateQueue(container, blobKey, (queue) => {
       const cleaned = ended.length > 0 ? evictFromQueue(queue, ended) : queue;
       const now = turnOf(cleaned, input.instanceId);

@@ -1,5 +1,5 @@
 import { config } from '../../lib/config';
-import { InputError, readingInput } from '../../lib/errors';
+import { readingInput } from '../../lib/errors';
 import {
   isPackageFileName,
   MANIFEST_NAME,
@@ -8,10 +8,10 @@ import {
   readSubmission,
   SUBMISSION_ZIP_LIMITS,
 } from '../../lib/manifest';
-import { compareVersions, readPackageInfo } from '../../lib/package/identity';
+import { highestPackageVersion } from '../../lib/package/identity';
 import type { BlobIdentity, ValidatedZip } from '../../lib/run';
 import { blobServiceFor } from '../../lib/storage';
-import { openBlobZip, type BlobZip } from '../../lib/zip/blobZip';
+import { openBlobZip } from '../../lib/zip/blobZip';
 import { defineActivity, type ActivityInput } from './activity';
 
 export interface ValidateZipInput extends ActivityInput {
@@ -44,27 +44,6 @@ export async function validateZipStep(input: ValidateZipInput): Promise<Validate
     ...(packageVersion ? { packageVersion } : {}),
     readStats: { ...zip.stats },
   };
-}
-
-/**
- * The highest identity version among the packages (a package's or a bundle's `Identity/@Version`).
- * A package whose identity cannot be read gives the run no version: it is then only never
- * superseded, and the Store's own package validation refuses the file (PackageValidationFailed).
- * Storage failures (the zip changed or went) pass through.
- */
-async function highestPackageVersion(zip: BlobZip, packageFiles: string[]): Promise<string | undefined> {
-  let highest: string | undefined;
-  for (const file of packageFiles) {
-    let version: string;
-    try {
-      version = (await readPackageInfo(zip, file)).identity.version;
-    } catch (e) {
-      if (e instanceof InputError) return undefined;
-      throw e;
-    }
-    if (!highest || compareVersions(version, highest) > 0) highest = version;
-  }
-  return highest;
 }
 
 export const validateZip = defineActivity('validateZip', async (input: ValidateZipInput, scope) => {

@@ -4,6 +4,7 @@ import {
   evictFromQueue,
   joinQueue,
   leaveQueue,
+  newerWaiting,
   productKey,
   queuePlace,
   supersededBy,
@@ -116,6 +117,13 @@ describe('the newest release wins', () => {
     expect(supersededBy(q, 'a')).toEqual({ instanceId: 'b', version: '1.0.9.0', because: 'queued' });
     expect(supersededBy(q, 'c')).toEqual({ instanceId: 'b', version: '1.0.9.0', because: 'queued' });
     expect(supersededBy(q, 'b')).toBeUndefined();
+    // The runs whose liveness the run at its turn checks first, highest version first.
+    expect(newerWaiting(q, 'a').map((e) => e.instanceId)).toEqual(['b', 'c']);
+    expect(supersededBy(evictFromQueue(q, ['b']), 'a')).toEqual({
+      instanceId: 'c',
+      version: '1.0.7.0',
+      because: 'queued',
+    });
   });
 
   it('never supersedes a run without a release, nor by another release line', () => {

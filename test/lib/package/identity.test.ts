@@ -1,6 +1,7 @@
 import { InputError } from '../../../lib/errors';
 import {
   compareVersions,
+  highestPackageVersion,
   packageContainerOf,
   readPackageInfo,
   storeArchitecture,
@@ -273,3 +274,26 @@ describe('package helpers', () => {
 function appxPackageManifest(version: string): string {
   return appxManifest({ name: 'Contoso.Demo', publisher: 'CN=Contoso Ltd.', version, architecture: 'x64' });
 }
+
+describe('highestPackageVersion', () => {
+  const zipOf = (entries: RawEntry[]) => openZip(new MemorySource(rawZip(entries)), 'release.zip');
+
+  test('the highest of the packages, compared as numbers; a bundle counts by its own version', async () => {
+    const zip = await zipOf([
+      { name: 'a.msix', data: appxPackage({ version: '1.9.0.0' }) },
+      { name: 'b.msixupload', data: appxUpload('b.msix', appxPackage({ version: '1.10.0.0', architecture: 'arm64' })) },
+      { name: 'c.msixbundle', data: appxBundle({ version: '1.2.0.0' }, [{ fileName: 'c_x64.msix', package: {} }]) },
+    ]);
+    expect(await highestPackageVersion(zip, ['a.msix', 'b.msixupload', 'c.msixbundle'])).toBe('1.10.0.0');
+    expect(await highestPackageVersion(zip, ['a.msix', 'c.msixbundle'])).toBe('1.9.0.0');
+    expect(await highestPackageVersion(zip, [])).toBeUndefined();
+  });
+
+  test('no version when one package cannot be read', async () => {
+    const zip = await zipOf([
+      { name: 'good.msix', data: appxPackage({ version: '3.0.0.0' }) },
+      { name: 'junk.msix', data: 'not a package' },
+    ]);
+    expect(await highestPackageVersion(zip, ['good.msix', 'junk.msix'])).toBeUndefined();
+  });
+});
