@@ -12,6 +12,9 @@
  * The clock runs at 3x, not 60x: the product's settle wait (10 s, for runs whose triggers fire
  * a moment apart, orchestrations/submitToStore.ts) is then 3.3 s of real time, far above how
  * far apart a busy machine fires two triggers of one scan; at 60x it would be 170 ms.
+ *
+ * The first zip changes only the listing: with a package, it would be superseded by the newer
+ * package waiting behind it (guarantee 13) and submit nothing, which is not what this tests.
  */
 import { findLeakedSecrets } from '../helpers/secrets';
 import {
@@ -20,6 +23,7 @@ import {
   appZip,
   describeCalls,
   drop,
+  listingZip,
   seedApp,
   seedOf,
   sleep,
@@ -55,7 +59,7 @@ describe('order per product', () => {
     const held = await sandbox.emulator.admin.fault({ kind: 'stuck', status: 'Certification', productId: productA });
 
     await sandbox.killHost();
-    const firstId = await drop(sandbox, first, appZip(productA, { waitFor: 'published' }));
+    const firstId = await drop(sandbox, first, listingZip(productA, { waitFor: 'published' }));
     const firstUpload = Date.now();
     const otherId = await drop(sandbox, other, appZip(productC, { waitFor: 'published' }));
     // Last-Modified has one-second resolution: the second upload must fall in a later second.

@@ -144,6 +144,18 @@ export function seedOf(apps: SeedApplication[]): SeedData {
   return { applications: apps, inAppProducts: [] };
 }
 
+/**
+ * A valid zip for an app that changes only its listing: no package, so no release version, and
+ * the newest-release rule (README guarantee 13) neither supersedes it nor lets it supersede.
+ */
+export function listingZip(applicationId: string, options: Json = {}): Buffer {
+  return goodZip({
+    target: { kind: 'app', applicationId },
+    submission: { listings: { 'en-us': { baseListing: { releaseNotes: 'Reliability run: listing only.' } } } },
+    options,
+  });
+}
+
 /** A valid zip for an app: one new package (at `version`, above the seeded 1.0.0.0), release notes, and the given options. */
 export function appZip(applicationId: string, options: Json = {}, version = '2.0.0.0'): Buffer {
   const PACKAGE = `packages/App_${version}_x64.msixupload`;
