@@ -9,13 +9,16 @@ import { SasSigner } from './sas';
 import { type SeedData, applySeed } from './seed';
 import { Store, type Submission, type UploadTarget } from './state';
 import { UploadProxy } from './uploadProxy';
+import { Win32Emulator } from './win32';
+import type { Win32Config } from './win32/config';
+import type { Win32SeedOption } from './win32/seed';
 
 export const INGEST_CONTAINER = 'ingestion';
 const REQUEST_LOG_LIMIT = 5000;
 
 export interface RequestLogEntry {
-  /** Which listener: the Store API, the HTTPS token host, the upload proxy. */
-  server: 'api' | 'token' | 'upload';
+  /** Which listener: the Store API, the MSI/EXE API, the HTTPS token host, the upload proxy. */
+  server: 'api' | 'win32' | 'token' | 'upload';
   method: string;
   /** Without the query: SAS signatures live there. */
   path: string;
@@ -38,6 +41,8 @@ export class EmulatorCore {
   readonly proxy: UploadProxy;
   readonly ingest: ContainerClient;
   readonly requestLog: RequestLogEntry[] = [];
+  /** The MSI/EXE submission API (sandbox/emulator/win32), on the same listener. */
+  readonly win32: Win32Emulator;
   private readonly apiRate = new SlidingWindow();
   private readonly commitRate = new SlidingWindow();
   private readonly dailyRate = new SlidingWindow();
@@ -49,6 +54,7 @@ export class EmulatorCore {
     config: Partial<EmulatorConfig> | undefined,
     private seed: SeedData,
     base: EmulatorConfig,
+    win32?: { seed?: Win32SeedOption; config?: Partial<Win32Config> },
   ) {
     this.config = mergeConfig(base, config);
     this.identity = new Identity(() => this.config.tokenLifetimeSeconds);
@@ -62,6 +68,17 @@ export class EmulatorCore {
       endpoint: service.url.replace(/\/+$/, ''),
       credential: service.credential,
     });
+    this.win32 = new Win32Emulator(
+      {
+        identity: this.identity,
+        signer: this.signer,
+        ingest: this.ingest,
+        httpUrl: () => this.httpUrl,
+        sasVersion: () => this.config.uploadSasVersion,
+      },
+      win32?.seed,
+      win32?.config,
+    );
     this.lifecycle = new Lifecycle({
       store: this.store,
       config: () => this.config,
@@ -95,6 +112,7 @@ export class EmulatorCore {
     this.commitRate.clear();
     this.dailyRate.clear();
     this.loadSeed(this.seed);
+    this.win32.reset();
   }
 
   configure(partial: unknown): EmulatorConfig {
@@ -143,7 +161,7 @@ export class EmulatorCore {
 
   /** Every secret handed out so far, in the forms a client may have written them down. */
   secrets(): { clientSecret: string; accessTokens: string[]; sasSignatures: string[]; all: string[] } {
-    const sasSignatures = [...this.signer.minted];
+    const sasSignatures = [...this.signer.minted, ...this.win32.secrets()];
     const accessTokens = this.identity.issuedTokens();
     const forms = sasSignatures.flatMap((sig) => [
       sig,
@@ -160,6 +178,7 @@ export class EmulatorCore {
 
   stop(): void {
     this.lifecycle.stop();
+    this.win32.stop();
     this.proxy.close();
   }
 

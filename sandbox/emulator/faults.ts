@@ -1,7 +1,7 @@
 import { isRecord } from './http';
 import { STATUSES, type Submission, type SubmissionStatus } from './state';
 
-export type ServerName = 'api' | 'token' | 'upload';
+export type ServerName = 'api' | 'win32' | 'token' | 'upload';
 /** How many times a fault fires; 'always' keeps it until it is deleted. Default 1. */
 export type Times = number | 'always';
 
@@ -9,7 +9,8 @@ export type Times = number | 'always';
  * A fault on the HTTP level. `match.path` is a glob (`*` = one path segment, `**` = anything) or a
  * regular expression written `/…/flags`, tested case-insensitively against the path without its
  * leading slash and without the query: below `/v1.0/my/` for the API
- * (`applications/9NBLGGH4R315/submissions`), the whole path for the token host
+ * (`applications/9NBLGGH4R315/submissions`), the whole path for the MSI/EXE API
+ * (`submission/v1/product/<guid>/packages`), the token host
  * (`<tenant>/oauth2/v2.0/token`) and the upload proxy (`storeingest/ingestion/<guid>`).
  * Exactly one action: `status` (+ `body`, `headers`), `hang` (never answer) or `drop` (destroy the
  * socket). With `after: true` the real operation runs first and its answer is replaced by the action.
@@ -216,8 +217,8 @@ function validate(spec: unknown): FaultSpec {
       if (method !== undefined && typeof method !== 'string') throw new TypeError('match.method must be a string');
       if (path !== undefined && typeof path !== 'string') throw new TypeError('match.path must be a string');
       if (path !== undefined) pathMatcher(path);
-      if (server !== undefined && !['api', 'token', 'upload'].includes(server as string))
-        throw new TypeError("match.server must be 'api', 'token' or 'upload'");
+      if (server !== undefined && !['api', 'win32', 'token', 'upload'].includes(server as string))
+        throw new TypeError("match.server must be 'api', 'win32', 'token' or 'upload'");
       const actions = [spec.status !== undefined, spec.hang === true, spec.drop === true].filter(Boolean).length;
       if (actions !== 1) throw new TypeError('an HTTP fault needs exactly one of status, hang: true, drop: true');
       if (

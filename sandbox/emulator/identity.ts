@@ -12,6 +12,15 @@ import { type Reply, json } from './http';
 
 export const STORE_RESOURCE = 'https://manage.devcenter.microsoft.com';
 export const STORE_SCOPE = `${STORE_RESOURCE}/.default`;
+/**
+ * The Store's submission API for MSI/EXE apps is another resource: its tokens are asked for with
+ * this scope (windows-dev-docs hub/apps/publish/store-submission-api.md, "Obtain an Azure AD
+ * access token"; msstore-cli MSStore.API/StoreAPI.cs L101) and are no good for the v1.0 API.
+ */
+export const WIN32_RESOURCE = 'https://api.store.microsoft.com';
+export const WIN32_SCOPE = `${WIN32_RESOURCE}/.default`;
+/** The resources this tenant's app registration may get tokens for; a token is good for one of them only. */
+const RESOURCES = new Set([STORE_RESOURCE, WIN32_RESOURCE]);
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Scopes MSAL may add to any request; they do not change what the token is for. */
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access']);
@@ -20,6 +29,8 @@ export interface IssuedToken {
   tenantId: string;
   clientId: string;
   expiresAt: number;
+  /** The resource the token was issued for (its `aud`). */
+  audience: string;
 }
 
 /**
@@ -54,7 +65,7 @@ export interface RegistrationView {
 
 export type TokenCheck =
   | { ok: true; tenantId: string; clientId: string; role: PartnerCenterRole }
-  | { ok: false; reason: 'missing' | 'unknown' | 'expired' };
+  | { ok: false; reason: 'missing' | 'unknown' | 'expired' | 'audience' };
 
 /**
  * The Azure AD (Entra ID) side: one tenant with one app registration, the v2 and v1 client
@@ -87,12 +98,14 @@ export class Identity {
     return [...this.registrations.values()].map((r) => r.secret);
   }
 
-  check(authorization: string | undefined, now = Date.now()): TokenCheck {
+  /** Checks a bearer token for `audience` (default: the v1.0 API): a token for another resource is refused. */
+  check(authorization: string | undefined, now = Date.now(), audience: string = STORE_RESOURCE): TokenCheck {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match?.[1]) return { ok: false, reason: 'missing' };
     const token = this.tokens.get(match[1]);
     if (!token) return { ok: false, reason: 'unknown' };
     if (now >= token.expiresAt) return { ok: false, reason: 'expired' };
+    if (token.audience !== audience) return { ok: false, reason: 'audience' };
     const role = this.registrations.get(token.clientId)?.role ?? 'none';
     return { ok: true, tenantId: token.tenantId, clientId: token.clientId, role };
   }
@@ -291,9 +304,11 @@ export class Identity {
       );
     }
 
+    let audience: string;
     if (v1) {
       const resource = (form.get('resource') ?? '').replace(/\/+$/, '');
-      if (resource !== STORE_RESOURCE) {
+      audience = resource;
+      if (!RESOURCES.has(resource)) {
         return this.aadError(
           400,
           'invalid_resource',
@@ -311,7 +326,8 @@ export class Identity {
           `The provided value for scope ${scopes.join(' ')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
         );
       }
-      if (scopes[0] !== STORE_SCOPE) {
+      audience = scopes[0].slice(0, -'/.default'.length);
+      if (!RESOURCES.has(audience)) {
         return this.aadError(
           400,
           'invalid_resource',
@@ -328,6 +344,7 @@ export class Identity {
       tenantId: this.tenantId,
       clientId: registration.clientId,
       expiresAt: now + lifetime * 1000,
+      audience,
     });
     if (v1) {
       const seconds = Math.floor(now / 1000);
@@ -337,7 +354,7 @@ export class Identity {
         ext_expires_in: String(lifetime),
         expires_on: String(seconds + lifetime),
         not_before: String(seconds),
-        resource: STORE_RESOURCE,
+        resource: audience,
         access_token: accessToken,
       });
     }

@@ -5,6 +5,7 @@ import { EmulatorAdmin } from './admin';
 import { DEFAULT_CONFIG, type EmulatorConfig } from './config';
 import { EmulatorCore } from './core';
 import { STORE_SCOPE } from './identity';
+import { Win32Admin, type Win32Config, type Win32Seed } from './win32';
 import { type SeedData, resolveSeed } from './seed';
 import { close, listen } from './server';
 
@@ -14,8 +15,10 @@ export { DEFAULT_CONFIG } from './config';
 export type { EmulatorConfig } from './config';
 export type { RequestLogEntry } from './core';
 export type { Fault, FaultSpec, HttpFaultSpec } from './faults';
-export { STORE_RESOURCE, STORE_SCOPE } from './identity';
+export { STORE_RESOURCE, STORE_SCOPE, WIN32_RESOURCE, WIN32_SCOPE } from './identity';
 export type { PartnerCenterRole, RegistrationView } from './identity';
+export { Win32Admin, WIN32_SEED_IDS, WIN32_SELLER_ID, DEFAULT_WIN32_CONFIG } from './win32';
+export type { Win32Config, Win32Fault, Win32FaultSpec, Win32Seed, Win32SeedProduct, Win32State } from './win32';
 export { SEED_IDS, defaultSeed, readSeedFile } from './seed';
 export type { SeedApplication, SeedData, SeedFlight, SeedInAppProduct, SeedSubmission } from './seed';
 
@@ -29,6 +32,8 @@ export interface EmulatorOptions {
   /** Default: a demo app, flight and add-on, plus the failure-scenario products (see SEED_IDS). */
   seed?: 'default' | 'none' | SeedData;
   config?: Partial<EmulatorConfig>;
+  /** The MSI/EXE API: its seed (default: an MSI app, an EXE app and one with a submission in progress) and config. */
+  win32?: { seed?: 'default' | 'none' | Win32Seed; config?: Partial<Win32Config> };
   /** Where TLS material lives/is created (default: <repo>/.sandbox/tls). */
   tlsDir?: string;
 }
@@ -47,6 +52,14 @@ export interface RunningEmulator {
   /** PEM file the client must trust (NODE_EXTRA_CA_CERTS). */
   caCertPath: string;
   admin: EmulatorAdmin;
+  /** The MSI/EXE submission API on the same listener. */
+  win32: {
+    /** http://127.0.0.1:PORT/ (the product's STORE_WIN32_API_BASE_URL; paths start with submission/v1/). */
+    apiBaseUrl: string;
+    /** The X-Seller-Account-Id every call must send (STORE_SELLER_ID). */
+    sellerId: string;
+    admin: Win32Admin;
+  };
   stop(): Promise<void>;
 }
 
@@ -57,6 +70,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     options.config,
     resolveSeed(options.seed),
     DEFAULT_CONFIG,
+    options.win32,
   );
   const listeners = await listen(core, options, { cert: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) });
   core.httpUrl = `http://127.0.0.1:${listeners.port}`;
@@ -76,6 +90,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     clientSecret: core.identity.clientSecret,
     caCertPath: tls.caCertPath,
     admin: new EmulatorAdmin(core.httpUrl),
+    win32: { apiBaseUrl: `${core.httpUrl}/`, sellerId: core.win32.sellerId, admin: new Win32Admin(core.httpUrl) },
     stop: () => {
       stopped ??= (async () => {
         core.stop();
@@ -92,12 +107,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
  */
 export function fetchToken(
   emulator: Pick<RunningEmulator, 'authorityHost' | 'tenantId' | 'clientId' | 'clientSecret' | 'caCertPath'>,
+  scope: string = STORE_SCOPE,
 ): Promise<string> {
   const form = new URLSearchParams({
     grant_type: 'client_credentials',
     client_id: emulator.clientId,
     client_secret: emulator.clientSecret,
-    scope: STORE_SCOPE,
+    scope,
   }).toString();
   return new Promise((resolve, reject) => {
     const req = httpsRequest(

@@ -8,6 +8,7 @@ import type { HttpFault, ServerName } from './faults';
 import { HttpError, type Reply, apiError, empty, envelope, json, readSmallBody, writeReply } from './http';
 import { matchRoute } from './routes';
 import type { ApiContext } from './routes/context';
+import { WIN32_PREFIX } from './win32';
 
 const API_PREFIX = /^\/v1\.0\/my(\/|$)/i;
 const JSON_BODY_LIMIT = 10 * 1024 * 1024;
@@ -63,6 +64,19 @@ async function onHttp(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
       return await withFaults(core, 'api', req, res, path, correlationId, async () =>
         api(core, req, method, path, url),
       );
+    }
+    if (WIN32_PREFIX.test(url.pathname)) {
+      // The MSI/EXE API answers with X-Correlation-ID (windows-dev-docs hub/apps/publish/store-submission-api.md, "Response Headers").
+      const correlationId = randomUUID();
+      res.setHeader('X-Correlation-ID', correlationId);
+      const path = url.pathname.replace(/^\/+/, '');
+      return await withFaults(core, 'win32', req, res, path, correlationId, async () =>
+        core.win32.handle(req, method, path, url),
+      );
+    }
+    if (url.pathname.startsWith('/_emulator/win32/')) {
+      const reply = await core.win32.admin(method, url.pathname.slice('/_emulator/win32/'.length), () => jsonBody(req));
+      return writeReply(res, reply);
     }
     if (url.pathname.startsWith('/_emulator/')) {
       const reply = await handleAdmin(core, method, url.pathname.slice('/_emulator/'.length), () => jsonBody(req));

@@ -1,0 +1,103 @@
+/** A client of the emulated MSI/EXE API over fetch, as any caller makes its requests, and timings for tests. */
+import { BlobSASPermissions, type ContainerClient } from '@azure/storage-blob';
+import { type RunningEmulator, WIN32_SCOPE, type Win32Config, fetchToken } from '../../../sandbox/emulator';
+import type { ApiResponse, Loose } from './harness';
+
+/** Every step of the MSI/EXE API in tens of milliseconds. */
+export const FAST_WIN32: Partial<Win32Config> = {
+  moduleProcessingMs: 20,
+  packageProcessingMs: 20,
+  submissionStartMs: 20,
+  certificationMs: 40,
+  rateLimitEnabled: false,
+};
+
+export class Win32Api {
+  constructor(
+    readonly emulator: RunningEmulator,
+    public token: string,
+    /** null: send no seller header. */
+    public sellerId: string | null = emulator.win32.sellerId,
+  ) {}
+
+  static async connect(emulator: RunningEmulator): Promise<Win32Api> {
+    return new Win32Api(emulator, await fetchToken(emulator, WIN32_SCOPE));
+  }
+
+  async call<T = Loose>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.token}` };
+    if (this.sellerId !== null) headers['X-Seller-Account-Id'] = this.sellerId;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(`${this.emulator.win32.apiBaseUrl}submission/v1/product/${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, body: parsed as T };
+  }
+
+  get<T = Loose>(path: string): Promise<ApiResponse<T>> {
+    return this.call<T>('GET', path);
+  }
+
+  /** Polls the product's module status until it is ready (or shows errors, when `orErrors`). */
+  async untilReady(productId: string, orErrors = false, timeoutMs = 10_000): Promise<Loose> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const res = await this.get(`${productId}/status`);
+      if (res.body?.responseData?.isReady || (orErrors && res.body?.errors?.length)) return res.body;
+      if (Date.now() > deadline) throw new Error(`${productId} is not ready: ${res.text}`);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  }
+
+  async untilPublishingStatus(
+    productId: string,
+    submissionId: string,
+    wanted: string[],
+    timeoutMs = 10_000,
+  ): Promise<Loose> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const res = await this.get(`${productId}/submission/${submissionId}/status`);
+      if (wanted.includes(res.body?.responseData?.publishingStatus)) return res.body;
+      if (Date.now() > deadline) throw new Error(`submission ${submissionId}: ${res.text}`);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  }
+}
+
+/** An installer in the test's own storage, readable through a read-only SAS URL as the product makes them. */
+export async function hostedInstaller(
+  container: ContainerClient,
+  name: string,
+  data: Buffer,
+  options: { expiresInSeconds?: number; permissions?: string } = {},
+): Promise<string> {
+  const blob = container.getBlockBlobClient(name);
+  await blob.upload(data, data.length);
+  return blob.generateSasUrl({
+    permissions: BlobSASPermissions.parse(options.permissions ?? 'r'),
+    startsOn: new Date(Date.now() - 5 * 60_000),
+    expiresOn: new Date(Date.now() + (options.expiresInSeconds ?? 3600) * 1000),
+  });
+}
+
+/** A package for PUT packages, with the fields the API requires. */
+export function msiPackage(packageUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    packageUrl,
+    languages: ['en-us'],
+    architectures: ['X64'],
+    isSilentInstall: true,
+    packageType: 'msi',
+    ...extra,
+  };
+}
