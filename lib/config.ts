@@ -31,6 +31,14 @@ export const SETTINGS = {
   uploadBlockMiB: 'UPLOAD_BLOCK_SIZE_MIB',
   uploadConcurrency: 'UPLOAD_CONCURRENCY',
   uploadMethod: 'UPLOAD_METHOD',
+  /** Partner Center seller id, sent as X-Seller-Account-Id to the MSI/EXE API (win32 targets only). */
+  sellerId: 'STORE_SELLER_ID',
+  win32ApiBaseUrl: 'STORE_WIN32_API_BASE_URL',
+  win32TokenScope: 'STORE_WIN32_TOKEN_SCOPE',
+  /** Connection of the storage that serves installers to the Store; SUBMISSIONS_STORAGE when not set. */
+  win32PackagesStorage: 'WIN32_PACKAGES_STORAGE',
+  win32PackagesContainer: 'WIN32_PACKAGES_CONTAINER',
+  win32PackageUrlDays: 'WIN32_PACKAGE_URL_DAYS',
 } as const;
 
 export type CredentialKind = 'secret' | 'certificate' | 'managedIdentity' | 'workloadIdentity';
@@ -71,6 +79,18 @@ export interface Config {
     blockSizeBytes: number;
     concurrency: number;
     method: UploadMethod;
+  };
+  /** The Store's submission API for MSI/EXE apps (targets of kind win32). */
+  win32: {
+    /** X-Seller-Account-Id; a win32 run fails at its start, naming the setting, when it is not set. */
+    sellerId?: string;
+    apiBaseUrl: string;
+    tokenScope: string;
+    /** The connection setting of the storage the installers are copied to (WIN32_PACKAGES_STORAGE or SUBMISSIONS_STORAGE). */
+    packagesStorage: string;
+    packagesContainer: string;
+    /** How long the read-only SAS of an installer's URL lasts. */
+    packageUrlDays: number;
   };
 }
 
@@ -129,6 +149,11 @@ class Reader {
     return value;
   }
 
+  /** True when the connection setting NAME is given in either form. */
+  hasConnection(name: string): boolean {
+    return !!(this.env[name]?.trim() || this.env[`${name}__blobServiceUri`] || this.env[`${name}__serviceUri`]);
+  }
+
   /** A connection setting is either NAME itself or NAME__blobServiceUri / NAME__serviceUri (identity-based). */
   connection(name: string): string {
     if (this.env[name]?.trim() || this.env[`${name}__blobServiceUri`] || this.env[`${name}__serviceUri`]) return name;
@@ -185,7 +210,26 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: r.number(SETTINGS.uploadConcurrency, 4, 1, 64),
       method: r.oneOf<UploadMethod>(SETTINGS.uploadMethod, ['auto', 'fromUrl', 'stream'], 'auto'),
     },
+    win32: {
+      sellerId: r.absent(SETTINGS.sellerId),
+      apiBaseUrl: withTrailingSlash(r.url(SETTINGS.win32ApiBaseUrl, 'https://api.store.microsoft.com/')),
+      tokenScope: r.optional(SETTINGS.win32TokenScope, 'https://api.store.microsoft.com/.default'),
+      packagesStorage: r.hasConnection(SETTINGS.win32PackagesStorage)
+        ? SETTINGS.win32PackagesStorage
+        : SETTINGS.submissionsStorage,
+      packagesContainer: r.optional(SETTINGS.win32PackagesContainer, 'store-packages'),
+      packageUrlDays: r.number(SETTINGS.win32PackageUrlDays, 365, 1, 3650),
+    },
   };
+  const seller = config.win32.sellerId;
+  if (seller !== undefined && !/^\d{1,20}$/.test(seller))
+    r.problems.push(
+      `${SETTINGS.sellerId} must be the seller id of the Partner Center account (digits), got "${seller}"`,
+    );
+  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(config.win32.packagesContainer))
+    r.problems.push(
+      `${SETTINGS.win32PackagesContainer} must be a container name (3-63 lower-case letters, digits and single hyphens), got "${config.win32.packagesContainer}"`,
+    );
   if (r.problems.length > 0) {
     throw new ConfigurationError(`App settings are missing or invalid: ${r.problems.join('; ')}.`, r.problems);
   }

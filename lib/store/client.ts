@@ -2,16 +2,11 @@
  * The typed Microsoft Store submission API client: one pipeline, one code path for apps,
  * flights and add-ons (the kinds table supplies paths and field names).
  */
-import { rootCertificates } from 'node:tls';
 import type { TokenCredential } from '@azure/identity';
 import {
   createDefaultHttpClient,
   createHttpHeaders,
-  createPipelineFromOptions,
   createPipelineRequest,
-  isRestError,
-  redirectPolicyName,
-  retryPolicy,
   type HttpClient,
   type HttpMethods,
   type Pipeline,
@@ -19,21 +14,13 @@ import {
 } from '@azure/core-rest-pipeline';
 import type { Config } from '../config';
 import { isStoreRequestError, StoreRequestError } from '../errors';
-import { redact, registerSecret } from '../redact';
+import { registerSecret } from '../redact';
 import { storeCredential } from './credential';
 import { correlationIdOf, parseJsonLossless, storeErrorFromResponse } from './errors';
 import { productPath, segment, submissionPath, type ProductRef } from './kinds';
-import { isCommitCall, pacingPolicy, sharedPacer, type CallPacer } from './pacing';
-import {
-  TIMEOUT_CODE,
-  attemptTimeoutPolicy,
-  callLogPolicy,
-  failureCode,
-  relativePath,
-  storeBearerPolicy,
-  storeRetryStrategy,
-  type StoreCallLog,
-} from './policies';
+import { sharedPacer, type CallPacer } from './pacing';
+import { buildStorePipeline, requestFailure } from './pipeline';
+import { relativePath, type StoreCallLog } from './policies';
 import type {
   Flight,
   InAppProduct,
@@ -115,51 +102,22 @@ export class StoreClient {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const maxRetryDelayMs = options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
 
-    const pipeline = createPipelineFromOptions({
-      userAgentOptions: { userAgentPrefix: options.userAgent ?? 'store-submitter' },
-      tlsOptions: options.caCertificates ? { ca: [...rootCertificates, options.caCertificates] } : undefined,
+    this.pipeline = buildStorePipeline({
+      baseUrl: this.baseUrl,
+      credential: options.credential,
+      scope: options.scope,
+      timeoutMs,
+      maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+      maxRetryDelayMs,
+      retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
+      userAgent: options.userAgent,
+      logger: options.logger,
+      caCertificates: options.caCertificates,
+      pacer: options.pacer,
+      commitPacer: options.commitPacer,
+      isIdempotent: (request) => !this.notIdempotent.has(request),
+      callName: (request) => this.callName(request),
     });
-    pipeline.removePolicy({ phase: 'Retry' });
-    // A token must never follow a redirect; the Store does not redirect, so a 3xx is an error.
-    pipeline.removePolicy({ name: redirectPolicyName });
-    pipeline.addPolicy(
-      retryPolicy(
-        [
-          storeRetryStrategy({
-            isIdempotent: (request) => !this.notIdempotent.has(request),
-            baseDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
-            maxRetryDelayMs,
-            name: (request) => this.callName(request),
-          }),
-        ],
-        { maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES },
-      ),
-      { phase: 'Retry' },
-    );
-    // Above the token policy: the token is taken after the wait for a slot, never left to expire
-    // in the queue; and above the log and the timeout, so waiting is neither a call's time nor its deadline's.
-    if (options.pacer) pipeline.addPolicy(pacingPolicy(options.pacer), { phase: 'Sign' });
-    // Commits wait for a commit slot first, so a queue of commits never holds call slots while it waits.
-    if (options.commitPacer) {
-      pipeline.addPolicy(pacingPolicy(options.commitPacer, isCommitCall, 'storeCommitPacingPolicy'), {
-        phase: 'Sign',
-        beforePolicies: ['storePacingPolicy'],
-      });
-    }
-    pipeline.addPolicy(
-      storeBearerPolicy({
-        credential: options.credential,
-        scope: options.scope,
-        baseUrl: this.baseUrl,
-        tokenTimeoutMs: timeoutMs,
-      }),
-      { phase: 'Sign' },
-    );
-    // Below the token policy, so the resend after a refresh is logged as its own attempt.
-    if (options.logger)
-      pipeline.addPolicy(callLogPolicy({ logger: options.logger, baseUrl: this.baseUrl }), { afterPhase: 'Sign' });
-    pipeline.addPolicy(attemptTimeoutPolicy(timeoutMs), { afterPhase: 'Sign' });
-    this.pipeline = pipeline;
     this.httpClient = options.httpClient ?? createDefaultHttpClient();
     this.pageSize = Math.max(1, Math.floor(options.pageSize ?? PAGE_SIZE));
   }
@@ -314,7 +272,7 @@ export class StoreClient {
     try {
       response = await this.pipeline.sendRequest(this.httpClient, request);
     } catch (e) {
-      throw this.failure(name, e);
+      throw requestFailure(name, e);
     }
     const correlationId = correlationIdOf(response.headers) ?? '';
     if (response.status < 200 || response.status >= 300) throw storeErrorFromResponse(name, response);
@@ -335,28 +293,6 @@ export class StoreClient {
     }
     registerUploadUrls(value);
     return { value: value as T, correlationId };
-  }
-
-  private failure(name: string, e: unknown): StoreRequestError {
-    if (e instanceof StoreRequestError) return e;
-    const code = failureCode(e);
-    if (code === TIMEOUT_CODE) {
-      return new StoreRequestError(redact(`${name} timed out: ${(e as Error).message}.`), {
-        code: 'Timeout',
-        retriable: true,
-      });
-    }
-    if (isRestError(e) || code === 'Aborted') {
-      const detail = isRestError(e) && e.code ? `${e.code}: ${e.message}` : (e as Error).message;
-      return new StoreRequestError(redact(`${name} failed without an answer (${detail}).`), {
-        code: code === 'Aborted' ? 'Aborted' : 'NetworkError',
-        retriable: true,
-      });
-    }
-    return new StoreRequestError(redact(`${name} failed: ${(e as Error)?.message ?? String(e)}`), {
-      code: 'ClientError',
-      retriable: false,
-    });
   }
 
   /**

@@ -1,7 +1,10 @@
 /**
  * The Store API credential: one `@azure/identity` credential per process and configuration,
  * chosen by `STORE_CREDENTIAL`, wrapped so that the client can force a really new token after
- * a 401 (identity's credentials cache their tokens and expose no "refresh now").
+ * a 401 (identity's credentials cache their tokens and expose no "refresh now"). The same
+ * credential serves both Store APIs: the scope is asked for per token (the MSI/EXE API takes the
+ * same Azure AD app, with the Manager role, as the v1.0 API: windows-dev-docs
+ * hub/apps/publish/store-submission-api.md, "How to associate an Azure AD application").
  */
 import { createHash } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
@@ -143,14 +146,19 @@ export function storeCredential(
   return credential;
 }
 
-/** Proves a Store token can be had; returns when it expires and never the token itself. */
+/**
+ * Proves a Store token can be had for `scope` (the v1.0 API's by default; the MSI/EXE API asks for
+ * its own, `https://api.store.microsoft.com/.default`, with the same identity); returns when it
+ * expires and never the token itself.
+ */
 export async function checkCredential(
   store: Config['store'],
   extras: CredentialExtras = {},
+  scope: string = store.tokenScope,
 ): Promise<{ expiresOnTimestamp: number }> {
   let token: AccessToken | null;
   try {
-    token = await withTokenDeadline(storeCredential(store, extras).getToken(store.tokenScope), store.requestTimeoutMs);
+    token = await withTokenDeadline(storeCredential(store, extras).getToken(scope), store.requestTimeoutMs);
   } catch (e) {
     // Settings that cannot make a credential are the user's to fix, not a token failure to retry.
     if (e instanceof ConfigurationError) throw e;

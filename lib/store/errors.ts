@@ -22,8 +22,9 @@ const CODE_BY_STATUS: Record<number, string> = {
 /** The Store's messages are short; anything longer is an HTML error page or a stack trace. */
 const MAX_MESSAGE = 600;
 
+/** `MS-CorrelationId` (v1.0 API) or `X-Correlation-ID` (the MSI/EXE API): the id Microsoft support asks for. */
 export function correlationIdOf(headers: AnswerLike['headers']): string | undefined {
-  return headers.get('ms-correlationid') || undefined;
+  return headers.get('ms-correlationid') || headers.get('x-correlation-id') || undefined;
 }
 
 /**
