@@ -45,9 +45,9 @@ export interface StorePipelineOptions {
   /** Holds commits to the Store's commit limit, before they take a call slot. */
   commitPacer?: CallPacer;
   /** False for a request that must not be repeated blindly. */
-  isIdempotent(request: PipelineRequest): boolean;
+  isIdempotent: (request: PipelineRequest) => boolean;
   /** `METHOD path` for messages. */
-  callName(request: PipelineRequest): string;
+  callName: (request: PipelineRequest) => string;
   /** Added in the Sign phase, before the token (headers every call of the API carries). */
   extraPolicies?: PipelinePolicy[];
 }

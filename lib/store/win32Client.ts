@@ -335,7 +335,7 @@ export class Win32StoreClient {
     if (text.trim()) {
       try {
         const parsed = parseJson(text);
-        body = parsed && typeof parsed === 'object' ? (parsed as Wrapper) : undefined;
+        body = parsed && typeof parsed === 'object' ? parsed : undefined;
       } catch {
         body = undefined;
       }
