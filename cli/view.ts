@@ -47,6 +47,8 @@ export function targetLabel(target: Target | StatusDocument['product'] | undefin
       return `flight ${text(t.flightId) ?? `"${text(flight?.friendlyName) ?? '?'}"`} of app ${text(t.applicationId) ?? '?'}`;
     case 'addon':
       return `add-on ${text(t.inAppProductId) ?? `"${text(addon?.productId) ?? '?'}"`}`;
+    case 'win32':
+      return `MSI/EXE app ${text(t.productId) ?? '?'}`;
     default:
       return 'unknown product';
   }

@@ -79,9 +79,10 @@ export interface Turn {
  * What serializes runs. An app and its flights share one queue: flight and app submissions
  * touch the same application (rollouts, pending submissions), and a flight named by its
  * friendly name cannot be told apart from one named by id before it is resolved. An add-on
- * is keyed by what the manifest names it by.
+ * is keyed by what the manifest names it by; an MSI/EXE app by its product id.
  */
 export function productKey(target: Target): string {
+  if (target.kind === 'win32') return `win32-${target.productId.toLowerCase()}`;
   if (target.kind === 'addon') {
     return target.inAppProductId ? `addon-${target.inAppProductId}` : `addon-product-${target.addon!.productId}`;
   }

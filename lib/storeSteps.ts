@@ -15,6 +15,8 @@ type Json = Record<string, unknown>;
 
 /** Finds the product the manifest targets, creating the flight or add-on it names when there is none. */
 export async function resolveProduct(store: StoreClient, target: Target): Promise<ResolvedProduct> {
+  // MSI/EXE apps live in another API (lib/win32); nothing of the v1.0 API applies to them.
+  if (target.kind === 'win32') throw new TypeError('a win32 target is not a product of the v1.0 submission API');
   const correlationIds: string[] = [];
   let ref: ProductRef;
   let created: ResolvedProduct['created'];

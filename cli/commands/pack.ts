@@ -1,5 +1,5 @@
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { isPackageFileName, mergeSubmission, pendingUploads } from '../../lib/manifest';
+import { filesToUpload } from '../../lib/manifest';
 import { EXIT, type ExitCode } from '../errors';
 import { packFolder } from '../pack';
 import type { Output } from '../output';
@@ -16,7 +16,8 @@ export async function packCommand(folder: string, options: PackOptions, out: Out
   try {
     const result = await packFolder(folder, output, folder);
     const { manifest, entries } = result.checked;
-    const uploads = pendingUploads(manifest.target.kind, mergeSubmission(manifest.target.kind, {}, manifest, entries));
+    const files = filesToUpload(manifest, entries);
+    const uploads = [...files.packages, ...files.others];
     const near = relative(process.cwd(), result.output);
     const shown = near && !near.startsWith('..') ? near : result.output;
     out.result(
@@ -38,7 +39,7 @@ export async function packCommand(folder: string, options: PackOptions, out: Out
           `  target    ${targetLabel(manifest.target)}`,
           ...(s.packages.length ? [`  packages  ${s.packages.join(', ')}`] : []),
           ...(listings.length ? [`  listings  ${listings.join('; ')}`] : []),
-          `  uploads   ${uploads.filter(isPackageFileName).length} package(s), ${uploads.filter((u) => !isPackageFileName(u)).length} other file(s)`,
+          `  uploads   ${files.packages.length} package(s), ${files.others.length} other file(s)`,
           `  checked   with the pipeline's own zip and manifest validation: ready to submit`,
         ];
       },

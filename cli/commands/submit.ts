@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { instanceIdFor } from '../../lib/instanceId';
-import { isPackageFileName, mergeSubmission, pendingUploads } from '../../lib/manifest';
+import { filesToUpload } from '../../lib/manifest';
 import { registerSecret } from '../../lib/redact';
 import { blobNameFrom } from '../../lib/runClient';
 import type { StatusDocument } from '../../lib/statusDocument';
@@ -32,8 +32,9 @@ export async function submitCommand(zip: string, options: SubmitOptions, out: Ou
   registerSecret(options.functionKey);
   try {
     const { manifest, entries, size } = await readZipArgument(zip);
-    const uploads = pendingUploads(manifest.target.kind, mergeSubmission(manifest.target.kind, {}, manifest, entries));
-    const packages = uploads.filter(isPackageFileName).length;
+    const files = filesToUpload(manifest, entries);
+    const uploads = [...files.packages, ...files.others];
+    const packages = files.packages.length;
     out.info(
       `Checked ${zip}: ${targetLabel(manifest.target)}, ${packages} package(s) and ${uploads.length - packages} other file(s) to upload; waits for ${manifest.options.waitFor}${manifest.options.dryRun ? ' (dry run)' : ''}`,
     );

@@ -1,5 +1,5 @@
-import { isInputError, readingInput } from '../../lib/errors';
-import { isPackageFileName, MANIFEST_NAME, mergeSubmission, pendingUploads } from '../../lib/manifest';
+import { isInputError } from '../../lib/errors';
+import { filesToUpload } from '../../lib/manifest';
 import { EXIT, UsageError, type ExitCode } from '../errors';
 import { readLocalSubmission } from '../localZip';
 import type { Output } from '../output';
@@ -25,10 +25,9 @@ export async function readZipArgument(zip: string) {
 export async function validateCommand(zip: string, out: Output): Promise<ExitCode> {
   try {
     const { manifest, entries, size } = await readZipArgument(zip);
-    const uploads = readingInput(MANIFEST_NAME, () =>
-      pendingUploads(manifest.target.kind, mergeSubmission(manifest.target.kind, {}, manifest, entries)),
-    );
-    const packages = uploads.filter(isPackageFileName);
+    const files = filesToUpload(manifest, entries);
+    const uploads = [...files.packages, ...files.others];
+    const packages = files.packages;
     out.result(
       { valid: true, zip, size, entries: entries.length, target: manifest.target, options: manifest.options, uploads },
       () => [

@@ -6,8 +6,10 @@ import type { BlobClient } from '@azure/storage-blob';
 import { InputError, readingInput } from '../errors';
 import { BlobZip, openBlobZip, ReadStats, ZipEntryInfo, type ZipLimits } from '../zip/blobZip';
 import { displayName } from '../zip/format';
+import { win32Uploads } from '../win32/manifest';
+import { mergeSubmission, pendingUploads } from './merge';
 import { decodeManifest, JsonSyntaxError, parseJson } from './text';
-import { MANIFEST_NAME, Manifest, MAX_MANIFEST_BYTES } from './types';
+import { isPackageFileName, MANIFEST_NAME, Manifest, MAX_MANIFEST_BYTES } from './types';
 import { validateManifest } from './validate';
 
 export type {
@@ -20,9 +22,12 @@ export type {
   ManifestOptions,
   Target,
   TargetKind,
+  Win32Target,
 } from './types';
 export {
   DEFAULT_OPTIONS,
+  INSTALLER_EXTENSIONS,
+  isInstallerFileName,
   isPackageFileName,
   MANIFEST_NAME,
   MAX_MANIFEST_BYTES,
@@ -56,6 +61,22 @@ export function parseJsonFile(bytes: Buffer): { value: unknown } | { error: stri
 
 /** How a submission zip is opened: the manifest is judged by its own size limit, not as a bomb. */
 export const SUBMISSION_ZIP_LIMITS: Partial<ZipLimits> = { entryLimits: { [MANIFEST_NAME]: MAX_MANIFEST_BYTES } };
+
+/**
+ * What a run takes from the zip, as zip entry paths: the packages (installers, for win32) and the
+ * other files (images, icons, trailers).
+ */
+export function filesToUpload(manifest: Manifest, entries: ZipEntryInfo[]): { packages: string[]; others: string[] } {
+  if (manifest.target.kind === 'win32') {
+    const { installers, images } = win32Uploads(manifest);
+    return { packages: installers, others: images };
+  }
+  // Merging onto an empty clone tells which files the submission will upload.
+  const all = readingInput(MANIFEST_NAME, () =>
+    pendingUploads(manifest.target.kind, mergeSubmission(manifest.target.kind, {}, manifest, entries)),
+  );
+  return { packages: all.filter(isPackageFileName), others: all.filter((f) => !isPackageFileName(f)) };
+}
 
 /** openBlobZip + read submission.json + validateManifest: the one call the pipeline makes. */
 export async function readSubmissionZip(

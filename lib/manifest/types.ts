@@ -14,7 +14,10 @@ export const PACKAGE_EXTENSIONS = [
   '.appxupload',
 ] as const;
 
-export type TargetKind = 'app' | 'flight' | 'addon';
+export type TargetKind = 'app' | 'flight' | 'addon' | 'win32';
+
+/** Installers of MSI/EXE apps ("The installer binary may only be an .msi or .exe": windows-dev-docs hub/apps/publish/publish-your-app/msi/app-package-requirements.md). */
+export const INSTALLER_EXTENSIONS = ['.msi', '.exe'] as const;
 
 export interface AppTarget {
   kind: 'app';
@@ -42,7 +45,13 @@ export type AddonTarget =
   | { kind: 'addon'; inAppProductId: string; addon?: undefined }
   | { kind: 'addon'; addon: AddonSpec; inAppProductId?: undefined };
 
-export type Target = AppTarget | FlightTarget | AddonTarget;
+/** An MSI or EXE app, through the Store's submission API for them; `productId` is its Partner Center id (a GUID). */
+export interface Win32Target {
+  kind: 'win32';
+  productId: string;
+}
+
+export type Target = AppTarget | FlightTarget | AddonTarget | Win32Target;
 
 export interface ManifestOptions {
   /** What to do when the product already has a pending submission. */
@@ -53,6 +62,8 @@ export interface ManifestOptions {
   dryRun: boolean;
   /** What to do when the published submission has a package rollout in progress. */
   existingRollout: 'fail' | 'finalize' | 'halt';
+  /** win32 only: what to do while a submission of the product is in progress (default wait). */
+  ongoingSubmission?: 'wait' | 'fail';
 }
 
 export const DEFAULT_OPTIONS: Readonly<ManifestOptions> = Object.freeze({
@@ -68,6 +79,11 @@ export interface Manifest {
   /** The fields to change, in the Store's JSON for the target's kind ({} when not given). */
   submission: Record<string, unknown>;
   options: ManifestOptions;
+}
+
+export function isInstallerFileName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return INSTALLER_EXTENSIONS.some((ext) => lower.endsWith(ext));
 }
 
 export function isPackageFileName(name: string): boolean {

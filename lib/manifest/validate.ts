@@ -3,6 +3,7 @@ import { isObject } from '../json';
 import type { ZipEntryInfo } from '../zip/format';
 import { formatBytes } from '../zip/format';
 import { join, manifestSchemaProblems, optionsSchemaProblems } from './schema';
+import { optionProblems, win32ManifestProblems } from '../win32/manifest';
 import { decodeManifest, JsonSyntaxError, parseJson } from './text';
 import {
   DEFAULT_OPTIONS,
@@ -52,7 +53,10 @@ export function validateManifest(bytes: Buffer, entries: ZipEntryInfo[], overrid
   const kind = kindOf(root.target);
   const submission = isObject(root.submission) ? root.submission : {};
   problems.push(...fileReferenceProblems(submission, entries, file));
-  if (kind) problems.push(...packageProblems(kind, submission, entries, file));
+  if (kind === 'win32') problems.push(...win32ManifestProblems(submission, entries, file));
+  else if (kind) problems.push(...packageProblems(kind, submission, entries, file));
+  problems.push(...optionProblems(kind, isObject(root.options) ? root.options : {}, file, 'options'));
+  if (isObject(overrides)) problems.push(...optionProblems(kind, overrides, START_REQUEST, 'options'));
   if (problems.length || !kind)
     throw manifestError(problems.length ? problems : [{ file, field: 'target.kind', message: 'is required' }]);
 
@@ -77,7 +81,7 @@ export function validateOptions(options: unknown, field = 'options'): Partial<Ma
 
 function kindOf(target: unknown): TargetKind | undefined {
   const kind = isObject(target) ? target.kind : undefined;
-  return kind === 'app' || kind === 'flight' || kind === 'addon' ? kind : undefined;
+  return kind === 'app' || kind === 'flight' || kind === 'addon' || kind === 'win32' ? kind : undefined;
 }
 
 /** Every fileName (and a trailer's videoFileName) must be an entry of the zip. */

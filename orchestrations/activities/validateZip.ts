@@ -1,13 +1,5 @@
 import { config } from '../../lib/config';
-import { readingInput } from '../../lib/errors';
-import {
-  isPackageFileName,
-  MANIFEST_NAME,
-  mergeSubmission,
-  pendingUploads,
-  readSubmission,
-  SUBMISSION_ZIP_LIMITS,
-} from '../../lib/manifest';
+import { filesToUpload, readSubmission, SUBMISSION_ZIP_LIMITS } from '../../lib/manifest';
 import { highestPackageVersion } from '../../lib/package/identity';
 import type { BlobIdentity, ValidatedZip } from '../../lib/run';
 import { blobServiceFor } from '../../lib/storage';
@@ -30,12 +22,10 @@ export async function validateZipStep(input: ValidateZipInput): Promise<Validate
     .getBlobClient(input.blob.name);
   const zip = await openBlobZip(blob, input.blob.etag, SUBMISSION_ZIP_LIMITS);
   const { manifest, entries } = await readSubmission(zip, input.overrides);
-  // Merging onto an empty clone tells which files the submission will upload.
-  const files = readingInput(MANIFEST_NAME, () =>
-    pendingUploads(manifest.target.kind, mergeSubmission(manifest.target.kind, {}, manifest, entries)),
-  );
-  const packageFiles = files.filter(isPackageFileName);
-  const packageVersion = await highestPackageVersion(zip, packageFiles);
+  const files = filesToUpload(manifest, entries);
+  const packageFiles = files.packages;
+  // MSI/EXE installers carry no MSIX package identity: a win32 run has no release version to compare.
+  const packageVersion = manifest.target.kind === 'win32' ? undefined : await highestPackageVersion(zip, packageFiles);
   return {
     target: manifest.target,
     options: manifest.options,

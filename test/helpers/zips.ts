@@ -233,7 +233,7 @@ export const BAD_INPUTS: Record<string, BadInput> = {
       code: 'InvalidManifest',
       file: 'submission.json',
       field: 'target.kind',
-      message: /must be one of "app", "flight", "addon" \(got "application"\)/,
+      message: /must be one of "app", "flight", "addon", "win32" \(got "application"\)/,
     },
   },
   missingApplicationId: {
