@@ -471,17 +471,17 @@ async function readableSourceUrl(source: BlobClient, signal?: AbortSignal): Prom
   return url;
 }
 
-function isTokenCredential(c: unknown): c is TokenCredential {
+export function isTokenCredential(c: unknown): c is TokenCredential {
   return !!c && typeof (c as TokenCredential).getToken === 'function';
 }
 
-function withoutQuery(url: string): string {
+export function withoutQuery(url: string): string {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
 }
 
 /** The account's service URL: host-style (`https://acct.blob...`) or path-style (`http://127.0.0.1:10000/acct`). */
-function serviceUrlOf(source: BlobClient): string {
+export function serviceUrlOf(source: BlobClient): string {
   const u = new URL(withoutQuery(source.url));
   if (u.hostname.toLowerCase().startsWith(`${source.accountName.toLowerCase()}.`)) return u.origin;
   const first = u.pathname.split('/').filter(Boolean)[0] ?? '';

@@ -63,14 +63,7 @@ export const IMAGE_TYPES: readonly string[] = (() => {
   return defs.image?.properties?.imageType?.examples ?? [];
 })();
 
-export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/** Width and height from a PNG's IHDR, or undefined when the bytes are not a PNG. */
-export function pngSize(head: Buffer): { width: number; height: number } | undefined {
-  if (head.length < 24 || !head.subarray(0, 8).equals(PNG_SIGNATURE) || head.toString('latin1', 12, 16) !== 'IHDR')
-    return undefined;
-  return { width: head.readUInt32BE(16), height: head.readUInt32BE(20) };
-}
+export { PNG_SIGNATURE, pngSize } from '../../lib/images';
 
 /** The known name closest to `name` (same letters in another case, or one or two typos), for "did you mean". */
 export function nearest(name: string, known: readonly string[]): string | undefined {

@@ -6,6 +6,7 @@ import type { BlobClient } from '@azure/storage-blob';
 import { InputError, readingInput } from '../errors';
 import { BlobZip, openBlobZip, ReadStats, ZipEntryInfo, type ZipLimits } from '../zip/blobZip';
 import { displayName } from '../zip/format';
+import { win32ContentProblems } from '../win32/content';
 import { win32Uploads } from '../win32/manifest';
 import { mergeSubmission, pendingUploads } from './merge';
 import { decodeManifest, JsonSyntaxError, parseJson } from './text';
@@ -98,6 +99,10 @@ export async function readSubmission(
   }
   const bytes = await zip.readEntryText(MANIFEST_NAME, MAX_MANIFEST_BYTES);
   const manifest = readingInput(MANIFEST_NAME, () => validateManifest(bytes, zip.entries, overrides));
+  if (manifest.target.kind === 'win32') {
+    const problems = await win32ContentProblems(zip, manifest);
+    if (problems.length) throw new InputError(problems, 'InvalidManifest');
+  }
   return { manifest, entries: zip.entries, stats: { ...zip.stats } };
 }
 

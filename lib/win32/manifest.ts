@@ -42,7 +42,7 @@ export interface Win32SubmissionSpec {
 }
 
 export function win32Spec(manifest: Pick<Manifest, 'submission'>): Win32SubmissionSpec {
-  return manifest.submission as Win32SubmissionSpec;
+  return manifest.submission;
 }
 
 /** exe or msi: as given, else by the file name. */

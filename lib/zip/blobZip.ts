@@ -12,6 +12,7 @@ import {
   DEFAULT_ZIP_LIMITS,
   readCentralDirectory,
   readEntryBytes,
+  readEntryHead,
   zipError,
   ZipEntryInfo,
   ZipLimits,
@@ -38,6 +39,8 @@ export interface BlobZip {
    * place by range reads, a deflated one is inflated as a stream with bounded memory.
    */
   openEntry(name: string, options?: Partial<EntrySourceOptions>): Promise<EntrySource>;
+  /** The entry's first `bytes` bytes (a file signature, a PNG header), without reading or inflating the rest. */
+  readEntryHead(name: string, bytes: number): Promise<Buffer>;
 }
 
 /**
@@ -89,6 +92,11 @@ export async function openZip(source: RangeReader, label: string, limits?: Parti
       const entry = byName.get(name);
       if (!entry) throw zipError([{ file: name, message: `is not in the zip ${label}` }]);
       return openEntrySource(source, entry, options);
+    },
+    async readEntryHead(name: string, bytes: number): Promise<Buffer> {
+      const entry = byName.get(name);
+      if (!entry) throw zipError([{ file: name, message: `is not in the zip ${label}` }]);
+      return readEntryHead(source, entry, bytes);
     },
   };
 }

@@ -3,7 +3,7 @@
  * central-directory entries, and the safety rules every entry must pass. Works over any
  * `ByteSource`, so the blob reader and the unit tests share it.
  */
-import { crc32, inflateRawSync } from 'node:zlib';
+import { constants as zlibConstants, crc32, inflateRawSync } from 'node:zlib';
 import { InputError, InputProblem, readingInput } from '../errors';
 import { firstInvalidUtf8 } from './utf8';
 
@@ -577,4 +577,29 @@ export async function locateEntryData(src: ByteSource, e: CentralEntry): Promise
   if (start + e.compressedSize > src.size)
     throw fail('the zip is truncated: the entry data is cut off', 'compressedSize');
   return start;
+}
+
+/** Compressed bytes read to get an entry's first bytes: deflate reaches any small prefix well within this. */
+const HEAD_READ_BYTES = 16 * 1024;
+
+/**
+ * The first `bytes` bytes of an entry (fewer when it is shorter), from the start of its data
+ * only: enough to tell a file by its signature without reading, or inflating, the rest.
+ */
+export async function readEntryHead(src: ByteSource, e: CentralEntry, bytes: number): Promise<Buffer> {
+  const fail = (message: string, field?: string): InputError =>
+    zipError([{ file: displayName(e.name), field, message }]);
+  if (e.directory) throw fail('is a folder, not a file');
+  if (e.flags & FLAG_ENCRYPTED) throw fail('is encrypted; save it without a password');
+  if (e.method !== METHOD_STORE && e.method !== METHOD_DEFLATE)
+    throw fail(`is compressed with method ${e.method}; only Deflate and Store (no compression) are read`, 'method');
+  const start = await locateEntryData(src, e);
+  const part = await src.read(start, Math.min(e.compressedSize, HEAD_READ_BYTES));
+  if (e.method === METHOD_STORE) return Buffer.from(part.subarray(0, bytes));
+  try {
+    // A cut-off deflate stream inflates as far as it goes with a sync flush.
+    return Buffer.from(inflateRawSync(part, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, bytes));
+  } catch (err) {
+    throw fail(`the compressed data is corrupt (${(err as Error).message})`);
+  }
 }

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { InputError, type InputProblem } from '../../../lib/errors';
-import { validateManifest, validateOptions } from '../../../lib/manifest';
+import { readSubmission, validateManifest, validateOptions } from '../../../lib/manifest';
 import { packageTypeOf, win32Uploads } from '../../../lib/win32/manifest';
-import type { ZipEntryInfo } from '../../../lib/zip/blobZip';
+import { openZip, type RangeReader, type ZipEntryInfo } from '../../../lib/zip/blobZip';
+import { exeOf, msiOf, pngOf } from '../../helpers/files';
+import { rawZip } from '../../helpers/zips';
 
 const PRODUCT = '3e31a9f9-84e8-4d2d-9eba-487878d02ebf';
 const entry = (name: string): ZipEntryInfo => ({
@@ -205,5 +208,92 @@ describe('win32 manifests', () => {
       /options\.ongoingSubmission: applies to win32 targets only/,
     );
     expect(validateOptions({ ongoingSubmission: 'fail' })).toEqual({ ongoingSubmission: 'fail' });
+  });
+});
+
+/** A zip in memory, read through the pipeline's own reader. */
+class BufferReader implements RangeReader {
+  readonly stats = { requests: 0, bytes: 0 };
+  constructor(private readonly data: Buffer) {}
+  get size(): number {
+    return this.data.length;
+  }
+  async read(offset: number, length: number): Promise<Buffer> {
+    this.stats.requests++;
+    this.stats.bytes += length;
+    return this.data.subarray(offset, offset + length);
+  }
+}
+
+async function readZip(zip: Buffer): Promise<unknown> {
+  return readSubmission(await openZip(new BufferReader(zip), 'test.zip'));
+}
+
+describe('win32 files, by their first bytes', () => {
+  const pkg = (fileName: string, extra = {}) => ({ ...MSI, fileName, ...extra });
+  const exe = (fileName: string) => pkg(fileName, { packageType: 'exe', genericDocUrl: 'https://contoso.example/c' });
+
+  test('accepts an MSI, a deflated EXE and PNGs of the right shapes, reading only their heads', async () => {
+    // Random bytes: deflate cannot shrink them, so reading the head cannot mean reading it all.
+    const big = Buffer.concat([Buffer.from('MZ'), randomBytes(3 * 1024 * 1024)]);
+    const zip = rawZip([
+      {
+        name: 'submission.json',
+        data: JSON.stringify(
+          manifest({
+            packages: [pkg('a.msi'), exe('b.exe')],
+            listingAssets: {
+              'en-us': {
+                screenshots: [{ fileName: 's.png' }],
+                storeLogos: [{ fileName: 'l.png' }, { fileName: 'p.png' }],
+              },
+            },
+          }),
+        ),
+        deflate: true,
+      },
+      { name: 'a.msi', data: msiOf('a') },
+      { name: 'b.exe', data: big, deflate: true },
+      { name: 's.png', data: pngOf(1920, 1080) },
+      { name: 'l.png', data: pngOf(300, 300) },
+      { name: 'p.png', data: pngOf(200, 300) },
+    ]);
+    const reader = new BufferReader(zip);
+    await readSubmission(await openZip(reader, 'test.zip'));
+    expect(reader.stats.bytes).toBeLessThan(zip.length);
+  });
+
+  test('refuses an installer that is not what its type says, an empty one, a non-PNG and a logo of another shape', async () => {
+    const zip = rawZip([
+      {
+        name: 'submission.json',
+        data: JSON.stringify(
+          manifest({
+            packages: [pkg('a.msi'), exe('b.exe'), pkg('c.msi')],
+            listingAssets: { 'en-us': { screenshots: [{ fileName: 's.png' }], storeLogos: [{ fileName: 'l.png' }] } },
+          }),
+        ),
+      },
+      { name: 'a.msi', data: exeOf('oops'), deflate: true },
+      { name: 'b.exe', data: msiOf('oops') },
+      { name: 'c.msi', data: Buffer.alloc(0) },
+      { name: 's.png', data: Buffer.from('GIF89a, not a PNG at all') },
+      { name: 'l.png', data: pngOf(400, 300) },
+    ]);
+    const err = await readZip(zip).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InputError);
+    const text = lines((err as InputError).problems);
+    expect(text).toMatch(
+      /packages\[0\]\.fileName: "a\.msi" is not an MSI .*; it is an EXE\), but its package type is msi/,
+    );
+    expect(text).toMatch(/packages\[1\]\.fileName: "b\.exe" is not a Windows executable .*; it is an MSI\)/);
+    expect(text).toMatch(/packages\[2\]\.fileName: "c\.msi" is empty/);
+    expect(text).toMatch(/screenshots\[0\]\.fileName: "s\.png" is not a PNG image/);
+    expect(text).toMatch(
+      /storeLogos\[0\]\.fileName: "l\.png" is 400x300 pixels; a store logo is 1:1 box art or 2:3 poster art/,
+    );
   });
 });
