@@ -5,6 +5,7 @@
  * source, is in this folder's README.
  */
 import type { IncomingMessage } from 'node:http';
+import { crc32, deflateSync } from 'node:zlib';
 import type { ContainerClient } from '@azure/storage-blob';
 import { type Reply, HttpError, empty, json, readSmallBody } from '../http';
 import { type Identity, WIN32_RESOURCE } from '../identity';
@@ -61,6 +62,8 @@ export class Win32Emulator {
   private readonly packageSignatures = new Set<string>();
   /** Blob behind each committed asset uploaded through the API. */
   readonly assetBlobs = new Map<string, string>();
+  /** Assets of the seed: their image is a blank PNG of their size. */
+  private readonly seededAssets = new Map<string, { width: number; height: number }>();
   /** Partner Center submissions that stay in progress until the admin API completes them. */
   private readonly heldSubmissions = new Set<string>();
   private readonly rate = new SlidingWindow();
@@ -394,6 +397,8 @@ export class Win32Emulator {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.heldSubmissions.clear();
+    this.seededAssets.clear();
+    this.assetBlobs.clear();
     this.store.clear();
     this.retained.clear();
     this.downloads.length = 0;
@@ -508,8 +513,11 @@ export class Win32Emulator {
     return empty(404);
   }
 
-  /** The image of a committed asset, as its `assetUrl` serves it. */
+  /** The image of a committed asset, as its `assetUrl` serves it (the Store's CDN does, publicly). */
   private async assetImage(id: string): Promise<Reply> {
+    const seeded = this.seededAssets.get(id);
+    if (seeded)
+      return { status: 200, body: blankPng(seeded.width, seeded.height), headers: { 'Content-Type': 'image/png' } };
     const blob = this.assetBlobs.get(id);
     if (!blob) return empty(404);
     const data = await this.host.ingest
@@ -526,11 +534,36 @@ export class Win32Emulator {
       (id) => this.assetUrl(id),
       (url) => this.retained.set(urlKey(url), {}),
     );
+    for (const product of this.store.products.values())
+      for (const a of product.draft.assets.values())
+        for (const x of [...a.storeLogos, ...a.screenshots]) this.seededAssets.set(x.id, x.imageSize);
     for (const o of ongoing) {
       const product = this.store.product(o.productId)!;
       this.startSubmission(product, 'PartnerCenter', { submissionId: o.submissionId, status: o.status, held: true });
     }
   }
+}
+
+/** A transparent PNG of that size (made when asked for: a seeded asset has no file of its own). */
+function blankPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+    return Buffer.concat([head, data, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 6, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc((width * 4 + 1) * height))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** The JSON body, or undefined when empty; 400 in the API's wrapper when it is not JSON. */
