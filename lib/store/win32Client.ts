@@ -23,7 +23,7 @@ import type { Config } from '../config';
 import { ConfigurationError, StoreRequestError, isRetriableStatus } from '../errors';
 import { redact, registerSecret } from '../redact';
 import { storeCredential } from './credential';
-import { correlationIdOf, parseJson, parseRetryAfter } from './errors';
+import { correlationIdOf, parseJsonLossless, parseRetryAfter } from './errors';
 import { segment } from './kinds';
 import { sharedPacer, type CallPacer } from './pacing';
 import { buildStorePipeline, requestFailure } from './pipeline';
@@ -334,7 +334,7 @@ export class Win32StoreClient {
     let body: Wrapper | undefined;
     if (text.trim()) {
       try {
-        const parsed = parseJson(text);
+        const parsed = parseJsonLossless(text);
         body = parsed && typeof parsed === 'object' ? parsed : undefined;
       } catch {
         body = undefined;

@@ -92,6 +92,15 @@ export class Win32Emulator {
         'WWW-Authenticate': 'Bearer error="invalid_token"',
       });
     }
+    // The same Partner Center association as the v1.0 API: an Azure AD application never added
+    // to Partner Center is refused (msstore-cli#131, whose CLI calls this API), and one added
+    // without the Manager role may not submit (windows-dev-center-vsts-extension#63).
+    if (auth.role === 'none') {
+      return gateway(401, 'Unauthorized. Access token is missing or invalid.', {
+        'WWW-Authenticate': 'Bearer error="invalid_token"',
+      });
+    }
+    if (auth.role !== 'Manager') return gateway(403, 'Forbidden. The caller does not have the Manager role.');
     if (this.config.rateLimitEnabled) {
       const taken = this.rate.take(auth.tenantId, this.config.rateLimitPerMinute, this.config.rateLimitWindowMs);
       if (!taken.ok) {

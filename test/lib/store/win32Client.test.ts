@@ -2,6 +2,7 @@
  * The MSI/EXE API client against the emulator over real HTTP, with tokens for its own scope from
  * the emulator's HTTPS token endpoint through @azure/identity (secret, certificate, federated).
  */
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -229,11 +230,25 @@ describe('Win32StoreClient', () => {
     const pem = await selfsigned.generate([{ name: 'commonName', value: 'store-submitter-test' }], { keySize: 2048 });
     const certificatePath = join(dir, 'app.pem');
     writeFileSync(certificatePath, `${pem.private}\n${pem.cert}\n`);
+    // The tenant's app registration knows only what is registered on it: the certificate, and a
+    // federated credential whose issuer signs the token (as Entra ID checks a workload identity).
+    await emu.admin.addCertificate(emu.clientId, pem.cert);
+    const issuer = 'https://token.actions.githubusercontent.com';
+    const subject = 'repo:contoso/app:ref:refs/heads/main';
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await emu.admin.addFederatedCredential(emu.clientId, {
+      issuer,
+      subject,
+      jwks: { keys: [{ ...pair.publicKey.export({ format: 'jwk' }), kid: 'w32', alg: 'RS256' }] },
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: 'w32' })).toString('base64url');
     const claims = Buffer.from(
-      JSON.stringify({ iss: emu.clientId, sub: emu.clientId, exp: Math.floor(Date.now() / 1000) + 600 }),
-    );
+      JSON.stringify({ iss: issuer, sub: subject, aud: 'api://AzureADTokenExchange', exp: now + 600, iat: now }),
+    ).toString('base64url');
+    const signature = sign('sha256', Buffer.from(`${header}.${claims}`), pair.privateKey).toString('base64url');
     const tokenFile = join(dir, 'federated-token');
-    writeFileSync(tokenFile, `eyJhbGciOiJub25lIn0.${claims.toString('base64url')}.`);
+    writeFileSync(tokenFile, `${header}.${claims}.${signature}`);
     const previous = process.env.AZURE_FEDERATED_TOKEN_FILE;
     process.env.AZURE_FEDERATED_TOKEN_FILE = tokenFile;
     try {

@@ -1,5 +1,5 @@
 import { BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
-import { type RunningEmulator, WIN32_SEED_IDS, fetchToken } from '../../../sandbox/emulator';
+import { type RunningEmulator, WIN32_SCOPE, WIN32_SEED_IDS, fetchToken } from '../../../sandbox/emulator';
 import { freshContainer } from '../../helpers/azurite';
 import { exeOf, msiOf, pngOf } from '../../helpers/files';
 import { Api, type Loose, start } from './harness';
@@ -49,6 +49,18 @@ describe('Store emulator, MSI/EXE submission API', () => {
         expect(res.status).toBe(401);
         expect(res.body.message).toMatch(/X-Seller-Account-Id/);
       }
+    });
+
+    it('refuses an app never added to Partner Center (401) and one without the Manager role (403)', async () => {
+      const outsider = await emulator.admin.registerApp({ role: 'none' });
+      const developer = await emulator.admin.registerApp({ role: 'Developer' });
+      const tokenOf = (app: { clientId: string; clientSecret: string }): Promise<string> =>
+        fetchToken({ ...emulator, ...app }, WIN32_SCOPE);
+      const none = await new Win32Api(emulator, await tokenOf(outsider)).get(`${MSI}/status`);
+      expect(none.status).toBe(401);
+      const dev = await new Win32Api(emulator, await tokenOf(developer)).get(`${MSI}/status`);
+      expect(dev.status).toBe(403);
+      expect(dev.body).toEqual({ statusCode: 403, message: expect.stringMatching(/Manager/) });
     });
 
     it('answers 404 without a body for a product it does not know', async () => {
