@@ -31,3 +31,12 @@ export function followerIdOf(runId: string): string {
 export function cancelIdOf(runId: string): string {
   return `${runId}-cancel`;
 }
+
+/**
+ * The sub-orchestrations with which an MSI/EXE run waits out someone else's submission in
+ * progress (the Store refuses every change to the draft meanwhile): one per wait, numbered
+ * from 1, so a cancel can find and stop them.
+ */
+export function ongoingWaiterIdOf(runId: string, n: number): string {
+  return `${runId}-ongoing-${n}`;
+}

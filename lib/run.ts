@@ -10,6 +10,8 @@ import type { ManifestOptions, Target } from './manifest';
 import type { Release, Supersession } from './productQueue';
 import type { ProductRef } from './store/kinds';
 import type { StatusDetails, SubmissionStatus } from './store/types';
+import type { Win32ProductRef, Win32PublishingStatus } from './store/win32Types';
+import type { Win32Change } from './win32/plan';
 
 export interface BlobIdentity {
   container: string;
@@ -41,6 +43,14 @@ export type Phase =
   | 'Uploading'
   | 'Committing'
   | 'WaitingForStore'
+  // MSI/EXE apps (target.kind win32):
+  | 'ReadingDraft'
+  | 'WaitingForOngoingSubmission'
+  | 'CopyingInstallers'
+  | 'UpdatingDraft'
+  | 'WaitingForDraft'
+  | 'Submitting'
+  | 'RestoringDraft'
   | 'CleaningUp'
   | 'WritingReport'
   | 'Succeeded'
@@ -75,9 +85,10 @@ export interface RunState {
   phase: Phase;
   blob: BlobIdentity;
   kind?: Target['kind'];
-  product?: ProductRef;
+  product?: ProductRef | Win32ProductRef;
   submissionId?: string;
-  storeStatus?: SubmissionStatus;
+  /** The v1.0 API's submission status, or an MSI/EXE submission's publishingStatus. */
+  storeStatus?: SubmissionStatus | Win32PublishingStatus;
   statusDetails?: StatusDetails;
   options?: ManifestOptions;
   dryRun?: boolean;
@@ -101,6 +112,24 @@ export interface RunState {
   release?: Release;
   /** Outcome `Superseded`: the run whose release made this one's moot, and why. */
   supersededBy?: Supersession & { message: string };
+  /** An MSI/EXE run's changes to the product's draft (target.kind win32). */
+  win32?: Win32RunView;
+}
+
+/** What a win32 run shows of its work on the draft; enough for a cleanup to put the draft back. */
+export interface Win32RunView {
+  /** The changes planned, in order, as short names. */
+  plan: string[];
+  /** The changes made so far. */
+  applied: Win32Change[];
+  /** The change being made: after a stop, it may or may not have taken. */
+  applying?: Win32Change;
+  /** The run's copies of the installers in the packages container (never their URLs). */
+  installers?: Array<{ fileName: string; blobName: string; bytes: number }>;
+  /** Submissions in progress the run waited for before it could change the draft. */
+  waitedForSubmissions?: string[];
+  /** After a failure: whether the draft was put back as it was before the run. */
+  restored?: boolean;
 }
 
 export interface CancelNote {
@@ -120,7 +149,8 @@ export interface CancelNote {
  */
 export function cancelNote(state: RunState, reason: string, storeStatus = state.storeStatus): CancelNote {
   const committed =
-    state.phase === 'WaitingForStore' || state.timeline.some((s) => s.step === 'commitSubmission' && s.result === 'ok');
+    state.phase === 'WaitingForStore' ||
+    state.timeline.some((s) => (s.step === 'commitSubmission' || s.step === 'submitWin32Draft') && s.result === 'ok');
   if (committed && state.submissionId) {
     return {
       reason,
@@ -134,9 +164,11 @@ export function cancelNote(state: RunState, reason: string, storeStatus = state.
     reason,
     committed: false,
     submissionId: state.submissionId,
-    message: state.submissionId
-      ? `Submission ${state.submissionId} was not committed; it is deleted.`
-      : 'No Store submission had been made.',
+    message: state.win32
+      ? 'The draft was not submitted; the changes the run made to it are put back.'
+      : state.submissionId
+        ? `Submission ${state.submissionId} was not committed; it is deleted.`
+        : 'No Store submission had been made.',
   };
 }
 

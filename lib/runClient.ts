@@ -5,7 +5,7 @@
  */
 import { RestError, type BlobClient } from '@azure/storage-blob';
 import { SourceBlobError } from './errors';
-import { cancelIdOf, followerIdOf, instanceIdFor } from './instanceId';
+import { cancelIdOf, followerIdOf, instanceIdFor, ongoingWaiterIdOf } from './instanceId';
 import { cancelNote, type CancelInput, type CancelNote, type RunInput, type RunState } from './run';
 import { isRunState, statusDocument, type FollowerView, type RunStatus } from './statusDocument';
 import { ZIP_METADATA } from './storage';
@@ -160,6 +160,12 @@ export async function requestCancel(
   const follower = await findRun(client, followerIdOf(instanceId));
   if (follower && ['Running', 'Pending'].includes(follower.runtimeStatus))
     await client.terminate(followerIdOf(instanceId), reason).catch(() => undefined);
+  // An MSI/EXE run may be waiting out someone's submission in sub-orchestrations that poll the Store: they stop too.
+  const waits = isRunState(run.customStatus) ? (run.customStatus.win32?.waitedForSubmissions?.length ?? 0) : 0;
+  for (let n = 1; n <= waits; n++) {
+    const waiter = await findRun(client, ongoingWaiterIdOf(instanceId, n));
+    if (isActive(waiter)) await client.terminate(ongoingWaiterIdOf(instanceId, n), reason).catch(() => undefined);
+  }
   if (!isRunState(run.customStatus)) return { canceled: true };
   // The follower knows the Store's latest status of a committed submission.
   const storeStatus = (follower?.customStatus as FollowerView | undefined)?.storeStatus ?? run.customStatus.storeStatus;

@@ -3,6 +3,7 @@ import { cancelNote, interruptedTimeline, type CancelInput, type Phase, type Run
 import { CANCEL_ORCHESTRATION } from '../lib/runClient';
 import { discardSubmission } from './activities/storeSubmissionSteps';
 import { finishRun } from './phases/finish';
+import { cancelWin32 } from './phases/win32Cancel';
 import { failureOf, RunTracker } from './tracker';
 
 /** Phases in which the terminated run may still have a Store call in flight. */
@@ -12,12 +13,17 @@ const IN_FLIGHT = new Set<Phase>([
   'Uploading',
   'Committing',
   'ClearingPendingSubmission',
+  // MSI/EXE apps:
+  'CopyingInstallers',
+  'UpdatingDraft',
+  'Submitting',
+  'RestoringDraft',
 ]);
 
 /**
  * Cleans up after a canceled run: terminating an orchestration stops it at once but
  * cannot undo what it did, so this deletes the Store submission it made and had not yet
- * committed, then ends the run as every run ends (`finishRun`) with the outcome Canceled.
+ * committed (or, for an MSI/EXE app, puts the draft back), then ends the run as every run ends (`finishRun`) with the outcome Canceled.
  */
 export function* cancelRunOrchestrator(context: df.OrchestrationContext): Generator<df.Task, RunState, unknown> {
   const input = context.df.getInput<CancelInput>();
@@ -50,6 +56,14 @@ function* discardLeftover(
   if (IN_FLIGHT.has(input.state.phase)) {
     // Let a Store call the run had in flight land, so its result is seen and undone.
     yield context.df.createTimer(new Date(run.now.getTime() + input.settleSeconds * 1000));
+  }
+  if (product.kind === 'win32') {
+    try {
+      yield* cancelWin32(context, run, product.productId, input.state.phase);
+    } catch (e) {
+      run.show({ failure: failureOf(e, 'putBackDraft') });
+    }
+    return;
   }
   // Without an id, only a run caught creating may own the product's pending submission.
   const knownId = input.state.submissionId;

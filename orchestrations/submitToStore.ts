@@ -9,14 +9,16 @@ import { followToGoal } from './phases/follow';
 import { prepareProduct } from './phases/product';
 import { waitForTurn } from './phases/queue';
 import { validate } from './phases/validate';
+import { submitWin32 } from './phases/win32';
 import type { RunSettings } from './activities/getRunSettings';
 import { RunTracker } from './tracker';
 
 /**
- * One Store submission, for an app, a flight or an add-on, from a zip in storage, as a short
- * list of phases (orchestrations/phases/): each takes what it needs and returns what it found,
- * and tells the tracker what the status should show. Any failure after create deletes our
- * uncommitted submission, so the product is never left half-made; every run ends with a report.
+ * One Store submission, for an app, a flight, an add-on or an MSI/EXE app, from a zip in
+ * storage, as a short list of phases (orchestrations/phases/): each takes what it needs and
+ * returns what it found, and tells the tracker what the status should show. Any failure after
+ * create deletes our uncommitted submission (or puts an MSI/EXE app's draft back), so the
+ * product is never left half-made; every run ends with a report.
  */
 export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Generator<df.Task, RunState, unknown> {
   const input = context.df.getInput<RunInput>();
@@ -26,7 +28,10 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
     const { settings, zip } = yield* validate(run, input);
     const place = queuePlace(zip, input.blob.name, input.uploadedAt ?? createdTime);
     const superseded = yield* waitForTurn(context, run, place, settings);
-    if (!superseded) yield* submit(run, input, settings, zip);
+    // MSI/EXE apps: another API, one draft per product and no upload (phases/win32.ts).
+    if (!superseded && zip.target.kind === 'win32')
+      yield* submitWin32(context, run, input, settings, zip.target, zip.options);
+    else if (!superseded) yield* submit(run, input, settings, zip);
   } catch (e) {
     run.fail(e);
   }

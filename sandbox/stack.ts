@@ -23,6 +23,9 @@ export function sandboxSettings(
     STORE_CLIENT_SECRET: emulator.clientSecret,
     STORE_AUTHORITY_HOST: emulator.authorityHost,
     STORE_API_BASE_URL: emulator.apiBaseUrl,
+    // The MSI/EXE submission API is on the emulator's listener too, under /submission/v1/.
+    STORE_WIN32_API_BASE_URL: emulator.win32.apiBaseUrl,
+    STORE_SELLER_ID: emulator.win32.sellerId,
     // The emulated token endpoint serves TLS with the sandbox's own CA; MSAL insists on https.
     NODE_EXTRA_CA_CERTS: emulator.caCertPath,
     POLL_FIRST_INTERVAL_SECONDS: '2',
@@ -35,7 +38,7 @@ export function sandboxSettings(
 export interface SandboxOptions {
   /** Fixed ports (the CLI uses 10000-10002, 7080/7443 and 7071); free ports when absent. */
   ports?: { blob?: number; queue?: number; table?: number; emulator?: number; emulatorTls?: number; host?: number };
-  emulator?: Pick<EmulatorOptions, 'seed' | 'config'>;
+  emulator?: Pick<EmulatorOptions, 'seed' | 'config' | 'win32'>;
   host?: Pick<
     HostOptions,
     | 'clockSpeed'
@@ -110,6 +113,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ingestConnectionString: azurite.ingestConnectionString,
       seed: options.emulator?.seed,
       config: options.emulator?.config,
+      win32: options.emulator?.win32,
     });
     started.push(() => emulator.stop());
     const settings = sandboxSettings(azurite, emulator, options.settings);

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { StatusDocument } from '../../lib/statusDocument';
-import { DEFAULT_CONFIG, type EmulatorConfig } from '../../sandbox/emulator';
+import { DEFAULT_CONFIG, type EmulatorConfig, type Win32Config } from '../../sandbox/emulator';
 import type { HostLogLine } from '../../sandbox/host';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/stack';
 import { testStorage } from './azurite';
@@ -34,6 +34,15 @@ export const STORE_LIMITS: Partial<EmulatorConfig> = {
   rateLimitWindowMs: 1000,
   commitRateLimitPerMinute: 5,
   dailyRateLimit: 100_000,
+};
+
+/** The MSI/EXE API's steps in tens of milliseconds, its rate limit off. */
+export const FAST_WIN32: Partial<Win32Config> = {
+  moduleProcessingMs: 30,
+  packageProcessingMs: 30,
+  submissionStartMs: 30,
+  certificationMs: 80,
+  rateLimitEnabled: false,
 };
 
 export interface TestSandbox extends Sandbox {
@@ -85,7 +94,11 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
   const sandbox = await startSandbox({
     ...options,
     azurite: testStorage(),
-    emulator: { ...options.emulator, config: { ...FAST_STORE, ...options.emulator?.config } },
+    emulator: {
+      ...options.emulator,
+      config: { ...FAST_STORE, ...options.emulator?.config },
+      win32: { ...options.emulator?.win32, config: { ...FAST_WIN32, ...options.emulator?.win32?.config } },
+    },
     host: {
       clockSpeed: 60,
       blobPollIntervalMs: 150,

@@ -129,9 +129,8 @@ export class Win32Emulator {
     const product = this.store.product(productId);
     if (!product) return empty(404);
     const rest = parts.slice(4);
-    if (this.faults.portalSubmissionFor(product.productId, method, rest.join('/')) && !product.ongoingSubmissionId) {
-      this.startSubmission(product, 'PartnerCenter', { held: false });
-    }
+    const portal = this.faults.portalSubmissionFor(product.productId, method, rest.join('/'));
+    if (portal && !product.ongoingSubmissionId) this.startSubmission(product, 'PartnerCenter', { held: portal.held });
     try {
       return await routeProductCall(this, {
         product,
@@ -252,7 +251,8 @@ export class Win32Emulator {
     const fresh = [...new Set(staged.map((p) => p.packageUrl))];
     product.modules.packageErrors = [];
     product.modules.packageUpload = { startedAt: Date.now(), urls: fresh.map(urlKey) };
-    void this.downloadAll(fresh).then((results) => {
+    const refused = this.faults.packageUrlRefused(product.productId);
+    void this.downloadAll(fresh, refused).then((results) => {
       if (generation !== this.generation || this.stopped) return;
       const errors: ResponseError[] = [];
       for (const r of results) {
@@ -284,12 +284,15 @@ export class Win32Emulator {
     });
   }
 
-  private async downloadAll(urls: string[]): Promise<DownloadResult[]> {
+  private async downloadAll(urls: string[], refused = false): Promise<DownloadResult[]> {
     const out: DownloadResult[] = [];
     const queue = urls.filter((u) => !this.retained.has(urlKey(u)));
     const worker = async (): Promise<void> => {
       for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
-        const result = await download(url, this.config.packageDownloadTimeoutMs);
+        const sent = refused
+          ? url.replace(/([?&]sig=)[^&#]*/i, '$1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D')
+          : url;
+        const result = await download(sent, this.config.packageDownloadTimeoutMs);
         this.downloads.push(result);
         if (this.downloads.length > DOWNLOAD_LOG_LIMIT)
           this.downloads.splice(0, this.downloads.length - DOWNLOAD_LOG_LIMIT);

@@ -17,7 +17,20 @@ export type Win32FaultSpec =
    * Center: the request then meets a submission in progress, as a run racing a person would.
    * `match.path` is a glob on the path below `/submission/v1/product/{productId}/` (e.g. `packages`).
    */
-  | { kind: 'portalSubmission'; productId?: string; match?: { method?: string; path?: string }; times?: Times };
+  | {
+      kind: 'portalSubmission';
+      productId?: string;
+      match?: { method?: string; path?: string };
+      /** The submission stays in progress until the admin API completes it (default: it follows certificationMs). */
+      held?: boolean;
+      times?: Times;
+    }
+  /**
+   * The storage behind the next packages commit's URLs refuses the Store: the download goes out
+   * with the URL's signature replaced, as after the account key that signed it was rotated, so the
+   * storage itself answers 403.
+   */
+  | { kind: 'packageUrlRefused'; productId?: string; times?: Times };
 
 export type Win32Fault = Win32FaultSpec & { id: string; remaining: Times; fired: number };
 
@@ -66,6 +79,12 @@ export class Win32Faults {
     return f;
   }
 
+  packageUrlRefused(productId: string): boolean {
+    const f = this.faults.find((x) => x.kind === 'packageUrlRefused' && applies(x.productId, productId));
+    if (f) this.consume(f);
+    return f !== undefined;
+  }
+
   isStuck(productId: string, submissionId: string, status: string): boolean {
     return this.faults.some(
       (f) =>
@@ -77,14 +96,15 @@ export class Win32Faults {
   }
 
   /** A portal-submission fault for this request, consumed by one. `rest` is the path below the product. */
-  portalSubmissionFor(productId: string, method: string, rest: string): boolean {
+  portalSubmissionFor(productId: string, method: string, rest: string): { held: boolean } | undefined {
     const f = this.faults.find((x) => {
       if (x.kind !== 'portalSubmission' || !applies(x.productId, productId)) return false;
       if (x.match?.method && x.match.method.toUpperCase() !== method.toUpperCase()) return false;
       return !x.match?.path || pathMatcher(x.match.path).test(rest);
     });
-    if (f) this.consume(f);
-    return f !== undefined;
+    if (!f) return undefined;
+    this.consume(f);
+    return { held: (f as { held?: boolean }).held === true };
   }
 
   private consume(f: Win32Fault): void {
@@ -108,6 +128,7 @@ function validate(spec: unknown): Win32FaultSpec {
     if (spec[key] !== undefined && typeof spec[key] !== 'string') throw new TypeError(`${key} must be a string`);
   switch (spec.kind) {
     case 'certificationFailed':
+    case 'packageUrlRefused':
       return spec as unknown as Win32FaultSpec;
     case 'stuck':
       if (spec.status !== 'UNKNOWN' && spec.status !== 'INPROGRESS')

@@ -1,16 +1,9 @@
 /** A client of the emulated MSI/EXE API over fetch, as any caller makes its requests, and timings for tests. */
 import { BlobSASPermissions, type ContainerClient } from '@azure/storage-blob';
-import { type RunningEmulator, WIN32_SCOPE, type Win32Config, fetchToken } from '../../../sandbox/emulator';
+import { type RunningEmulator, WIN32_SCOPE, fetchToken } from '../../../sandbox/emulator';
 import type { ApiResponse, Loose } from './harness';
 
-/** Every step of the MSI/EXE API in tens of milliseconds. */
-export const FAST_WIN32: Partial<Win32Config> = {
-  moduleProcessingMs: 20,
-  packageProcessingMs: 20,
-  submissionStartMs: 20,
-  certificationMs: 40,
-  rateLimitEnabled: false,
-};
+export { FAST_WIN32 } from '../../helpers/sandbox';
 
 export class Win32Api {
   constructor(
