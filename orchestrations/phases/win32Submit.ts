@@ -10,14 +10,16 @@ import { judgeWin32Status } from '../../lib/win32/polling';
 import { cleanUpWin32Run, submitWin32Draft } from '../activities/win32';
 import { followWin32Submission, type Win32FollowInput, type Win32FollowResult } from '../followWin32Submission';
 import { failureOf, stopRun } from '../tracker';
-import { untilDraftReady, whenFree, type Win32Run } from './win32Wait';
+import { untilDraftReady, whenFree, win32View, type Win32Run } from './win32Wait';
 
 /** Submits the draft once it is ready; returns the submission's id. */
 export function* submitDraft(w: Win32Run): Generator<df.Task, string, unknown> {
   const { run, productId } = w;
   const submitted = yield* whenFree(w, function* () {
     yield* untilDraftReady(w);
-    return yield* run.step('Submitting', submitWin32Draft, { productId });
+    // A submission the run waited out is never taken for its own after an ambiguous submit.
+    const before = win32View(run).waitedForSubmissions?.at(-1);
+    return yield* run.step('Submitting', submitWin32Draft, { productId, before });
   });
   run.show({ submissionId: submitted.submissionId });
   // The submission holds the installers its packages point at; only the kept draft goes.
