@@ -66,7 +66,7 @@ export async function readStoreJson(source: FolderSource, findings: Findings): P
 }
 
 function kindOf(kind: unknown): TargetKind | undefined {
-  return kind === 'app' || kind === 'flight' || kind === 'addon' ? kind : undefined;
+  return kind === 'app' || kind === 'flight' || kind === 'addon' || kind === 'win32' ? kind : undefined;
 }
 
 export function isObject(v: unknown): v is Json {

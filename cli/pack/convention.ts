@@ -49,6 +49,26 @@ export const APP_LISTING_FIELDS: readonly TextField[] = [
   { field: 'minimumHardware', kind: 'lines', maxItems: 11, maxLength: 200, item: 'item' },
 ];
 
+/**
+ * An MSI/EXE app's listing, in the MSI/EXE API's field names and limits (windows-dev-docs
+ * hub/apps/publish/store-submission-api.md, "Request Parameters" of Update Current Draft Submission Metadata).
+ */
+export const WIN32_LISTING_FIELDS: readonly TextField[] = [
+  { field: 'description', kind: 'text', maxLength: 10_000 },
+  { field: 'whatsNew', kind: 'text', maxLength: 1500 },
+  { field: 'shortDescription', kind: 'text', maxLength: 1000 },
+  { field: 'additionalLicenseTerms', kind: 'text', maxLength: 10_000 },
+  { field: 'copyright', kind: 'text', maxLength: 200 },
+  { field: 'developedBy', kind: 'text', maxLength: 255 },
+  { field: 'sortTitle', kind: 'text', maxLength: 255 },
+  { field: 'contactInfo', kind: 'text', maxLength: 200 },
+  { field: 'productFeatures', kind: 'lines', maxItems: 20, maxLength: 200, item: 'feature' },
+  { field: 'searchTerms', kind: 'lines', maxItems: 7, maxLength: 30, maxWords: 21, item: 'search term' },
+];
+
+/** An MSI/EXE app's image folders under images/, named as the API names the two kinds of listing assets. */
+export const WIN32_IMAGE_FOLDERS = { screenshots: 10, storeLogos: 2 } as const;
+
 export const ADDON_LISTING_FIELDS: readonly TextField[] = [
   { field: 'title', kind: 'text', maxLength: 100 },
   { field: 'description', kind: 'text', maxLength: 200 },

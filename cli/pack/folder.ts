@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { readStoreJson } from './config';
 import { assemble } from './assemble';
 import { Findings, folderError, type ReleaseFolder } from './findings';
-import { readListings } from './listings';
+import { readListings, readWin32Listings } from './listings';
 import { readPackages } from './packages';
 import { FolderSource, scanRoot } from './scan';
 import { validateFolderManifest } from './validate';
@@ -32,7 +32,7 @@ export async function readReleaseFolder(dir: string, label = dir): Promise<Relea
   const source = new FolderSource(dir);
 
   const config = await readStoreJson(source, findings);
-  const scan = await scanRoot(source, findings, config?.referenced ?? new Set());
+  const scan = await scanRoot(source, findings, config?.referenced ?? new Set(), config?.kind);
 
   const submission: Record<string, unknown> = {};
   readPackages(config, scan.packages, submission, findings);
@@ -42,7 +42,11 @@ export async function readReleaseFolder(dir: string, label = dir): Promise<Relea
         LISTINGS_DIR,
         'flights have no Store listings; remove the folder, or set target.kind in store.json',
       );
-    else if (config?.kind) {
+    else if (config?.kind === 'win32') {
+      const built = await readWin32Listings(source, findings);
+      if (Object.keys(built.listings).length) submission.listings = built.listings;
+      if (Object.keys(built.assets).length) submission.listingAssets = built.assets;
+    } else if (config?.kind) {
       const listings = await readListings(source, findings, config.kind);
       if (Object.keys(listings).length) submission.listings = listings;
     }

@@ -1,6 +1,6 @@
 /**
  * Section reader: listings/<language>/, one text file per listing field and the images (an
- * app's baseListing) or the icon (an add-on's listing).
+ * app's baseListing, an MSI/EXE app's listingAssets) or the icon (an add-on's listing).
  */
 import type { Dirent } from 'node:fs';
 import { fieldPath, type TargetKind } from '../../lib/manifest';
@@ -14,6 +14,8 @@ import {
   LISTINGS_DIR,
   nearest,
   type TextField,
+  WIN32_IMAGE_FOLDERS,
+  WIN32_LISTING_FIELDS,
 } from './convention';
 import type { Findings } from './findings';
 import { checkPng, readImages } from './images';
@@ -118,6 +120,103 @@ async function readAddonListing(
   }
   if (!fields.length && !images) return emptyListing(source, findings, rel);
   return { value: listing, fields, images };
+}
+
+/**
+ * An MSI/EXE app's listings: text files per field in the MSI/EXE API's names, and the listing
+ * assets in images/screenshots/ and images/storeLogos/ (the manifest's `listingAssets`).
+ */
+export async function readWin32Listings(
+  source: FolderSource,
+  findings: Findings,
+): Promise<{ listings: Json; assets: Json }> {
+  const listings: Json = {};
+  const assets: Json = {};
+  for (const langEntry of await source.list(LISTINGS_DIR)) {
+    const lang = langEntry.name;
+    const rel = `${LISTINGS_DIR}/${lang}`;
+    if (isIgnoredName(lang)) continue;
+    if (!langEntry.isDirectory()) {
+      findings.problem(
+        rel,
+        `is not a language folder: listings go in ${LISTINGS_DIR}/<language>/, e.g. ${LISTINGS_DIR}/en-us/`,
+      );
+      continue;
+    }
+    const at = fieldPath(fieldPath('submission', 'listings'), lang);
+    const assetsAt = fieldPath(fieldPath('submission', 'listingAssets'), lang);
+    findings.cameFrom(at, rel);
+    const listing: Json = {};
+    const images: Json = {};
+    const fields: string[] = [];
+    let count = 0;
+    for (const entry of await source.list(rel)) {
+      if (isIgnoredName(entry.name)) continue;
+      const fileRel = `${rel}/${entry.name}`;
+      if (entry.isDirectory() && entry.name === IMAGES_DIR) {
+        count += await readWin32Images(source, findings, fileRel, assetsAt, images);
+        continue;
+      }
+      const more = `, and images in ${IMAGES_DIR}/screenshots/ and ${IMAGES_DIR}/storeLogos/`;
+      await readTextField(source, findings, entry, fileRel, { known: WIN32_LISTING_FIELDS, more }, listing, at, fields);
+    }
+    if (fields.length) listings[lang] = listing;
+    if (Object.keys(images).length) assets[lang] = images;
+    if (!fields.length && !count) {
+      await emptyListing(source, findings, rel);
+      continue;
+    }
+    findings.summary.listings[lang] = { fields, images: count };
+  }
+  return { listings, assets };
+}
+
+/** images/screenshots/ and images/storeLogos/ of one language into `into`; returns how many images it took. */
+async function readWin32Images(
+  source: FolderSource,
+  findings: Findings,
+  rel: string,
+  assetsAt: string,
+  into: Json,
+): Promise<number> {
+  const kinds = Object.keys(WIN32_IMAGE_FOLDERS);
+  let count = 0;
+  for (const folder of await source.list(rel)) {
+    if (isIgnoredName(folder.name)) continue;
+    const folderRel = `${rel}/${folder.name}`;
+    if (!folder.isDirectory() || !kinds.includes(folder.name)) {
+      const near = nearest(folder.name, kinds);
+      findings.problem(
+        folderRel,
+        `is not an image folder of an MSI/EXE listing${near ? `; did you mean "${near}"?` : `; they are ${kinds.join(' and ')}`}`,
+      );
+      continue;
+    }
+    const kind = folder.name as keyof typeof WIN32_IMAGE_FOLDERS;
+    const pngs = (await source.list(folderRel)).filter((e) => !isIgnoredName(e.name));
+    const list: Json[] = [];
+    for (const png of pngs) {
+      const pngRel = `${folderRel}/${png.name}`;
+      if (!png.isFile() || !/\.png$/i.test(png.name)) {
+        findings.problem(pngRel, 'is not a PNG image; the Store takes .png files');
+        continue;
+      }
+      if (!(await checkPng(source, findings, pngRel))) continue;
+      findings.cameFrom(`${fieldPath(assetsAt, kind)}[${list.length}]`, pngRel);
+      list.push({ fileName: pngRel });
+      findings.addFile(pngRel);
+    }
+    if (list.length > WIN32_IMAGE_FOLDERS[kind])
+      findings.problem(
+        folderRel,
+        `has ${list.length} images; the Store takes at most ${WIN32_IMAGE_FOLDERS[kind]} ${kind}`,
+      );
+    if (list.length) {
+      into[kind] = list;
+      count += list.length;
+    } else if (!pngs.length) findings.problem(folderRel, 'is empty: put the images in it, or remove the folder');
+  }
+  return count;
 }
 
 /** A language folder that gave nothing: empty (a problem), or its files were all refused (reported already). */

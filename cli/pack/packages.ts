@@ -1,9 +1,10 @@
 /**
  * Section reader: the packages. The package files at the folder's root become the manifest's
  * package list, unless store.json lists the packages itself (to give their options), the
- * target is an add-on (which has none), or store.json asks for an update of the listings only.
+ * target is an add-on (which has none) or an MSI/EXE app (store.json lists its installers), or
+ * store.json asks for an update of the listings only.
  */
-import { PACKAGE_EXTENSIONS, packagesKey } from '../../lib/manifest';
+import { INSTALLER_EXTENSIONS, PACKAGE_EXTENSIONS, packagesKey } from '../../lib/manifest';
 import { CONFIG_FILE } from './convention';
 import { isObject, type StoreConfig } from './config';
 import type { Findings } from './findings';
@@ -29,6 +30,17 @@ export function readPackages(
   if (kind === 'addon') {
     for (const p of packages)
       findings.problem(p, 'add-ons have no packages; remove it, or set target.kind in store.json');
+    return;
+  }
+  if (kind === 'win32') {
+    // An MSI/EXE app's installers are the ones store.json lists (with their switches), taken from the folder by path.
+    for (const p of packages)
+      findings.problem(
+        p,
+        `an MSI/EXE app takes installers (${INSTALLER_EXTENSIONS.join(', ')}), not MSIX packages; remove it, or set target.kind in store.json`,
+      );
+    const listed = config?.submission.packages;
+    findings.summary.packages = Array.isArray(listed) ? listed.filter(isObject).map((p) => String(p.fileName)) : [];
     return;
   }
   if (!key) return;

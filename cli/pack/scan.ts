@@ -6,7 +6,14 @@
 import type { Dirent } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isPackageFileName, MANIFEST_NAME, PACKAGE_EXTENSIONS } from '../../lib/manifest';
+import {
+  INSTALLER_EXTENSIONS,
+  isInstallerFileName,
+  isPackageFileName,
+  MANIFEST_NAME,
+  PACKAGE_EXTENSIONS,
+  type TargetKind,
+} from '../../lib/manifest';
 import { CONFIG_FILE, isIgnoredName, LISTINGS_DIR, nearest } from './convention';
 import type { Findings } from './findings';
 
@@ -68,25 +75,40 @@ export interface RootScan {
  * entry, except store.json, files every OS leaves behind, and the top-level names store.json's
  * submission refers to (`referenced`: a trailers/ folder, a custom image).
  */
-export async function scanRoot(source: FolderSource, findings: Findings, referenced: Set<string>): Promise<RootScan> {
+export async function scanRoot(
+  source: FolderSource,
+  findings: Findings,
+  referenced: Set<string>,
+  kind?: TargetKind,
+): Promise<RootScan> {
   const scan: RootScan = { packages: [] };
   for (const entry of await source.list('')) {
     const name = entry.name;
     if (name === CONFIG_FILE || isIgnoredName(name) || referenced.has(name)) continue;
     if (entry.isDirectory() && name === LISTINGS_DIR) scan.listings = entry;
+    else if (kind === 'win32' && entry.isFile() && isInstallerFileName(name))
+      // The installers store.json lists are referenced (skipped above); one it does not list has no languages or switches.
+      findings.problem(
+        name,
+        `is not in ${CONFIG_FILE} submission.packages, which lists the installers with their languages, architectures and install switches; add it there or remove the file`,
+      );
     else if (entry.isFile() && isPackageFileName(name)) scan.packages.push(name);
-    else findings.problem(name, strayRootMessage(entry));
+    else findings.problem(name, strayRootMessage(entry, kind));
   }
   scan.packages.sort(byName);
   return scan;
 }
 
-export function strayRootMessage(entry: Pick<Dirent, 'name' | 'isDirectory' | 'isFile'>): string {
+export function strayRootMessage(entry: Pick<Dirent, 'name' | 'isDirectory' | 'isFile'>, kind?: TargetKind): string {
   const near = entry.isDirectory() ? nearest(entry.name, [LISTINGS_DIR]) : undefined;
   if (near) return `is not a folder of the convention; did you mean "${near}"?`;
   if (entry.isFile() && entry.name.toLowerCase() === MANIFEST_NAME)
     return `is written by pack; the folder's settings go in ${CONFIG_FILE}`;
-  return `is not part of a release folder: package files (${PACKAGE_EXTENSIONS.join(', ')}) go at the root, listings under ${LISTINGS_DIR}/<language>/, settings in ${CONFIG_FILE}; other files only when ${CONFIG_FILE} names them`;
+  const packages =
+    kind === 'win32'
+      ? `installers (${INSTALLER_EXTENSIONS.join(', ')}) that ${CONFIG_FILE} lists`
+      : `package files (${PACKAGE_EXTENSIONS.join(', ')})`;
+  return `is not part of a release folder: ${packages} go at the root, listings under ${LISTINGS_DIR}/<language>/, settings in ${CONFIG_FILE}; other files only when ${CONFIG_FILE} names them`;
 }
 
 export function byName(a: string, b: string): number {
