@@ -4,9 +4,20 @@
  * run, say) reported as that, with the process id, before anything is started on it.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The preload that makes a child end with its parent (see parentWatch.cjs), from sources or dist/. */
 export function parentWatchPreload(): string {
@@ -155,4 +166,60 @@ export function childPids(pid: number): number[] {
     }
   }
   return out;
+}
+
+let lockCalls = 0;
+
+/**
+ * Holds a lock shared by every process of this user on the machine until `release` is called: the
+ * file `name.lock` in the temporary directory, holding its owner's process id. The file appears whole
+ * or not at all (written aside, then hard-linked into place, which fails if it exists), so a reader
+ * never sees an owner without an id. A lock whose owner has died (killed mid-start, say) is taken
+ * over, so it never needs clearing by hand. Waiting is by polling: it orders starts, it does not time them.
+ */
+export async function machineLock(name: string): Promise<() => void> {
+  const file = join(tmpdir(), `${name}.lock`);
+  const mine = `${file}.${process.pid}.${++lockCalls}`;
+  writeFileSync(mine, String(process.pid));
+  try {
+    for (;;) {
+      try {
+        linkSync(mine, file);
+        return () => rmSync(file, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      let owner: number;
+      try {
+        owner = Number(readFileSync(file, 'utf8'));
+      } catch {
+        continue; // released between the two calls
+      }
+      if (!isAlive(owner)) {
+        // Take it over by moving it aside: of two waiters that saw the same dead owner, only one
+        // moves its file; one that moved a live owner's file instead (taken meanwhile) puts it back.
+        const moved = `${mine}.stale`;
+        try {
+          renameSync(file, moved);
+          if (Number(readFileSync(moved, 'utf8')) !== owner) linkSync(moved, file);
+        } catch {
+          // moved or put back by someone else first: look again
+        }
+        rmSync(moved, { force: true });
+        continue;
+      }
+      await sleep(100);
+    }
+  } finally {
+    rmSync(mine, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

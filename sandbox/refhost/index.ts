@@ -18,6 +18,7 @@ import type { ParameterBinding, RegisteredFunction, RpcTypedData, Worker } from 
 import type { ApiRequest, ApiResponse } from '../host/durable/api';
 import { readBody } from '../host/http';
 import type { Logger } from '../host/log';
+import { machineLock } from '../processes';
 
 /** Where the .NET project lives, from the TypeScript source or its build in dist/. */
 export function refHostProjectDir(): string {
@@ -140,6 +141,23 @@ export function durableFunctionsOf(worker: Worker): Array<{ name: string; kind: 
 }
 
 export async function startRefHost(o: RefHostOptions): Promise<RunningRefHost> {
+  // Started one at a time (below), reference hosts no longer race each other for the extension's
+  // RPC port; a port taken by some other process between the extension's bind and listen fails
+  // the start the same way, and a new start picks another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRefHostOnce(o);
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use/.test(String(e))) throw e;
+      o.logger.warn(
+        'Host',
+        `the reference host could not open its local RPC port (attempt ${attempt}); starting it again`,
+      );
+    }
+  }
+}
+
+async function startRefHostOnce(o: RefHostOptions): Promise<RunningRefHost> {
   const dll = buildRefHost((line) => o.logger.info('Host', line));
   let client: Record<string, unknown> | undefined;
   const clientData = (): Record<string, unknown> => {
@@ -220,6 +238,13 @@ export async function startRefHost(o: RefHostOptions): Promise<RunningRefHost> {
   };
   // The Node-only variable would make .NET look for a CA bundle it does not need.
   delete env.NODE_OPTIONS;
+  // The extension opens its local RPC endpoint on 127.0.0.1:17071 first, and only a failed bind
+  // sends it to another port; two hosts starting together can both bind it and then one fails
+  // in listen() with "Address already in use", which the extension does not retry
+  // (LocalHttpListener.StartAsync in Azure/azure-functions-durable-extension catches IOException
+  // only). So reference hosts on this machine start one at a time: once one listens on 17071,
+  // the next one's bind fails cleanly and it takes another port.
+  const release = await machineLock('store-submitter-refhost-start');
   const child: ChildProcess = spawn('dotnet', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let webhookUrl = '';
   let stderr = '';
@@ -277,6 +302,8 @@ export async function startRefHost(o: RefHostOptions): Promise<RunningRefHost> {
     if (child.exitCode === null) child.kill('SIGKILL');
     await stop();
     throw e;
+  } finally {
+    release();
   }
   o.logger.info(
     'Host.Triggers.DurableTask',
