@@ -60,6 +60,6 @@ function supersededMessage(release: Release, by: Supersession): string {
   const newer =
     by.because === 'committed'
       ? `run ${by.instanceId} already brought version ${by.version} of this product to the Store`
-      : `run ${by.instanceId}, queued behind this one, submits the newer version ${by.version}`;
+      : `run ${by.instanceId}, queued behind this one, carries the newer version ${by.version}`;
   return `Not submitted: this zip's packages have version ${release.version}, and ${newer}. The Store takes only a version higher than the one it has; to submit this zip, give its packages a higher version.`;
 }

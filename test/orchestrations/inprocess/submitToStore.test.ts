@@ -283,7 +283,7 @@ describe('submitToStore in process: the newest release wins', () => {
       store({ validateZip: () => versioned(), takeTurn: () => ok({ mine: true, position: 0, supersededBy }) }),
     );
     expect((played.output as RunState).supersededBy?.message).toContain(
-      'run zip-behind, queued behind this one, submits the newer version 2.0.0.0',
+      'run zip-behind, queued behind this one, carries the newer version 2.0.0.0',
     );
   });
 });
