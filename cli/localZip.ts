@@ -5,7 +5,10 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { readSubmission, SUBMISSION_ZIP_LIMITS } from '../lib/manifest';
-import { openZip, type RangeReader, type ReadStats } from '../lib/zip/blobZip';
+import { InputError, isInputError, type InputProblem } from '../lib/errors';
+import { consistencyProblems } from '../lib/package/check';
+import { readPackageInfo, type PackageInfo } from '../lib/package/identity';
+import { openZip, type BlobZip, type RangeReader, type ReadStats } from '../lib/zip/blobZip';
 import { zipError } from '../lib/zip/format';
 import type { Manifest } from '../lib/manifest';
 import type { ZipEntryInfo } from '../lib/zip/format';
@@ -64,15 +67,69 @@ export interface LocalSubmission {
   size: number;
 }
 
-/** Reads and validates `path` as the pipeline would; throws the pipeline's InputError listing the problems. */
-export async function readLocalSubmission(path: string, label = path): Promise<LocalSubmission> {
+async function withLocalZip<T>(
+  path: string,
+  label: string,
+  use: (zip: BlobZip, size: number) => Promise<T>,
+): Promise<T> {
   const file = await open(path, 'r');
   try {
     const { size } = await file.stat();
-    const zip = await openZip(new FileRangeReader(file, size, label), label, SUBMISSION_ZIP_LIMITS);
-    const { manifest, entries } = await readSubmission(zip);
-    return { manifest, entries, size };
+    return await use(await openZip(new FileRangeReader(file, size, label), label, SUBMISSION_ZIP_LIMITS), size);
   } finally {
     await file.close();
   }
+}
+
+/** Reads and validates `path` as the pipeline would; throws the pipeline's InputError listing the problems. */
+export async function readLocalSubmission(path: string, label = path): Promise<LocalSubmission> {
+  return withLocalZip(path, label, async (zip, size) => {
+    const { manifest, entries } = await readSubmission(zip);
+    return { manifest, entries, size };
+  });
+}
+
+export interface LocalPackageCheck {
+  packages: Array<{ file: string; name: string; publisher: string; versions: string[] }>;
+  /** What only the Store can tell, so an offline check did not. */
+  notChecked: string[];
+}
+
+/** What an offline check cannot know: the run checks these against the Store before it creates anything. */
+export const NOT_CHECKED_OFFLINE = [
+  "that each package's identity name and publisher are the app's (Partner Center, Product identity)",
+  'that each version is higher than the published package of the same architecture',
+];
+
+/**
+ * The package checks a run makes before it creates anything (lib/package/check.ts), with what can
+ * be known offline: each package must be an MSIX/APPX package whose manifest can be read, and the
+ * packages of one submission must share one identity and publisher and not repeat a version per
+ * architecture. Throws InputError (`PackageRefused`) naming file, field and values.
+ */
+export async function checkLocalPackages(path: string, files: string[], label = path): Promise<LocalPackageCheck> {
+  if (files.length === 0) return { packages: [], notChecked: [] };
+  return withLocalZip(path, label, async (zip) => {
+    const infos: PackageInfo[] = [];
+    const problems: InputProblem[] = [];
+    for (const file of files) {
+      try {
+        infos.push(await readPackageInfo(zip, file));
+      } catch (e) {
+        if (!isInputError(e)) throw e;
+        problems.push(...e.problems);
+      }
+    }
+    problems.push(...consistencyProblems(infos));
+    if (problems.length > 0) throw new InputError(problems, 'PackageRefused');
+    return {
+      packages: infos.map((i) => ({
+        file: i.file,
+        name: i.identity.name,
+        publisher: i.identity.publisher,
+        versions: i.units.map((u) => `${u.version} ${u.architecture}`),
+      })),
+      notChecked: NOT_CHECKED_OFFLINE,
+    };
+  });
 }

@@ -89,8 +89,8 @@ export async function startSubmission(request: HttpRequest, context: InvocationC
   }
 }
 
-async function followerView(client: df.DurableClient, runId: string): Promise<FollowerView | undefined> {
-  const follower = await findRun(client, followerIdOf(runId));
+async function followerView(client: df.DurableClient, followerId: string): Promise<FollowerView | undefined> {
+  const follower = await findRun(client, followerId);
   const view: FollowerView | undefined = follower?.customStatus ?? undefined;
   return view;
 }
@@ -112,10 +112,16 @@ export async function getSubmission(request: HttpRequest, context: InvocationCon
     if (cleanup && isRunState(cleanup.customStatus)) durable = { ...run, customStatus: cleanup.customStatus };
     cleaningUp = isActive(cleanup);
   }
-  const follower =
-    isRunState(run.customStatus) && run.customStatus.phase === 'WaitingForStore'
-      ? await followerView(client, instanceId)
-      : undefined;
+  // While the run waits for the Store, its follower knows the latest status: of our submission,
+  // or of the pending one the run waits for.
+  const waitingFor = !isRunState(run.customStatus)
+    ? undefined
+    : run.customStatus.phase === 'WaitingForStore'
+      ? followerIdOf(instanceId)
+      : run.customStatus.phase === 'WaitingForPendingSubmission'
+        ? run.customStatus.pendingWait?.followerId
+        : undefined;
+  const follower = waitingFor ? await followerView(client, waitingFor) : undefined;
   return { status: 200, jsonBody: statusDocument(durable, follower, cleaningUp) };
 }
 

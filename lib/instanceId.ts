@@ -40,3 +40,8 @@ export function cancelIdOf(runId: string): string {
 export function ongoingWaiterIdOf(runId: string, n: number): string {
   return `${runId}-ongoing-${n}`;
 }
+
+/** The follower that watches the n-th pending submission a run waits for (another's, never deleted). */
+export function pendingFollowerIdOf(runId: string, n: number): string {
+  return `${runId}-pending-${n}`;
+}

@@ -8,6 +8,7 @@
 import type { ErrorFacts } from './errors';
 import type { ManifestOptions, Target } from './manifest';
 import type { Release, Supersession } from './productQueue';
+import type { AppIdentity, PublishedUnit } from './package/check';
 import type { ProductRef } from './store/kinds';
 import type { StatusDetails, SubmissionStatus } from './store/types';
 import type { Win32ProductRef, Win32PublishingStatus } from './store/win32Types';
@@ -37,6 +38,8 @@ export type Phase =
   | 'CheckingCredential'
   | 'ResolvingProduct'
   | 'SettlingRollout'
+  | 'WaitingForPendingSubmission'
+  | 'CheckingPackages'
   | 'ClearingPendingSubmission'
   | 'CreatingSubmission'
   | 'UpdatingSubmission'
@@ -114,6 +117,10 @@ export interface RunState {
   supersededBy?: Supersession & { message: string };
   /** An MSI/EXE run's changes to the product's draft (target.kind win32). */
   win32?: Win32RunView;
+  /** While the run waits for a pending submission the Store is processing (see lib/pending.ts). */
+  pendingWait?: PendingWait;
+  /** The pending submissions the run waited for before it created its own. */
+  waitedForSubmissions?: string[];
 }
 
 /** What a win32 run shows of its work on the draft; enough for a cleanup to put the draft back. */
@@ -130,6 +137,20 @@ export interface Win32RunView {
   waitedForSubmissions?: string[];
   /** After a failure: whether the draft was put back as it was before the run. */
   restored?: boolean;
+}
+
+/** A pending submission of the product that the Store is processing: the run waits for it, never deletes it. */
+export interface PendingWait {
+  submissionId: string;
+  /** Its Store status when the wait began; the status document shows the latest one the follower read. */
+  storeStatus: SubmissionStatus;
+  /** Its targetPublishMode: in Manual mode its Release waits for a person in Partner Center. */
+  targetPublishMode?: string;
+  since: string;
+  /** The wait fails at this time (PUBLISH_DEADLINE_HOURS after it began). */
+  deadline: string;
+  /** The instance that polls that submission's status. */
+  followerId: string;
 }
 
 export interface CancelNote {
@@ -193,6 +214,8 @@ export interface ValidatedZip {
   packageFiles: string[];
   /** The highest version among those packages' identities; absent when there are none or one cannot be read. */
   packageVersion?: string;
+  /** The manifest's submission names `pricing.priceId`: the run sets that price instead of keeping the published one. */
+  namesPriceId?: boolean;
   readStats: { requests: number; bytes: number };
 }
 
@@ -202,10 +225,18 @@ export interface ResolvedProduct {
   pendingSubmissionId?: string;
   /** True when the pending submission was made in Partner Center: the API can neither change nor delete it. */
   pendingMadeInPortal?: boolean;
+  /** The pending submission's Store status: one being processed cannot be deleted. */
+  pendingStatus?: SubmissionStatus;
+  /** The pending submission's targetPublishMode: in Manual mode its Release waits for a person. */
+  pendingTargetPublishMode?: string;
   publishedSubmissionId?: string;
   /** The published submission still rolls out a package: the Store refuses a new submission until it is halted or finalized. */
   rolloutInProgress?: boolean;
   created?: 'flight' | 'addon';
+  /** For an app or a flight: the app's package identity, which every new package must have. */
+  appIdentity?: AppIdentity;
+  /** The packages of the product's published submission: a new one must have a higher version per architecture. */
+  publishedUnits?: PublishedUnit[];
   correlationIds: string[];
 }
 
@@ -227,6 +258,8 @@ export interface UpdatedSubmission extends StoreStepResult {
 
 export interface StatusPoll extends StoreStepResult {
   status: SubmissionStatus;
+  /** The submission is no more (404); only asked for when the run follows another's submission. */
+  gone?: boolean;
   statusDetails?: StatusDetails;
   targetPublishMode?: string;
 }
@@ -247,6 +280,8 @@ export interface FollowResult {
   statusDetails?: StatusDetails;
   polls: number;
   timedOut: boolean;
+  /** The submission followed is no more (deleted, e.g. in Partner Center): only when following another's. */
+  gone?: boolean;
   correlationIds: string[];
 }
 

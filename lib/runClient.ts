@@ -166,6 +166,9 @@ export async function requestCancel(
     const waiter = await findRun(client, ongoingWaiterIdOf(instanceId, n));
     if (isActive(waiter)) await client.terminate(ongoingWaiterIdOf(instanceId, n), reason).catch(() => undefined);
   }
+  // A run waiting for another's pending submission: that follower would poll on until the deadline.
+  const pendingFollower = isRunState(run.customStatus) ? run.customStatus.pendingWait?.followerId : undefined;
+  if (pendingFollower) await client.terminate(pendingFollower, reason).catch(() => undefined);
   if (!isRunState(run.customStatus)) return { canceled: true };
   // The follower knows the Store's latest status of a committed submission.
   const storeStatus = (follower?.customStatus as FollowerView | undefined)?.storeStatus ?? run.customStatus.storeStatus;

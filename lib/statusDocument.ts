@@ -3,7 +3,8 @@
  * holds at the end of a run. Built from the orchestration's custom status (a RunState)
  * and the Durable runtime status, so it is the same shape while running and after.
  */
-import type { Outcome, Phase, RunFailure, RunState, StepRecord } from './run';
+import { waitingFor } from './pending';
+import type { Outcome, PendingWait, Phase, RunFailure, RunState, StepRecord } from './run';
 
 /** `Canceling`: canceled, and its clean-up (deleting the submission it had not committed, the report) still runs. */
 export type RunStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Canceling' | 'Canceled';
@@ -40,6 +41,13 @@ export interface StatusDocument {
   release?: RunState['release'];
   /** Outcome Superseded: the run with the newer release, and why this zip was not submitted. */
   supersededBy?: RunState['supersededBy'];
+  /**
+   * While the run waits for the product's pending submission that the Store is processing: its
+   * id, its latest Store status, what the run waits for and until when, and when it looks again.
+   */
+  pendingWait?: Omit<PendingWait, 'followerId'> & { message: string; polls?: number; nextPollAt?: string };
+  /** The pending submissions the run waited for before it created its own. */
+  waitedForSubmissions?: string[];
 }
 
 /** The parts of a Durable status the document needs (the client's DurableOrchestrationStatus fits). */
@@ -102,6 +110,8 @@ export function statusDocument(
   const ended = runStatusOf(durable.runtimeStatus, state);
   const status: RunStatus = ended === 'Canceled' && cleaningUp ? 'Canceling' : ended;
   const waiting = status === 'Running' && state?.phase === 'WaitingForStore' && follower;
+  const pendingWait =
+    status === 'Running' && state?.phase === 'WaitingForPendingSubmission' ? state.pendingWait : undefined;
   const details = (waiting ? follower.statusDetails : undefined) ?? state?.statusDetails;
   let failure = state?.failure;
   if (!failure && status === 'Failed') {
@@ -140,6 +150,22 @@ export function statusDocument(
     canceled: state?.canceled,
     release: state?.release,
     supersededBy: state?.supersededBy,
+    pendingWait: pendingWait && pendingWaitView(pendingWait, follower),
+    waitedForSubmissions: state?.waitedForSubmissions,
+  };
+}
+
+/** The wait as the status shows it: the latest Store status the follower read, and what that means. */
+function pendingWaitView(wait: PendingWait, follower: FollowerView | undefined): StatusDocument['pendingWait'] {
+  const { followerId: _followerId, ...shown } = wait;
+  const storeStatus = (follower?.storeStatus as PendingWait['storeStatus'] | undefined) ?? wait.storeStatus;
+  const facts = { submissionId: wait.submissionId, status: storeStatus, targetPublishMode: wait.targetPublishMode };
+  return {
+    ...shown,
+    storeStatus,
+    message: `The run waits for ${waitingFor(facts)}, then creates its own submission.`,
+    polls: follower?.polls,
+    nextPollAt: follower?.nextPollAt,
   };
 }
 

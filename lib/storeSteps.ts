@@ -5,7 +5,9 @@
  */
 import { StoreOutcomeError, StoreRequestError, isStoreRequestError } from './errors';
 import type { Target } from './manifest';
+import { publishedUnitsOf, type AppIdentity, type PublishedUnit } from './package/check';
 import { isCommitted } from './polling';
+import { pricingRefusal } from './pricing';
 import type { CreatedSubmission, ResolvedProduct, StatusPoll } from './run';
 import type { StoreClient } from './store/client';
 import { kindInfo, submissionIdIn, type ProductRef } from './store/kinds';
@@ -14,7 +16,12 @@ import type { SubmissionStatus } from './store/types';
 type Json = Record<string, unknown>;
 
 /** Finds the product the manifest targets, creating the flight or add-on it names when there is none. */
-export async function resolveProduct(store: StoreClient, target: Target): Promise<ResolvedProduct> {
+export async function resolveProduct(
+  store: StoreClient,
+  target: Target,
+  /** The manifest names `pricing.priceId`: the price is the user's to set, nothing to keep. */
+  manifestNamesPriceId = false,
+): Promise<ResolvedProduct> {
   // MSI/EXE apps live in another API (lib/win32); nothing of the v1.0 API applies to them.
   if (target.kind === 'win32') throw new TypeError('a win32 target is not a product of the v1.0 submission API');
   const correlationIds: string[] = [];
@@ -78,29 +85,71 @@ export async function resolveProduct(store: StoreClient, target: Target): Promis
   const publishedSubmissionId = submissionIdIn(body, info.publishedField);
 
   let pendingMadeInPortal: boolean | undefined;
+  let pendingStatus: SubmissionStatus | undefined;
+  let pendingTargetPublishMode: string | undefined;
   if (pendingSubmissionId) {
     const pending = await store.getSubmission(ref, pendingSubmissionId);
     correlationIds.push(pending.correlationId);
-    pendingMadeInPortal = !(pending.value as Json).fileUploadUrl;
+    const value = pending.value as Json;
+    pendingMadeInPortal = !value.fileUploadUrl;
+    // What the run may do with it depends on its status: one the Store is processing cannot be deleted.
+    if (typeof value.status === 'string') pendingStatus = value.status as SubmissionStatus;
+    if (typeof value.targetPublishMode === 'string') pendingTargetPublishMode = value.targetPublishMode;
+  }
+
+  // The package identity the Store checks new packages against (PreProcessing): the app's.
+  let appIdentity: AppIdentity | undefined;
+  if (ref.kind !== 'addon') {
+    let app = body;
+    if (ref.kind === 'flight') {
+      const read = await store.getProduct({ kind: 'app', applicationId: ref.applicationId });
+      correlationIds.push(read.correlationId);
+      app = read.value;
+    }
+    appIdentity = {
+      applicationId: ref.applicationId,
+      packageIdentityName: typeof app.packageIdentityName === 'string' ? app.packageIdentityName : undefined,
+      publisherName: typeof app.publisherName === 'string' ? app.publisherName : undefined,
+    };
   }
 
   let rolloutInProgress: boolean | undefined;
-  if (publishedSubmissionId && ref.kind !== 'addon') {
+  let publishedUnits: PublishedUnit[] | undefined;
+  const checkPrice = ref.kind !== 'flight' && !manifestNamesPriceId;
+  if (publishedSubmissionId && (ref.kind !== 'addon' || checkPrice)) {
     const published = await store.getSubmission(ref, publishedSubmissionId);
     correlationIds.push(published.correlationId);
-    const rollout = ((published.value as Json).packageDeliveryOptions as Json | undefined)?.packageRollout as
-      Json | undefined;
-    rolloutInProgress =
-      rollout?.isPackageRollout === true && rollout.packageRolloutStatus === 'PackageRolloutInProgress';
+    const value = published.value as Json;
+    if (ref.kind !== 'addon') {
+      publishedUnits = publishedUnitsOf(value[ref.kind === 'flight' ? 'flightPackages' : 'applicationPackages']);
+      const rollout = (value.packageDeliveryOptions as Json | undefined)?.packageRollout as Json | undefined;
+      rolloutInProgress =
+        rollout?.isPackageRollout === true && rollout.packageRolloutStatus === 'PackageRolloutInProgress';
+    }
+    // The clone carries this price and the run sends it back: stop now if the Store cannot take it back.
+    const pricing = value.pricing as Json | undefined;
+    const refusal = checkPrice
+      ? pricingRefusal(
+          target.kind,
+          ref.kind === 'addon' ? `add-on ${ref.inAppProductId}` : `app ${ref.applicationId}`,
+          { submissionId: publishedSubmissionId, priceId: pricing?.priceId as string | null | undefined },
+          manifestNamesPriceId,
+        )
+      : undefined;
+    if (refusal) throw refusal;
   }
 
   return {
     product: ref,
     pendingSubmissionId,
     pendingMadeInPortal,
+    pendingStatus,
+    pendingTargetPublishMode,
     publishedSubmissionId,
     rolloutInProgress,
     created,
+    appIdentity,
+    publishedUnits,
     correlationIds,
   };
 }
@@ -168,7 +217,10 @@ export async function createOrAdoptSubmission(
   knownPendingId: string | undefined,
 ): Promise<CreatedSubmission> {
   try {
-    const created = await store.createSubmission(ref);
+    // A full answer clones the whole submission, which the Store has answered with a 500 for big
+    // ones: StoreBroker and msstore-cli ask for the minimal answer and read the submission after
+    // (StoreBroker ApplicationApi New-ApplicationSubmission, 1.19.0 for flights). The update step reads it.
+    const created = await store.createSubmission(ref, { minimal: ref.kind !== 'addon' });
     return { submissionId: String(created.value.id), correlationIds: [created.correlationId] };
   } catch (e) {
     if (!isStoreRequestError(e) || !(e.retriable || e.status === 409)) throw e;
@@ -213,8 +265,25 @@ export async function commitOrConfirm(
   }
 }
 
-export async function pollStatus(store: StoreClient, ref: ProductRef, submissionId: string): Promise<StatusPoll> {
-  const result = await store.getSubmissionStatus(ref, submissionId);
+/**
+ * The Store status of a submission. `othersSubmission`: the run follows a submission it did not
+ * make (it waits for it), which someone may delete in Partner Center meanwhile: a 404 says it is gone.
+ */
+export async function pollStatus(
+  store: StoreClient,
+  ref: ProductRef,
+  submissionId: string,
+  othersSubmission = false,
+): Promise<StatusPoll> {
+  let result;
+  try {
+    result = await store.getSubmissionStatus(ref, submissionId);
+  } catch (e) {
+    if (othersSubmission && isStoreRequestError(e) && e.status === 404) {
+      return { status: 'None', gone: true, correlationIds: e.correlationId ? [e.correlationId] : [] };
+    }
+    throw e;
+  }
   return {
     status: result.value.status,
     statusDetails: result.value.statusDetails,
@@ -257,28 +326,6 @@ export async function discardUncommitted(
   if (isCommitted(status)) return { deleted: false, submissionId: id, status, correlationIds };
   correlationIds.push(...(await deleteSubmissionIfPresent(store, ref, id)));
   return { deleted: true, submissionId: id, status, correlationIds };
-}
-
-/** The user's options refuse to replace a pending submission that is there. */
-export function pendingSubmissionRefused(submissionId: string, madeInPortal: boolean | undefined): StoreOutcomeError {
-  const where = madeInPortal ? 'made in Partner Center' : 'made through the API';
-  // "replace" cannot help with a Partner Center submission: the API can neither change nor delete it.
-  const advice = madeInPortal
-    ? 'The Store API cannot delete it: delete it in Partner Center (or finish it there), then upload the zip again.'
-    : 'Delete or finish that submission, or set options.pendingSubmission to "replace".';
-  return new StoreOutcomeError(
-    `The product already has a pending submission (${submissionId}, ${where}) and submission.json options.pendingSubmission is "fail". ${advice}`,
-    'PendingSubmissionExists',
-  );
-}
-
-/** A dry run deletes nothing of the user's, and the Store allows one pending submission per product. */
-export function dryRunBlockedByPending(submissionId: string): StoreOutcomeError {
-  return new StoreOutcomeError(
-    `The product has a pending submission (${submissionId}); a dry run deletes nothing, and the Store allows only one pending submission, so there is nothing to validate against. ` +
-      'Finish or delete that submission, then run the dry run again.',
-    'PendingSubmissionExists',
-  );
 }
 
 export function rolloutRefused(submissionId: string): StoreOutcomeError {

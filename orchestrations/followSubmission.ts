@@ -10,6 +10,12 @@ export interface FollowOrchestrationInput extends FollowInput {
   maxIntervalSeconds: number;
   /** Who follows: the parent run's instance id, for log lines and activity inputs. */
   runId: string;
+  /**
+   * The submission is not the run's: it waits for another's pending submission to be published
+   * or to fail (lib/pending.ts). Its Release in Manual mode is then no goal, and its deletion
+   * (in Partner Center) ends the wait.
+   */
+  othersSubmission?: boolean;
   correlationIds?: string[];
 }
 
@@ -53,7 +59,12 @@ export function* follow(
   const deadline = new Date(input.deadline);
   let interval = input.intervalSeconds;
   const correlationIds = input.correlationIds ?? [];
-  const pollInput = { instanceId: input.runId, product: input.product, submissionId: input.submissionId };
+  const pollInput = {
+    instanceId: input.runId,
+    product: input.product,
+    submissionId: input.submissionId,
+    othersSubmission: input.othersSubmission,
+  };
 
   for (let inThisExecution = 0; ; inThisExecution++) {
     lastStep = newRecord(getSubmissionStatus.activityName, context.df.currentUtcDateTime);
@@ -65,6 +76,7 @@ export function* follow(
     polls++;
     correlationIds.push(...poll.correlationIds);
     correlationIds.splice(0, Math.max(0, correlationIds.length - KEPT_CORRELATION_IDS));
+    if (poll.gone) return { status: poll.status, polls, timedOut: false, gone: true, correlationIds };
     const verdict = judgeStatus(poll.status, input.waitFor, input.targetPublishMode, true);
     const now = context.df.currentUtcDateTime;
     const finished = verdict.verdict !== 'wait' || now >= deadline;

@@ -45,7 +45,7 @@ function* submit(
   settings: RunSettings,
   zip: ValidatedZip,
 ): Generator<df.Task, void, unknown> {
-  const product = yield* prepareProduct(run, zip);
+  const product = yield* prepareProduct(run, settings, input, zip);
   const draft = yield* createDraft(run, input, product);
   if (zip.options.dryRun === true) {
     yield* discardDryRun(run, draft);

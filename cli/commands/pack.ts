@@ -2,6 +2,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { filesToUpload } from '../../lib/manifest';
 import { EXIT, type ExitCode } from '../errors';
 import { packFolder } from '../pack';
+import { identityLines } from './validate';
 import type { Output } from '../output';
 import { formatBytes } from '../../lib/zip/format';
 import { targetLabel } from '../view';
@@ -26,6 +27,8 @@ export async function packCommand(folder: string, options: PackOptions, out: Out
         bytes: result.bytes,
         entries: entries.length,
         uploads,
+        packages: result.packages.packages,
+        notChecked: result.packages.notChecked,
         manifest: result.folder.manifest,
       },
       () => {
@@ -40,7 +43,8 @@ export async function packCommand(folder: string, options: PackOptions, out: Out
           ...(s.packages.length ? [`  packages  ${s.packages.join(', ')}`] : []),
           ...(listings.length ? [`  listings  ${listings.join('; ')}`] : []),
           `  uploads   ${files.packages.length} package(s), ${files.others.length} other file(s)`,
-          `  checked   with the pipeline's own zip and manifest validation: ready to submit`,
+          ...identityLines(result.packages),
+          `  checked   with the pipeline's own zip, manifest and offline package validation: ready to submit`,
         ];
       },
     );

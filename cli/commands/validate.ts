@@ -1,7 +1,7 @@
 import { isInputError } from '../../lib/errors';
 import { filesToUpload } from '../../lib/manifest';
 import { EXIT, UsageError, type ExitCode } from '../errors';
-import { readLocalSubmission } from '../localZip';
+import { checkLocalPackages, readLocalSubmission, type LocalPackageCheck } from '../localZip';
 import type { Output } from '../output';
 import { formatBytes } from '../../lib/zip/format';
 import { targetLabel } from '../view';
@@ -28,12 +28,26 @@ export async function validateCommand(zip: string, out: Output): Promise<ExitCod
     const files = filesToUpload(manifest, entries);
     const uploads = [...files.packages, ...files.others];
     const packages = files.packages;
+    // An MSI/EXE app's installers carry no package identity: nothing to check offline.
+    const identities =
+      manifest.target.kind === 'win32' ? { packages: [], notChecked: [] } : await checkLocalPackages(zip, packages);
     out.result(
-      { valid: true, zip, size, entries: entries.length, target: manifest.target, options: manifest.options, uploads },
+      {
+        valid: true,
+        zip,
+        size,
+        entries: entries.length,
+        target: manifest.target,
+        options: manifest.options,
+        uploads,
+        packages: identities.packages,
+        notChecked: identities.notChecked,
+      },
       () => [
         `${zip} is valid: ${targetLabel(manifest.target)}`,
         `  zip       ${formatBytes(size)}, ${entries.length} entries`,
         `  packages  ${packages.length ? packages.join(', ') : 'none (the published packages stay)'}`,
+        ...identityLines(identities),
         `  files     ${uploads.length - packages.length} image(s) and other file(s) to upload`,
         `  options   ${Object.entries(manifest.options)
           .map(([k, v]) => `${k} ${String(v)}`)
@@ -48,4 +62,12 @@ export async function validateCommand(zip: string, out: Output): Promise<ExitCod
     }
     return out.fail(e, `${zip} is not valid`);
   }
+}
+
+/** The packages' identities, and what only the Store can tell (the run checks it before it creates anything). */
+export function identityLines(check: LocalPackageCheck): string[] {
+  return [
+    ...check.packages.map((p) => `  identity  ${p.file}: ${p.name}, ${p.publisher}, ${p.versions.join('; ')}`),
+    ...check.notChecked.map((what) => `  not checked offline: ${what}; the run checks it before it creates anything`),
+  ];
 }

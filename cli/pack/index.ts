@@ -6,10 +6,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, basename, join, relative, resolve, isAbsolute } from 'node:path';
-import { MANIFEST_NAME } from '../../lib/manifest';
+import { isPackageFileName, MANIFEST_NAME, mergeSubmission, pendingUploads } from '../../lib/manifest';
 import { writeZip, type ZipWriterEntry } from '../../lib/zip/writer';
 import { UsageError } from '../errors';
-import { readLocalSubmission, type LocalSubmission } from '../localZip';
+import { checkLocalPackages, readLocalSubmission, type LocalPackageCheck, type LocalSubmission } from '../localZip';
 import { readReleaseFolder, type ReleaseFolder } from './folder';
 
 export { readReleaseFolder } from './folder';
@@ -20,6 +20,8 @@ export interface PackResult {
   bytes: number;
   folder: ReleaseFolder;
   checked: LocalSubmission;
+  /** The packages' identities, checked offline as far as that goes. */
+  packages: LocalPackageCheck;
 }
 
 /** Builds `output` from the folder `dir`; throws InputError (the folder's problems) or UsageError. */
@@ -40,8 +42,13 @@ export async function packFolder(dir: string, output: string, label = dir): Prom
   try {
     const { bytes } = await writeZip(entries, createWriteStream(partial));
     const checked = await readLocalSubmission(partial, output);
+    const uploads = pendingUploads(
+      checked.manifest.target.kind,
+      mergeSubmission(checked.manifest.target.kind, {}, checked.manifest, checked.entries),
+    );
+    const packages = await checkLocalPackages(partial, uploads.filter(isPackageFileName), output);
     await rename(partial, out);
-    return { output: out, bytes, folder, checked };
+    return { output: out, bytes, folder, checked, packages };
   } finally {
     await rm(partial, { force: true });
   }

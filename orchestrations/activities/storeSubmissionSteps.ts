@@ -58,8 +58,13 @@ export const commitSubmission = defineActivity('commitSubmission', async (input:
   return result;
 });
 
-export const getSubmissionStatus = defineActivity('getSubmissionStatus', async (input: SubmissionInput, scope) => {
-  return pollStatus(scope.store(), input.product, input.submissionId);
+export interface StatusInput extends SubmissionInput {
+  /** The submission is not the run's own (it waits for it): a 404 means it was deleted, not a failure. */
+  othersSubmission?: boolean;
+}
+
+export const getSubmissionStatus = defineActivity('getSubmissionStatus', async (input: StatusInput, scope) => {
+  return pollStatus(scope.store(), input.product, input.submissionId, input.othersSubmission === true);
 });
 
 export interface DiscardInput extends ActivityInput {

@@ -2,6 +2,10 @@ import { config } from '../../lib/config';
 import { filesToUpload, readSubmission, SUBMISSION_ZIP_LIMITS } from '../../lib/manifest';
 import { highestPackageVersion } from '../../lib/package/identity';
 import type { BlobIdentity, ValidatedZip } from '../../lib/run';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
 import { blobServiceFor } from '../../lib/storage';
 import { openBlobZip } from '../../lib/zip/blobZip';
 import { defineActivity, type ActivityInput } from './activity';
@@ -32,6 +36,7 @@ export async function validateZipStep(input: ValidateZipInput): Promise<Validate
     entryCount: entries.length,
     packageFiles,
     ...(packageVersion ? { packageVersion } : {}),
+    namesPriceId: isObject(manifest.submission.pricing) && manifest.submission.pricing.priceId !== undefined,
     readStats: { ...zip.stats },
   };
 }

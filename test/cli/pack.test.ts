@@ -179,9 +179,23 @@ describe('pack: folders that make a zip', () => {
     expect(packed).toMatchObject({ code: 0, stderr: '' });
     expect(packed.stdout).toContain(`app ${APP}`);
     expect(packed.stdout).toContain('en-us (description, features, keywords, releaseNotes, title, 3 images)');
+    expect(packed.stdout).toContain(`identity  ${PKG}: Contoso.Demo, CN=Contoso Ltd., 1.2.3.0 x64`);
+    expect(packed.stdout).toMatch(/not checked offline: .*version is higher than the published package/);
     const validated = await runCli(['validate', out]);
     expect(validated.code).toBe(0);
     expect(validated.stdout).toMatch(/is valid: app 9NBLGGH4R315/);
+  });
+
+  it('a package of another identity in the folder: exit 2 naming file, field and both names, and no zip', async () => {
+    const other = 'Fabrikam.Tool_1.2.3.0_x86.msixupload';
+    const dir = appFolder(root, 'mixed', { [other]: packageFor(other, { name: 'Fabrikam.Tool' }) });
+    const out = join(root, 'mixed.zip');
+    const packed = await runCli(['pack', dir, '-o', out]);
+    expect(packed.code).toBe(2);
+    expect(packed.stderr).toContain(
+      `${other} AppxManifest.xml Identity/@Name: is "Fabrikam.Tool", but Contoso.Demo_1.2.3.0_arm64.msixupload has "Contoso.Demo"`,
+    );
+    expect(existsSync(out)).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { readSubmissionZip } from '../../lib/manifest';
 import type { InputProblem } from '../../lib/errors';
 import { freshContainer } from '../helpers/azurite';
-import { APP_ID, BAD_INPUTS, fakeFile, findProblem, goodZip, manifests } from '../helpers/zips';
+import { APP_ID, BAD_INPUTS, fakeFile, findProblem, goodZip, manifests, packageFor } from '../helpers/zips';
 import { runCli, tempDir } from './helpers';
 
 let dir: string;
@@ -63,21 +63,53 @@ describe('validate <zip>', () => {
     );
   });
 
-  it('a valid zip: exit 0, what it submits', async () => {
-    const path = zipFile(
-      'good.zip',
-      goodZip(manifests.app(), { 'packages/Contoso_1.0.0.0_x64.msixupload': fakeFile('p') }),
-    );
+  it('a valid zip: exit 0, what it submits, the identity it read and what it could not check offline', async () => {
+    const pkg = 'packages/Contoso_1.0.0.0_x64.msixupload';
+    const path = zipFile('good.zip', goodZip(manifests.app(), { [pkg]: packageFor(pkg) }));
     const human = await runCli(['validate', path]);
     expect(human).toMatchObject({ code: 0, stderr: '' });
     expect(human.stdout).toContain(`is valid: app ${APP_ID}`);
-    expect(human.stdout).toContain('packages  packages/Contoso_1.0.0.0_x64.msixupload');
+    expect(human.stdout).toContain(`packages  ${pkg}`);
+    expect(human.stdout).toContain(`identity  ${pkg}: Contoso.Demo, CN=Contoso Ltd., 1.0.0.0 x64`);
+    expect(human.stdout).toMatch(/not checked offline: .*identity name and publisher are the app's/);
+    expect(human.stdout).toMatch(/not checked offline: .*version is higher than the published package/);
     const json = JSON.parse((await runCli(['validate', path, '--json'])).stdout);
     expect(json).toMatchObject({
       valid: true,
       target: { kind: 'app', applicationId: APP_ID },
-      uploads: ['packages/Contoso_1.0.0.0_x64.msixupload'],
+      uploads: [pkg],
+      packages: [{ file: pkg, name: 'Contoso.Demo', publisher: 'CN=Contoso Ltd.', versions: ['1.0.0.0 x64'] }],
     });
+    expect(json.notChecked).toHaveLength(2);
+  });
+
+  it('a package that is no MSIX/APPX, or packages of two publishers: exit 2 naming file, field and values', async () => {
+    const a = 'packages/Contoso_2.0.0.0_x64.msix';
+    const b = 'packages/Contoso_2.0.0.0_arm64.msix';
+    const broken = 'packages/Contoso_2.0.0.0_x86.msix';
+    const manifest = manifests.app({ applicationPackages: [{ fileName: a }, { fileName: b }, { fileName: broken }] });
+    const path = zipFile(
+      'two-publishers.zip',
+      goodZip(manifest, {
+        [a]: packageFor(a),
+        [b]: packageFor(b, { publisher: 'CN=Fabrikam' }),
+        [broken]: fakeFile('not a package', 512),
+      }),
+    );
+    const result = await runCli(['validate', path, '--json']);
+    expect(result.code).toBe(2);
+    const out = JSON.parse(result.stdout) as { code: string; problems: InputProblem[] };
+    expect(out.code).toBe('PackageRefused');
+    expect(out.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ file: broken, message: expect.stringMatching(/is not an MSIX\/APPX package/) }),
+        {
+          file: b,
+          field: 'AppxManifest.xml Identity/@Publisher',
+          message: `is "CN=Fabrikam", but ${a} has "CN=Contoso Ltd.": the packages of one submission must have one publisher`,
+        },
+      ]),
+    );
   });
 
   it('a missing file or a folder is a usage error (exit 2)', async () => {

@@ -144,7 +144,9 @@ const scenarios: Scenario[] = [
     name: 'a pending submission made in Partner Center',
     app: ids[5]!,
     seed: { pending: { id: PORTAL_PENDING, createdIn: 'PartnerCenter' } },
-    message: new RegExp(`${PORTAL_PENDING} was created in Partner Center, and the Store API cannot delete it`),
+    message: new RegExp(
+      `${PORTAL_PENDING} \\(Store status PendingCommit\\) was created in Partner Center, and the Store API cannot delete it`,
+    ),
     advice: /Delete it in Partner Center \(or finish it there\), then upload the zip again/,
     code: 'PendingSubmissionMadeInPortal',
     ours: 'none',
