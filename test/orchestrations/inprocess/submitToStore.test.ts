@@ -313,6 +313,51 @@ describe('submitToStore in process: preparing the product', () => {
     expect(played.output).toMatchObject({ outcome: 'Succeeded' });
   });
 
+  it('waits for a pending submission the Store is processing, never deletes it, then reads the product again', async () => {
+    const played = await run(
+      store({
+        resolveProduct: (_input, call) =>
+          ok(call === 1 ? resolved({ pendingSubmissionId: PENDING_ID, pendingStatus: 'Certification' }) : resolved()),
+        followSubmission: (input) =>
+          ok(followed((input as { othersSubmission?: boolean }).othersSubmission ? 'Published' : 'PreProcessing')),
+      }),
+    );
+    const shape = names(played.actions);
+    expect(shape.slice(shape.indexOf('resolveProduct'), shape.indexOf('updateSubmission'))).toEqual([
+      'resolveProduct',
+      'followSubmission',
+      'resolveProduct',
+      'createSubmission',
+    ]);
+    expect(shape).not.toContain('deletePendingSubmission');
+    const wait = played.actions.find((a) => a.kind === 'subOrchestration')!;
+    expect(wait).toMatchObject({
+      instanceId: `${RUN_ID}-pending-1`,
+      input: { submissionId: PENDING_ID, waitFor: 'published', othersSubmission: true },
+    });
+    // While it waited, the status said what for.
+    const waiting = played.statuses.map((s) => s as RunState).find((s) => s.phase === 'WaitingForPendingSubmission');
+    expect(waiting?.pendingWait).toMatchObject({ submissionId: PENDING_ID, storeStatus: 'Certification' });
+    expect(reported(played)).toMatchObject({ waitedForSubmissions: [PENDING_ID], outcome: 'Succeeded' });
+    expect(reported(played).pendingWait).toBeUndefined();
+    expect(inputOf(played, 'createSubmission').knownPendingId).toBeUndefined();
+  });
+
+  it('fails when the pending submission is still processing at the deadline, and creates nothing', async () => {
+    const played = await run(
+      store({
+        resolveProduct: () => ok(resolved({ pendingSubmissionId: PENDING_ID, pendingStatus: 'Certification' })),
+        followSubmission: () => ok(followed('Certification', { timedOut: true })),
+      }),
+    );
+    expect(from(played, 'followSubmission')).toEqual(['followSubmission', ...FINISH]);
+    expect(reported(played).failure).toMatchObject({
+      step: 'waitForPendingSubmission',
+      facts: { code: 'PendingSubmissionStillProcessing', retriable: false },
+    });
+    expect(played.error).toContain(`${PENDING_ID} (Store status Certification)`);
+  });
+
   it('refuses to replace a pending submission when the manifest says "fail", touching nothing', async () => {
     const played = await run(
       store({
