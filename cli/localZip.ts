@@ -5,9 +5,9 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { readSubmission, SUBMISSION_ZIP_LIMITS } from '../lib/manifest';
-import { InputError, isInputError, type InputProblem } from '../lib/errors';
+import { InputError } from '../lib/errors';
 import { consistencyProblems } from '../lib/package/check';
-import { readPackageInfo, type PackageInfo } from '../lib/package/identity';
+import { packageSummary, readPackageInfos, type PackageSummary } from '../lib/package/identity';
 import { openZip, type BlobZip, type RangeReader, type ReadStats } from '../lib/zip/blobZip';
 import { zipError } from '../lib/zip/format';
 import type { Manifest } from '../lib/manifest';
@@ -90,7 +90,7 @@ export async function readLocalSubmission(path: string, label = path): Promise<L
 }
 
 export interface LocalPackageCheck {
-  packages: Array<{ file: string; name: string; publisher: string; versions: string[] }>;
+  packages: PackageSummary[];
   /** What only the Store can tell, so an offline check did not. */
   notChecked: string[];
 }
@@ -110,25 +110,11 @@ export const NOT_CHECKED_OFFLINE = [
 export async function checkLocalPackages(path: string, files: string[], label = path): Promise<LocalPackageCheck> {
   if (files.length === 0) return { packages: [], notChecked: [] };
   return withLocalZip(path, label, async (zip) => {
-    const infos: PackageInfo[] = [];
-    const problems: InputProblem[] = [];
-    for (const file of files) {
-      try {
-        infos.push(await readPackageInfo(zip, file));
-      } catch (e) {
-        if (!isInputError(e)) throw e;
-        problems.push(...e.problems);
-      }
-    }
+    const { infos, problems } = await readPackageInfos(zip, files);
     problems.push(...consistencyProblems(infos));
     if (problems.length > 0) throw new InputError(problems, 'PackageRefused');
     return {
-      packages: infos.map((i) => ({
-        file: i.file,
-        name: i.identity.name,
-        publisher: i.identity.publisher,
-        versions: i.units.map((u) => `${u.version} ${u.architecture}`),
-      })),
+      packages: infos.map(packageSummary),
       notChecked: NOT_CHECKED_OFFLINE,
     };
   });

@@ -12,7 +12,7 @@
  * anything in the Store.
  */
 import { XMLParser } from 'fast-xml-parser';
-import { InputError, type InputProblem } from '../errors';
+import { InputError, isInputError, type InputProblem } from '../errors';
 import { type BlobZip, type EntrySource, openZip } from '../zip/blobZip';
 import type { EntrySourceOptions } from '../zip/entrySource';
 import { displayName } from '../zip/format';
@@ -353,4 +353,42 @@ function rephrase(e: unknown, file: string, what: string): unknown {
   }
   const reasons = e.problems.map((p: InputProblem) => p.message).join('; ');
   return invalid(file, undefined, `${what} (${reasons})`);
+}
+
+/** A package as a run or the CLI reports it: the file, its identity and each unit's version and architecture. */
+export interface PackageSummary {
+  file: string;
+  name: string;
+  publisher: string;
+  versions: string[];
+}
+
+export function packageSummary(info: PackageInfo): PackageSummary {
+  return {
+    file: info.file,
+    name: info.identity.name,
+    publisher: info.identity.publisher,
+    versions: info.units.map((u) => `${u.version} ${u.architecture}`),
+  };
+}
+
+/**
+ * Reads every package of `files`; a file that is no readable MSIX/APPX package is a problem of
+ * its own (with its file and field), so one run reports all of them at once.
+ */
+export async function readPackageInfos(
+  zip: BlobZip,
+  files: string[],
+): Promise<{ infos: PackageInfo[]; problems: InputProblem[] }> {
+  const infos: PackageInfo[] = [];
+  const problems: InputProblem[] = [];
+  for (const file of files) {
+    try {
+      infos.push(await readPackageInfo(zip, file));
+    } catch (e) {
+      if (!isInputError(e)) throw e;
+      problems.push(...e.problems);
+    }
+  }
+  return { infos, problems };
 }

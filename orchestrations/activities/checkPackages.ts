@@ -1,7 +1,7 @@
 import { config } from '../../lib/config';
 import { InputError } from '../../lib/errors';
 import { packageProblems, type AppIdentity, type PublishedUnit } from '../../lib/package/check';
-import { readPackageInfo, type PackageInfo } from '../../lib/package/identity';
+import { packageSummary, readPackageInfos, type PackageSummary } from '../../lib/package/identity';
 import type { BlobIdentity } from '../../lib/run';
 import { blobServiceFor } from '../../lib/storage';
 import { openBlobZip } from '../../lib/zip/blobZip';
@@ -16,7 +16,7 @@ export interface CheckPackagesInput extends ActivityInput {
 }
 
 export interface CheckedPackages {
-  packages: Array<{ file: string; name: string; publisher: string; versions: string[] }>;
+  packages: PackageSummary[];
   /** How the packages were read: in place (stored) or inflated once (deflated), and the range reads made. */
   read: { inPlace: number; inflated: number; rangeReads: number };
 }
@@ -36,17 +36,8 @@ export const checkPackages = defineActivity(
       .getContainerClient(input.blob.container)
       .getBlobClient(input.blob.name);
     const zip = await openBlobZip(blob, input.blob.etag);
-    const infos: PackageInfo[] = [];
-    const unreadable: InputError[] = [];
-    for (const file of input.packageFiles) {
-      try {
-        infos.push(await readPackageInfo(zip, file));
-      } catch (e) {
-        if (!(e instanceof InputError)) throw e;
-        unreadable.push(e);
-      }
-    }
-    const problems = [...unreadable.flatMap((e) => e.problems), ...packageProblems(infos, input.app, input.published)];
+    const { infos, problems: unreadable } = await readPackageInfos(zip, input.packageFiles);
+    const problems = [...unreadable, ...packageProblems(infos, input.app, input.published)];
     if (problems.length > 0) throw new InputError(problems, 'PackageRefused');
     const read = { inPlace: 0, inflated: 0, rangeReads: 0 };
     for (const info of infos) {
@@ -58,12 +49,7 @@ export const checkPackages = defineActivity(
       `${infos.length} package(s) match app ${input.app.applicationId}: ${read.inPlace} read in place, ${read.inflated} inflated, ${read.rangeReads} range reads`,
     );
     return {
-      packages: infos.map((i) => ({
-        file: i.file,
-        name: i.identity.name,
-        publisher: i.identity.publisher,
-        versions: i.units.map((u) => `${u.version} ${u.architecture}`),
-      })),
+      packages: infos.map(packageSummary),
       read,
     };
   },
