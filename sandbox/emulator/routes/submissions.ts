@@ -18,7 +18,14 @@ const PROCESSING = ['CommitStarted', 'PreProcessing', 'Certification', 'Release'
 function submissionFrom(ctx: ApiContext, params: Params): { product: Product; sub: Submission } {
   const product = productFrom(ctx, params);
   const sub = ctx.core.store.submissionOf(product, params.submissionId ?? '');
-  if (!sub) throw notFound();
+  if (!sub) {
+    // A submission of another product is a 409, not a 404: "The submission does not belong to the
+    // specified app" (get-an-app-submission.md, and the same 409 on the update, commit, delete and
+    // status pages). The message is ours: the docs give none.
+    if (ctx.core.store.submissions.has(params.submissionId ?? ''))
+      throw apiError(409, 'InvalidState', 'The submission does not belong to the specified product.', 'submission');
+    throw notFound();
+  }
   return { product, sub };
 }
 

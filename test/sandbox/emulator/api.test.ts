@@ -104,11 +104,11 @@ describe('Store API emulator: resources and rules', () => {
       const res = await api.get(path);
       expect([path, res.status, res.text]).toEqual([path, 404, '']);
     }
-    // A submission id of another product is unknown here too.
+    // A submission id of another product is no 404: the Store says it does not belong (409, rules.test.ts).
     const other = await api.get(
       `applications/${SEED_IDS.rolloutApp}/submissions/${SEED_IDS.demoAppPublishedSubmission}`,
     );
-    expect(other.status).toBe(404);
+    expect(other.status).toBe(409);
   });
 
   it('treats paths case-insensitively', async () => {

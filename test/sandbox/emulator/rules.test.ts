@@ -55,6 +55,15 @@ describe('Store API emulator: what the Store refuses', () => {
     return { path, sub: put.body, end: await api.waitForStatus(path, FINAL) };
   }
 
+  test('a submission of another app: 409, not 404 (get-an-app-submission.md: "does not belong to the specified app")', async () => {
+    const { sub } = await create();
+    const other = await api.get(`applications/${SEED_IDS.tierApp}/submissions/${sub.id}`);
+    expect([other.status, other.body?.code]).toEqual([409, 'InvalidState']);
+    expect((await api.delete(`applications/${SEED_IDS.tierApp}/submissions/${sub.id}`)).status).toBe(409);
+    // An id no product has is still 404.
+    expect((await api.get(`applications/${APP}/submissions/1152921504699999999`)).status).toBe(404);
+  });
+
   describe('DELETE of a pending submission the Store is processing: 409 (delete-an-app-submission.md; Iktahana/illusions#1349)', () => {
     test('while in Release waiting for a manual publish', async () => {
       const { path, sub } = await create();
