@@ -4,7 +4,7 @@
  * exactly as a run will.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { readSubmission, SUBMISSION_ZIP_LIMITS } from '../lib/manifest';
+import { filesToUpload, readSubmission, SUBMISSION_ZIP_LIMITS } from '../lib/manifest';
 import { InputError } from '../lib/errors';
 import { consistencyProblems } from '../lib/package/check';
 import { packageSummary, readPackageInfos, type PackageSummary } from '../lib/package/identity';
@@ -118,4 +118,18 @@ export async function checkLocalPackages(path: string, files: string[], label = 
       notChecked: NOT_CHECKED_OFFLINE,
     };
   });
+}
+
+/**
+ * The offline check of the packages a submission read by `readSubmission` uploads. An MSI/EXE
+ * app's installers are no MSIX/APPX packages and have no package identity (the Store checks none
+ * of them), so a win32 submission has nothing to check here.
+ */
+export async function checkSubmissionPackages(
+  path: string,
+  submission: Pick<LocalSubmission, 'manifest' | 'entries'>,
+  label = path,
+): Promise<LocalPackageCheck> {
+  if (submission.manifest.target.kind === 'win32') return { packages: [], notChecked: [] };
+  return checkLocalPackages(path, filesToUpload(submission.manifest, submission.entries).packages, label);
 }

@@ -1,7 +1,7 @@
 import { isInputError } from '../../lib/errors';
 import { filesToUpload } from '../../lib/manifest';
 import { EXIT, UsageError, type ExitCode } from '../errors';
-import { checkLocalPackages, readLocalSubmission, type LocalPackageCheck } from '../localZip';
+import { checkSubmissionPackages, readLocalSubmission, type LocalPackageCheck } from '../localZip';
 import type { Output } from '../output';
 import { formatBytes } from '../../lib/zip/format';
 import { targetLabel } from '../view';
@@ -28,9 +28,7 @@ export async function validateCommand(zip: string, out: Output): Promise<ExitCod
     const files = filesToUpload(manifest, entries);
     const uploads = [...files.packages, ...files.others];
     const packages = files.packages;
-    // An MSI/EXE app's installers carry no package identity: nothing to check offline.
-    const identities =
-      manifest.target.kind === 'win32' ? { packages: [], notChecked: [] } : await checkLocalPackages(zip, packages);
+    const identities = await checkSubmissionPackages(zip, { manifest, entries });
     out.result(
       {
         valid: true,

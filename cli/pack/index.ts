@@ -6,10 +6,15 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, basename, join, relative, resolve, isAbsolute } from 'node:path';
-import { isPackageFileName, MANIFEST_NAME, mergeSubmission, pendingUploads } from '../../lib/manifest';
+import { MANIFEST_NAME } from '../../lib/manifest';
 import { writeZip, type ZipWriterEntry } from '../../lib/zip/writer';
 import { UsageError } from '../errors';
-import { checkLocalPackages, readLocalSubmission, type LocalPackageCheck, type LocalSubmission } from '../localZip';
+import {
+  checkSubmissionPackages,
+  readLocalSubmission,
+  type LocalPackageCheck,
+  type LocalSubmission,
+} from '../localZip';
 import { readReleaseFolder, type ReleaseFolder } from './folder';
 
 export { readReleaseFolder } from './folder';
@@ -42,11 +47,7 @@ export async function packFolder(dir: string, output: string, label = dir): Prom
   try {
     const { bytes } = await writeZip(entries, createWriteStream(partial));
     const checked = await readLocalSubmission(partial, output);
-    const uploads = pendingUploads(
-      checked.manifest.target.kind,
-      mergeSubmission(checked.manifest.target.kind, {}, checked.manifest, checked.entries),
-    );
-    const packages = await checkLocalPackages(partial, uploads.filter(isPackageFileName), output);
+    const packages = await checkSubmissionPackages(partial, checked, output);
     await rename(partial, out);
     return { output: out, bytes, folder, checked, packages };
   } finally {

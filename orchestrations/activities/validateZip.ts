@@ -2,13 +2,13 @@ import { config } from '../../lib/config';
 import { filesToUpload, readSubmission, SUBMISSION_ZIP_LIMITS } from '../../lib/manifest';
 import { highestPackageVersion } from '../../lib/package/identity';
 import type { BlobIdentity, ValidatedZip } from '../../lib/run';
+import { blobServiceFor } from '../../lib/storage';
+import { openBlobZip } from '../../lib/zip/blobZip';
+import { defineActivity, type ActivityInput } from './activity';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
-import { blobServiceFor } from '../../lib/storage';
-import { openBlobZip } from '../../lib/zip/blobZip';
-import { defineActivity, type ActivityInput } from './activity';
 
 export interface ValidateZipInput extends ActivityInput {
   blob: BlobIdentity;

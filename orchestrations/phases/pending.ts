@@ -2,6 +2,7 @@ import type * as df from 'durable-functions';
 import { pendingFollowerIdOf } from '../../lib/instanceId';
 import { decidePending, pendingWaitExpired, waitingFor, type PendingFacts } from '../../lib/pending';
 import type { FollowResult, ResolvedProduct } from '../../lib/run';
+import type { ProductRef } from '../../lib/store/kinds';
 import type { RunSettings } from '../activities/getRunSettings';
 import { followSubmission, type FollowOrchestrationInput } from '../followSubmission';
 import { stopRun, type RunStopped, type RunTracker } from '../tracker';
@@ -45,7 +46,7 @@ export function* waitOutPending(
     if (decision.action === 'fail') throw stopFor('resolveProduct', decision.error, resolved.correlationIds.at(-1));
     if (decision.action === 'delete') return { resolved, deletePending: pending!.submissionId };
     if (decision.action === 'none' || !pending) return { resolved };
-    yield* waitFor(run, settings, pending, deadline, pendingFollowerIdOf(run.runId, waits));
+    yield* waitFor(run, settings, resolved.product, pending, deadline, pendingFollowerIdOf(run.runId, waits));
     resolved = yield* resolveAgain();
   }
 }
@@ -58,6 +59,7 @@ export function* waitOutPending(
 function* waitFor(
   run: RunTracker,
   settings: Pick<RunSettings, 'firstIntervalSeconds' | 'maxIntervalSeconds'>,
+  product: ProductRef,
   pending: PendingFacts,
   deadline: string,
   followerId: string,
@@ -79,7 +81,7 @@ function* waitFor(
   });
   const input: FollowOrchestrationInput = {
     runId: run.runId,
-    product: run.state.product!,
+    product,
     submissionId: pending.submissionId,
     waitFor: 'published',
     deadline,
