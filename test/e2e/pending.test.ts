@@ -48,6 +48,9 @@ describe('a pending submission the Store is processing', () => {
     sandbox = await startTestSandbox({ settings: E2E_SETTINGS });
   });
   afterAll(() => sandbox?.stop());
+  // The emulator starts each test afresh, the run's queue does not: it remembers the highest version
+  // delivered per app, and a zip not above it is superseded before it reaches the Store. So each
+  // test ships versions above those of the tests before it.
   beforeEach(() => sandbox.emulator.admin.reset('default'));
 
   /** Drops `zip` and waits until its run is committed and done; the submission it made is held in Certification. */
@@ -97,16 +100,16 @@ describe('a pending submission the Store is processing', () => {
   });
 
   it('with options.pendingSubmission "fail", stops at once naming that submission and its status, and creates nothing', async () => {
-    const first = await firstInCertification(zipOf('2.0.0.0'));
+    const first = await firstInCertification(zipOf('4.0.0.0'));
     const { doc } = await dropAndFinish(
       sandbox,
       'releases/refused.zip',
       {
         target: { kind: 'app', applicationId: APP },
-        submission: { applicationPackages: [{ fileName: packageOf('3.0.0.0') }] },
+        submission: { applicationPackages: [{ fileName: packageOf('5.0.0.0') }] },
         options: { pendingSubmission: 'fail' },
       },
-      { [packageOf('3.0.0.0')]: packageFor(packageOf('3.0.0.0')) },
+      { [packageOf('5.0.0.0')]: packageFor(packageOf('5.0.0.0')) },
     );
     expect(doc.status).toBe('Failed');
     expect(doc.failure?.facts.code).toBe('PendingSubmissionExists');
@@ -119,11 +122,11 @@ describe('a pending submission the Store is processing', () => {
   });
 
   it('in Release for a manual publish: the run says it waits for a person, and goes on once Partner Center publishes it', async () => {
-    const first = await firstInCertification(zipOf('2.0.0.0', {}, { targetPublishMode: 'Manual' }));
+    const first = await firstInCertification(zipOf('6.0.0.0', {}, { targetPublishMode: 'Manual' }));
     await sandbox.emulator.admin.removeFault(first.faultId);
     const etag = await sandbox.drop(
       'releases/after-manual.zip',
-      zipOf('3.0.0.0', { waitFor: 'published' }, { targetPublishMode: 'Immediate' }),
+      zipOf('7.0.0.0', { waitFor: 'published' }, { targetPublishMode: 'Immediate' }),
     );
     const secondId = runIdOf(sandbox, 'releases/after-manual.zip', etag);
     const waiting = await sandbox.waitFor(
