@@ -304,6 +304,24 @@ describe('Store API emulator: resources and rules', () => {
     expect(ok.body.listings['fr-fr'].icon.fileStatus).toBe('PendingUpload');
   });
 
+  it("validates an add-on's enums on PUT and names the field (manage-add-on-submissions.md: contentType, lifetime, pricing)", async () => {
+    const sub = (await api.post(`inappproducts/${SEED_IDS.demoAddOn}/submissions`)).body;
+    const path = `inappproducts/${SEED_IDS.demoAddOn}/submissions/${sub.id}`;
+    const cases: Array<[Loose, string]> = [
+      [{ contentType: 'EBook' }, 'contentType'],
+      [{ lifetime: 'OneHour' }, 'lifetime'],
+      [{ pricing: { ...sub.pricing, priceId: 'Tier100' } }, 'pricing.priceId'],
+    ];
+    for (const [change, field] of cases) {
+      const res = await api.put(path, { ...sub, ...change });
+      expect([field, res.status, res.body.code]).toEqual([field, 400, 'InvalidParameterValue']);
+      expect(res.body.message).toContain(`'${field}'`);
+    }
+    // The values the docs list are taken.
+    const ok = await api.put(path, { ...sub, contentType: 'OnlineDataStorage', lifetime: 'ThreeMonths' });
+    expect([ok.status, ok.body.contentType, ok.body.lifetime]).toEqual([200, 'OnlineDataStorage', 'ThreeMonths']);
+  });
+
   it('pages list calls with top, skip and @nextLink', async () => {
     const first = await api.get('applications?top=2');
     expect(first.body.value).toHaveLength(2);
