@@ -48,6 +48,21 @@ export class ServiceError extends SubmitterError {
   }
 }
 
+/** The Functions app understood the request and refused it, in its own words (exit 1). */
+export class RefusedError extends SubmitterError {
+  override readonly name = 'RefusedError';
+  readonly retriable = false;
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly status: number,
+    /** The API's error body (its code, message and facts such as a correlation id). */
+    readonly body: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
 export function exitCodeFor(e: unknown): ExitCode {
   if (isInputError(e)) return EXIT.rejected;
   if (e instanceof ServiceError) return EXIT.unreachable;
@@ -65,6 +80,7 @@ export function errorJson(e: unknown, secrets: string[] = []): Record<string, un
   const base = { message: describeError(e, secrets) };
   if (isInputError(e))
     return { code: e.code, ...base, problems: e.problems.map((p) => ({ ...p, message: redact(p.message, secrets) })) };
+  if (e instanceof RefusedError) return { ...e.body, code: e.code, ...base };
   if (e instanceof SubmitterError) return { code: e.code, ...base };
   return { code: 'Unexpected', ...base };
 }

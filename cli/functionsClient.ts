@@ -4,7 +4,7 @@
  */
 import { isObject } from '../lib/json';
 import type { StatusDocument, summaryOf } from '../lib/statusDocument';
-import { ServiceError } from './errors';
+import { RefusedError, ServiceError } from './errors';
 
 export type RunSummary = ReturnType<typeof summaryOf>;
 
@@ -58,6 +58,29 @@ export class FunctionsClient {
     const res = await this.call('GET', `/api/submissions?blob=${encodeURIComponent(blob)}`);
     if (res.status === 200 && isObject(res.body) && Array.isArray(res.body.runs)) return res.body.runs as RunSummary[];
     throw this.unexpected(res, `the runs of ${blob}`);
+  }
+
+  /**
+   * Reads (no change) or changes a product's package rollout; `path` is the product's part of
+   * the route (`app/{id}` or `flight/{id}?applicationId=...`). The API's refusals (400, 404,
+   * 409) come back as RefusedError with the API's code and words.
+   */
+  async rollout(path: string, change?: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const [product, query] = path.split('?');
+    const route = `/api/products/${product}/rollout${query ? `?${query}` : ''}`;
+    const res = change === undefined ? await this.call('GET', route) : await this.call('POST', route, change);
+    if (res.status === 200 && isObject(res.body)) return res.body;
+    throw this.refusedOr(res, `the rollout of ${product}`);
+  }
+
+  /** An answer with the API's JSON error (a 4xx but 401/403, or the Store's refusal) as a RefusedError; else as unexpected. */
+  private refusedOr(res: { status: number; body: unknown }, what: string): Error {
+    const code = errorCode(res.body);
+    if (code && res.status !== 401 && res.status !== 403 && (res.status < 500 || code === 'StoreRefused')) {
+      const error = (res.body as { error: Record<string, unknown> }).error;
+      return new RefusedError(String(error.message), code, res.status, error);
+    }
+    return this.unexpected(res, what);
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, type ExitCode } from './errors';
 import { Output, type Streams } from './output';
+import type { RolloutAction } from './commands/rollout';
 
 const EXIT_HELP = `
 Exit codes:
@@ -28,7 +29,8 @@ export function parseDuration(value: string): number {
   return ms;
 }
 
-function serviceOptions(command: Command): Command {
+/** Where the Functions app is, its key, and --json: what every command that calls the app takes. */
+function apiOptions(command: Command): Command {
   return command
     .addOption(
       new Option('--functions-url <url>', 'base URL of the Functions app')
@@ -40,6 +42,11 @@ function serviceOptions(command: Command): Command {
         'STORE_SUBMITTER_FUNCTION_KEY',
       ),
     )
+    .option('--json', 'print one JSON document on stdout (progress goes to stderr)');
+}
+
+function serviceOptions(command: Command): Command {
+  return apiOptions(command)
     .addOption(
       new Option('--poll-interval <duration>', 'time between status polls')
         .argParser(parseDuration)
@@ -50,8 +57,7 @@ function serviceOptions(command: Command): Command {
         '--timeout <duration>',
         'stop waiting after this long (exit 4); default: until the run ends',
       ).argParser(parseDuration),
-    )
-    .option('--json', 'print one JSON document on stdout (progress goes to stderr)');
+    );
 }
 
 export function buildProgram(streams: Streams, done: (code: ExitCode) => void): Command {
@@ -181,7 +187,44 @@ ${EXIT_HELP}`,
       );
     });
 
-  for (const command of [program, ...program.commands]) command.exitOverride();
+  const rollout = program
+    .command('rollout')
+    .description(
+      "read or change the package rollout of an app's or flight's published submission, outside any run (through the Functions app)",
+    )
+    .addHelpText(
+      'after',
+      `
+<product> is an app's Store ID (9NBLGGH4R315) or a flight as <Store ID>/<flight id>.
+The Store changes a rollout only while it is in progress; otherwise the command exits 1 with its refusal.`,
+    );
+  const rolloutActions: Array<[RolloutAction, string, string?]> = [
+    ['status', 'show the rollout: its status, percentage and fallback submission'],
+    ['set', 'set the percentage of customers who get the new packages', '<percentage>'],
+    ['halt', 'stop the rollout: the percentage goes to 0, customers get the fallback submission'],
+    ['finalize', 'complete the rollout: every customer gets the new packages'],
+  ];
+  for (const [action, description, value] of rolloutActions) {
+    const sub = apiOptions(rollout.command(action).description(description).argument('<product>', 'app or flight'));
+    if (value) sub.argument(value, 'from 0 to 100');
+    sub.addHelpText('after', EXIT_HELP).action(async (product: string, ...rest: unknown[]) => {
+      const percentage = value ? (rest[0] as string) : undefined;
+      const opts = (value ? rest[1] : rest[0]) as Record<string, unknown>;
+      const { rolloutCommand } = await import('./commands/rollout');
+      done(
+        await rolloutCommand(
+          action,
+          product,
+          percentage,
+          { functionsUrl: opts.functionsUrl as string, functionKey: opts.functionKey as string | undefined },
+          new Output(opts.json === true, streams),
+        ),
+      );
+    });
+  }
+
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const command of all(program)) command.exitOverride();
   return program;
 }
 

@@ -190,7 +190,11 @@ export const getStatus: Handler = (ctx, params) => {
   return json(200, { status: sub.status, statusDetails: clone(sub.statusDetails) });
 };
 
-/** The rollout calls work on the last published submission while its rollout is in progress, and answer 409 otherwise. */
+/**
+ * The rollout calls work on the last published submission while its rollout is in progress, and answer 409 otherwise
+ * (halt-, update-the-package-rollout-percentage- and finalize-the-package-rollout-for-an-app-submission.md, in
+ * MicrosoftDocs/windows-dev-docs uwp/monetize/, whose 409 rows name these states).
+ */
 function rolloutTarget(ctx: ApiContext, params: Params): Json {
   const { product, sub } = submissionFrom(ctx, params);
   const rollout = rolloutOf(sub);
@@ -215,6 +219,7 @@ export const getRollout: Handler = (ctx, params) => {
   return rolloutReply(rolloutOf(sub) ?? { ...PACKAGE_ROLLOUT_NOT_STARTED });
 };
 
+/** `?percentage=` is a float, the share of customers who get the new packages (update-the-package-rollout-percentage-for-an-app-submission.md). */
 export const updateRolloutPercentage: Handler = (ctx, params) => {
   const rollout = rolloutTarget(ctx, params);
   const raw = ctx.query.get('percentage');
@@ -241,6 +246,7 @@ export const haltRollout: Handler = (ctx, params) => {
 
 export const finalizeRollout: Handler = (ctx, params) => {
   const rollout = rolloutTarget(ctx, params);
+  // Completes the rollout: every customer gets the new packages (finalize-the-package-rollout-for-an-app-submission.md).
   rollout.packageRolloutStatus = 'PackageRolloutComplete';
   rollout.packageRolloutPercentage = 100;
   return rolloutReply(rollout);

@@ -1,0 +1,68 @@
+import {
+  RolloutRequestError,
+  describeChange,
+  rolloutChangeOf,
+  rolloutProductOf,
+  rolloutStatusOf,
+} from '../../lib/rollout';
+
+const GUID = '43e448df-97c9-4a43-a0bc-2a445e736bcd';
+
+function refusal(fn: () => unknown): RolloutRequestError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof RolloutRequestError) return e;
+    throw e;
+  }
+  throw new Error('expected a RolloutRequestError');
+}
+
+describe('rollout requests', () => {
+  it('names an app by its Store ID and a flight by its id with its application', () => {
+    expect(rolloutProductOf('app', '9NBLGGH4R315')).toEqual({ kind: 'app', applicationId: '9NBLGGH4R315' });
+    expect(rolloutProductOf('flight', GUID, '9NBLGGH4R315')).toEqual({
+      kind: 'flight',
+      applicationId: '9NBLGGH4R315',
+      flightId: GUID,
+    });
+    expect(refusal(() => rolloutProductOf('flight', GUID)).message).toMatch(/applicationId=/);
+    expect(refusal(() => rolloutProductOf('addon', '9NBLGGH4TNNR')).message).toMatch(/"app" and "flight"/);
+    expect(refusal(() => rolloutProductOf('app', '9nblggh4r315')).status).toBe(400);
+    expect(refusal(() => rolloutProductOf('flight', 'not-a-guid', '9NBLGGH4R315')).code).toBe('InvalidProduct');
+  });
+
+  it('reads exactly one change from a body', () => {
+    expect(rolloutChangeOf({ percentage: 12.5 })).toEqual({ percentage: 12.5 });
+    expect(rolloutChangeOf({ percentage: 0 })).toEqual({ percentage: 0 });
+    expect(rolloutChangeOf({ halt: true })).toEqual({ halt: true });
+    expect(rolloutChangeOf({ finalize: true })).toEqual({ finalize: true });
+    for (const bad of [
+      undefined,
+      null,
+      [],
+      {},
+      { percentage: -1 },
+      { percentage: 100.5 },
+      { percentage: '20' },
+      { halt: false },
+      { finalize: 'yes' },
+      { halt: true, finalize: true },
+      { percentage: 20, halt: true },
+    ]) {
+      expect([bad, refusal(() => rolloutChangeOf(bad)).code]).toEqual([bad, 'InvalidBody']);
+    }
+  });
+
+  it('describes changes and statuses in short words', () => {
+    expect([{ percentage: 5 }, { halt: true as const }, { finalize: true as const }].map(describeChange)).toEqual([
+      'percentage 5',
+      'halt',
+      'finalize',
+    ]);
+    expect(rolloutStatusOf({ packageRolloutStatus: 'PackageRolloutInProgress' })).toBe('InProgress');
+    expect(rolloutStatusOf({ packageRolloutStatus: 'PackageRolloutStopped' })).toBe('Stopped');
+    expect(rolloutStatusOf({})).toBe('NotStarted');
+    expect(rolloutStatusOf(undefined)).toBe('NotStarted');
+  });
+});
