@@ -4,6 +4,7 @@
  */
 import type { StatusDocument } from '../lib/statusDocument';
 import type { Manifest, Target } from '../lib/manifest';
+import { previewLines } from '../lib/preview';
 import { formatBytes } from '../lib/zip/format';
 import { EXIT, type ExitCode } from './errors';
 
@@ -144,6 +145,7 @@ export function renderDocument(doc: StatusDocument, statusUrl?: string): string 
       );
     }
   }
+  if (doc.preview) lines.push('Preview', ...previewLines(doc.preview).map((l) => `  ${l}`));
   for (const w of doc.storeWarnings) lines.push(`Store warning ${w.code}: ${w.details}`);
   const failure = failureLines(doc);
   if (failure.length) lines.push('Failure', ...failure);

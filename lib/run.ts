@@ -7,6 +7,7 @@
  */
 import type { ErrorFacts } from './errors';
 import type { ManifestOptions, Target } from './manifest';
+import type { SubmissionPreview } from './preview';
 import type { Release, Supersession } from './productQueue';
 import type { AppIdentity, PublishedUnit } from './package/check';
 import type { ProductRef } from './store/kinds';
@@ -121,6 +122,10 @@ export interface RunState {
   pendingWait?: PendingWait;
   /** The pending submissions the run waited for before it created its own. */
   waitedForSubmissions?: string[];
+  /** What the submission changes against the published one: its first changes (all of them are in the report). */
+  preview?: SubmissionPreview;
+  /** The whole preview, in the reports container, until the report takes it in. */
+  previewBlob?: string;
 }
 
 /** What a win32 run shows of its work on the draft; enough for a cleanup to put the draft back. */

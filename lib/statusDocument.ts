@@ -48,6 +48,8 @@ export interface StatusDocument {
   pendingWait?: Omit<PendingWait, 'followerId'> & { message: string; polls?: number; nextPollAt?: string };
   /** The pending submissions the run waited for before it created its own. */
   waitedForSubmissions?: string[];
+  /** What the submission changes against the published one (lib/preview.ts): bounded here, whole in the report. */
+  preview?: RunState['preview'];
 }
 
 /** The parts of a Durable status the document needs (the client's DurableOrchestrationStatus fits). */
@@ -152,6 +154,7 @@ export function statusDocument(
     supersededBy: state?.supersededBy,
     pendingWait: pendingWait && pendingWaitView(pendingWait, follower),
     waitedForSubmissions: state?.waitedForSubmissions,
+    ...(state?.preview ? { preview: state.preview } : {}),
   };
 }
 

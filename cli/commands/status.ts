@@ -1,4 +1,5 @@
 import { isInstanceId } from '../../lib/instanceId';
+import { previewLines } from '../../lib/preview';
 import { registerSecret } from '../../lib/redact';
 import type { StatusDocument } from '../../lib/statusDocument';
 import { EXIT, UsageError, type ExitCode } from '../errors';
@@ -71,6 +72,7 @@ export async function watchRun(
   const started = Date.now();
   let key = '';
   let current: StatusDocument | undefined;
+  let previewShown = false;
   out.live.status(
     () =>
       `${current ? `${current.phase}${current.storeStatus ? ` · Store ${current.storeStatus}` : ''}` : 'waiting for the run to start'} · ${formatDuration(Date.now() - started)}`,
@@ -90,6 +92,11 @@ export async function watchRun(
       timeoutMs: options.timeout,
       onPoll: (d) => {
         current = d;
+        // What the submission changes, once, as soon as the run knows it (before it commits).
+        if (d?.preview && !previewShown) {
+          previewShown = true;
+          for (const line of previewLines(d.preview)) out.info(line);
+        }
         const next = progressKey(d);
         if (next !== key) out.info(progressLine(d));
         key = next;

@@ -1,5 +1,6 @@
-import { RestError } from '@azure/storage-blob';
+import { RestError, type ContainerClient } from '@azure/storage-blob';
 import { config } from '../../lib/config';
+import type { SubmissionPreview } from '../../lib/preview';
 import type { RunState } from '../../lib/run';
 import { finalDocument } from '../../lib/statusDocument';
 import { blobServiceFor, reportsContainer, ZIP_METADATA } from '../../lib/storage';
@@ -26,6 +27,8 @@ export const writeReport = defineActivity('writeReport', async (input: ReportInp
   const document = finalDocument(input.instanceId, { ...state, reportBlob: name }, input.createdTime, input.endedTime);
   const reports = reportsContainer();
   await reports.createIfNotExists();
+  // The status carries the first changes of the preview; the report carries them all.
+  if (state.previewBlob) document.preview = await wholePreview(reports, state.previewBlob, document.preview);
   const body = JSON.stringify(document, null, 2);
   await reports.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
     blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
@@ -56,3 +59,18 @@ export const writeReport = defineActivity('writeReport', async (input: ReportInp
   scope.log(`report written to ${config().reportsContainer}/${name}`);
   return { reportBlob: name, zipStamped: stamped };
 });
+
+/** The whole preview the run wrote beside its report; the bounded one when that blob is gone. */
+async function wholePreview(
+  reports: ContainerClient,
+  name: string,
+  bounded: SubmissionPreview | undefined,
+): Promise<SubmissionPreview | undefined> {
+  try {
+    const bytes = await reports.getBlobClient(name).downloadToBuffer();
+    return JSON.parse(bytes.toString('utf8')) as SubmissionPreview;
+  } catch (e) {
+    if (e instanceof RestError && e.statusCode === 404) return bounded;
+    throw e;
+  }
+}

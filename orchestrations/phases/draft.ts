@@ -2,6 +2,7 @@ import type * as df from 'durable-functions';
 import type { RunInput } from '../../lib/run';
 import type { ProductRef } from '../../lib/store/kinds';
 import { createSubmission, discardSubmission } from '../activities/storeSubmissionSteps';
+import { previewSubmission } from '../activities/previewSubmission';
 import { updateSubmission } from '../activities/updateSubmission';
 import { failureOf, RunStopped, type RunTracker } from '../tracker';
 import type { PreparedProduct } from './product';
@@ -40,6 +41,18 @@ export function* createDraft(
       submissionId: draft.submissionId,
     }),
   );
+  // What it changes against the published submission, before anything is committed (a dry run shows it too).
+  const previewed = yield* orDiscard(
+    run,
+    draft,
+    run.step('UpdatingSubmission', previewSubmission, {
+      blob: input.blob,
+      product,
+      submissionId: draft.submissionId,
+      publishedSubmissionId: prepared.publishedSubmissionId,
+    }),
+  );
+  run.show({ preview: previewed.preview, previewBlob: previewed.previewBlob });
   return { ...draft, targetPublishMode: updated.targetPublishMode };
 }
 

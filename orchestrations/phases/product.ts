@@ -14,6 +14,8 @@ export interface PreparedProduct {
   product: ProductRef;
   /** The pending submission the run found (and deleted): create must never mistake it for its own. */
   clearedPendingId?: string;
+  /** The product's published submission: what the preview compares against. */
+  publishedSubmissionId?: string;
 }
 
 /**
@@ -53,7 +55,7 @@ export function* prepareProduct(
   if (deletePending) {
     yield* run.step('ClearingPendingSubmission', deletePendingSubmission, { product, submissionId: deletePending });
   }
-  return { product, clearedPendingId: deletePending };
+  return { product, clearedPendingId: deletePending, publishedSubmissionId: publishedId };
 }
 
 /**

@@ -98,6 +98,14 @@ describe('store-submitter against the sandbox', () => {
       // Progress went to stderr, so stdout stayed one JSON document.
       expect(submitted.stderr).toMatch(/Uploaded .*app-1\.3\.0\.zip/);
       expect(submitted.stderr).toMatch(/Succeeded {2}Succeeded +Store: Published/);
+      // What the submission changes, printed before the commit: the new release notes and package.
+      expect(submitted.stderr).toContain(
+        `Changes against the published submission ${SEED_IDS.demoAppPublishedSubmission}:`,
+      );
+      expect(submitted.stderr).toContain(`[en-us] releaseNotes changed`);
+      expect(submitted.stderr).toMatch(
+        new RegExp(`added package ${PKG.replace(/\./g, '\\.')} \\(1\\.3\\.0\\.0, X64\\)`),
+      );
 
       const published = await storeGet(sandbox, `applications/${APP}/submissions/${out.status.submissionId}`);
       const listing = (
@@ -124,6 +132,7 @@ describe('store-submitter against the sandbox', () => {
       expect(byName.stdout).toContain(`Run         ${out.instanceId}`);
       expect(byName.stdout).toContain('Status      Succeeded, phase Succeeded');
       expect(byName.stdout).toMatch(/commitSubmission +ok/);
+      expect(byName.stdout).toContain('Preview\n  Changes against the published submission');
     },
   );
 

@@ -17,6 +17,9 @@ import type {
 import type { Turn } from '../../../lib/productQueue';
 import type { RunSettings } from '../../../orchestrations/activities/getRunSettings';
 import type { UploadSummary } from '../../../orchestrations/activities/uploadPackageZip';
+import type { previewSubmission } from '../../../orchestrations/activities/previewSubmission';
+
+type PreviewOutput = NonNullable<(typeof previewSubmission)['output']>;
 import { fail, ok, type Answer, type Script } from './replay';
 
 export const APP_ID = '9NBLGGH4R315';
@@ -91,6 +94,16 @@ const HAPPY: Answers = {
       targetPublishMode: 'Immediate',
       correlationIds: ['cid-get', 'cid-put'],
     } satisfies UpdatedSubmission & { targetPublishMode: string }),
+  previewSubmission: () =>
+    ok({
+      preview: {
+        against: PUBLISHED_ID,
+        counts: { language: 0, text: 1, image: 0, package: 0, setting: 0 },
+        changes: [{ area: 'text', change: 'changed', language: 'en-us', field: 'title', before: 'A', after: 'B' }],
+      },
+      previewBlob: `${RUN_INPUT.blob.name}/${RUN_ID}.preview.json`,
+      correlationIds: ['cid-preview'],
+    } satisfies PreviewOutput),
   uploadPackageZip: () =>
     ok({
       bytes: 2048,

@@ -66,6 +66,7 @@ describe('submitToStore in process: a plain run', () => {
       'resolveProduct',
       'createSubmission',
       'updateSubmission',
+      'previewSubmission',
       'uploadPackageZip',
       'commitSubmission',
       'followSubmission',
@@ -113,6 +114,7 @@ describe('submitToStore in process: a plain run', () => {
       'resolveProduct',
       'createSubmission',
       'updateSubmission',
+      'previewSubmission',
       'uploadPackageZip',
       'commitSubmission',
       'waitFor:commit',
@@ -432,11 +434,31 @@ describe('submitToStore in process: the submission', () => {
     expect(from(played, 'createSubmission')).toEqual([
       'createSubmission',
       'updateSubmission',
+      'previewSubmission',
       'discardSubmission',
       ...FINISH,
     ]);
     expect(inputOf(played, 'discardSubmission')).toMatchObject({ product: PRODUCT, submissionId: SUBMISSION_ID });
     expect(played.output).toMatchObject({ outcome: 'DryRunSucceeded', phase: 'Succeeded', dryRun: true });
+    // A dry run shows what the submission would have changed.
+    expect((played.output as RunState).preview?.counts.text).toBe(1);
+  });
+
+  it('previews the updated submission against the published one, and a failed preview deletes the submission', async () => {
+    const played = await run(store());
+    expect(inputOf(played, 'previewSubmission')).toMatchObject({
+      blob: RUN_INPUT.blob,
+      product: PRODUCT,
+      submissionId: SUBMISSION_ID,
+      publishedSubmissionId: PUBLISHED_ID,
+    });
+    expect(played.output).toMatchObject({
+      preview: { against: PUBLISHED_ID, changes: [{ area: 'text', field: 'title' }] },
+      previewBlob: `${RUN_INPUT.blob.name}/${RUN_ID}.preview.json`,
+    });
+    const failed = await run(store({ previewSubmission: () => fail(storeError(400, 'InvalidParameterValue')) }));
+    expect(from(failed, 'previewSubmission')).toEqual(['previewSubmission', 'discardSubmission', ...FINISH]);
+    expect(failed.output).toBeUndefined();
   });
 
   it('retries a transient failure after a durable timer that honours Retry-After, and records the attempts', async () => {
@@ -457,6 +479,7 @@ describe('submitToStore in process: the submission', () => {
       'updateSubmission',
       '(timer)',
       'updateSubmission',
+      'previewSubmission',
     ]);
     // The queue's settle timer, then the Store's 45 s after the 429, then the backoff's second step after the 503.
     expect(timerWaits(played.actions)).toEqual([10, 45, 10]);

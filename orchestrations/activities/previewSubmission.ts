@@ -1,0 +1,93 @@
+import { config } from '../../lib/config';
+import { SUBMISSION_ZIP_LIMITS } from '../../lib/manifest';
+import { isInputError } from '../../lib/errors';
+import { readPackageInfo, storeArchitecture } from '../../lib/package/identity';
+import { boundPreview, previewChanges, type PackageFacts, type SubmissionPreview } from '../../lib/preview';
+import type { BlobIdentity } from '../../lib/run';
+import { blobServiceFor, reportsContainer } from '../../lib/storage';
+import { kindInfo, type ProductRef } from '../../lib/store/kinds';
+import { openBlobZip } from '../../lib/zip/blobZip';
+import { defineActivity, type ActivityInput } from './activity';
+
+export interface PreviewInput extends ActivityInput {
+  blob: BlobIdentity;
+  product: ProductRef;
+  submissionId: string;
+  /** The product's published submission, the one the preview compares against; none for a first submission. */
+  publishedSubmissionId?: string;
+}
+
+/** How much of the preview the status document carries: the custom status of a run must stay far below 16 KB. */
+export const PREVIEW_STATUS_BYTES = 4096;
+
+/** Where the whole preview waits for the report: beside it, under the zip's name. */
+export function previewBlobName(zipName: string, instanceId: string): string {
+  return `${zipName}/${instanceId}.preview.json`;
+}
+
+/**
+ * Compares the updated submission, as the Store now holds it, with the published one. The
+ * whole preview goes to a blob beside the report (the report then carries it); the run's
+ * status gets its first changes, up to PREVIEW_STATUS_BYTES.
+ */
+export const previewSubmission = defineActivity(
+  'previewSubmission',
+  async (
+    input: PreviewInput,
+    scope,
+  ): Promise<{ preview: SubmissionPreview; previewBlob: string; correlationIds: string[] }> => {
+    const store = scope.store();
+    const proposed = await store.getSubmission(input.product, input.submissionId);
+    const published = input.publishedSubmissionId
+      ? await store.getSubmission(input.product, input.publishedSubmissionId)
+      : undefined;
+    const facts = await packageFacts(input, proposed.value);
+    const full = previewChanges(input.product.kind, published?.value, proposed.value, facts);
+    const name = previewBlobName(input.blob.name, input.instanceId);
+    const reports = reportsContainer();
+    await reports.createIfNotExists();
+    const body = JSON.stringify(full, null, 2);
+    await reports.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
+      blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
+    });
+    scope.log(
+      `submission ${input.submissionId} against ${input.publishedSubmissionId ?? 'nothing published'}: ${full.changes.length} change(s), in ${config().reportsContainer}/${name}`,
+    );
+    return {
+      preview: boundPreview(full, PREVIEW_STATUS_BYTES),
+      previewBlob: name,
+      correlationIds: [proposed.correlationId, ...(published ? [published.correlationId] : [])],
+    };
+  },
+);
+
+/** Version and architecture of the packages the submission adds, read from the zip; a package that cannot be read has none. */
+async function packageFacts(input: PreviewInput, proposed: Record<string, unknown>): Promise<PackageFacts> {
+  const field = kindInfo(input.product.kind).packagesField;
+  const list = field && Array.isArray(proposed[field]) ? (proposed[field] as Array<Record<string, unknown>>) : [];
+  const adding = list.filter((p) => p.fileStatus === 'PendingUpload').map((p) => String(p.fileName));
+  if (!adding.length) return {};
+  const blob = blobServiceFor(config().submissionsStorage)
+    .getContainerClient(input.blob.container)
+    .getBlobClient(input.blob.name);
+  const zip = await openBlobZip(blob, input.blob.etag, SUBMISSION_ZIP_LIMITS);
+  const facts: PackageFacts = {};
+  for (const file of adding) {
+    const entry = zip.entries.find((e) => e.name === file || e.name === file.replace(/\\/g, '/'));
+    if (!entry) continue;
+    try {
+      const info = await readPackageInfo(zip, entry.name);
+      const units = info.units;
+      facts[file] = {
+        version: info.identity.version,
+        ...(units.length
+          ? { architecture: [...new Set(units.map((u) => storeArchitecture(u.architecture)))].join(', ') }
+          : {}),
+      };
+    } catch (e) {
+      // A package that is not one: the Store's own validation names what is wrong with it, at commit.
+      if (!isInputError(e)) throw e;
+    }
+  }
+  return facts;
+}
