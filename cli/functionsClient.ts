@@ -60,6 +60,17 @@ export class FunctionsClient {
     throw this.unexpected(res, `the runs of ${blob}`);
   }
 
+  /** Approves or rejects a run waiting at the approval gate; the API's refusal (409 not waiting, 404) as RefusedError. */
+  async decide(instanceId: string, approved: boolean, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const res = await this.call(
+      'POST',
+      `/api/submissions/${encodeURIComponent(instanceId)}/${approved ? 'approve' : 'reject'}`,
+      body,
+    );
+    if (res.status === 202 && isObject(res.body)) return res.body;
+    throw this.refusedOr(res, `${approved ? 'approving' : 'rejecting'} run ${instanceId}`);
+  }
+
   /**
    * Reads (no change) or changes a product's package rollout; `path` is the product's part of
    * the route (`app/{id}` or `flight/{id}?applicationId=...`). The API's refusals (400, 404,

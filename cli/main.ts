@@ -187,6 +187,42 @@ ${EXIT_HELP}`,
       );
     });
 
+  for (const approved of [true, false]) {
+    const name = approved ? 'approve' : 'reject';
+    const command = apiOptions(
+      program
+        .command(name)
+        .description(
+          approved
+            ? 'approve a run waiting at the approval gate (options.commit "approval"): it commits its submission'
+            : 'reject a run waiting at the approval gate: it deletes its submission and ends Rejected',
+        )
+        .argument('<run>', 'instance id (zip-...) or blob name (its newest run)'),
+    );
+    if (approved) command.option('--comment <text>', 'why, for the status and the report');
+    else command.requiredOption('--reason <text>', 'why, for the status and the report');
+    command
+      .option('--by <name>', 'who decides (App Service authentication, when on, names the caller instead)')
+      .addHelpText('after', EXIT_HELP)
+      .action(async (ref: string, opts: Record<string, unknown>) => {
+        const { decideCommand } = await import('./commands/approve');
+        done(
+          await decideCommand(
+            approved,
+            ref,
+            {
+              functionsUrl: opts.functionsUrl as string,
+              functionKey: opts.functionKey as string | undefined,
+              comment: opts.comment as string | undefined,
+              reason: opts.reason as string | undefined,
+              by: opts.by as string | undefined,
+            },
+            new Output(opts.json === true, streams),
+          ),
+        );
+      });
+  }
+
   const rollout = program
     .command('rollout')
     .description(

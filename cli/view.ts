@@ -12,7 +12,9 @@ import { EXIT, type ExitCode } from './errors';
 const INPUT_FAILURES = new Set(['InvalidManifest', 'InvalidZip', 'InvalidOptions', 'InvalidInput']);
 
 export function isFinished(doc: StatusDocument): boolean {
-  return doc.status === 'Succeeded' || doc.status === 'Failed' || doc.status === 'Canceled';
+  return (
+    doc.status === 'Succeeded' || doc.status === 'Failed' || doc.status === 'Canceled' || doc.status === 'Rejected'
+  );
 }
 
 export function exitCodeForRun(doc: StatusDocument): ExitCode {
@@ -66,6 +68,15 @@ export function progressLine(doc: StatusDocument | undefined, at: Date = new Dat
   return `${clock(at)}  ${doc.status.padEnd(9)}  ${doc.phase.padEnd(25)}${store}`.trimEnd();
 }
 
+/** What to do while a run waits at the approval gate. */
+export function approvalHint(instanceId: string, approval: NonNullable<StatusDocument['approval']>): string {
+  return [
+    `Waiting for approval until ${approval.deadline}${approval.partnerCenterUrl ? ` (the submission: ${approval.partnerCenterUrl})` : ''}.`,
+    `  approve: store-submitter approve ${instanceId} [--comment "..."]`,
+    `  reject:  store-submitter reject ${instanceId} --reason "..."`,
+  ].join('\n');
+}
+
 /** The closing lines of a followed run. */
 export function outcomeLines(doc: StatusDocument): string[] {
   const product = targetLabel(doc.product);
@@ -80,6 +91,14 @@ export function outcomeLines(doc: StatusDocument): string[] {
     }
     return [`Succeeded: ${product}, ${submission}${doc.storeStatus ? ` (Store: ${doc.storeStatus})` : ''}.`];
   }
+  const decision = doc.approval?.decision;
+  if (doc.status === 'Rejected')
+    return [
+      `Rejected: ${product}, ${submission} deleted, nothing committed.`,
+      ...(decision
+        ? [`  rejected by ${decision.by} at ${decision.at}${decision.comment ? `: ${decision.comment}` : ''}`]
+        : []),
+    ];
   const lines = [`${doc.status}: ${product}, ${submission}${doc.storeStatus ? ` (Store: ${doc.storeStatus})` : ''}.`];
   lines.push(...failureLines(doc));
   return lines;
@@ -116,6 +135,15 @@ export function renderDocument(doc: StatusDocument, statusUrl?: string): string 
       'Submission',
       `${doc.submissionId ?? '(none yet)'}${doc.storeStatus ? `, Store status ${doc.storeStatus}` : ''}`,
     ]);
+  if (doc.approval) {
+    const d = doc.approval.decision;
+    rows.push([
+      'Approval',
+      d
+        ? `${doc.approval.state} by ${d.by} at ${d.at}${d.comment ? `: ${d.comment}` : ''}`
+        : `${doc.approval.state}, until ${doc.approval.deadline}${doc.approval.partnerCenterUrl ? `; ${doc.approval.partnerCenterUrl}` : ''}`,
+    ]);
+  }
   if (doc.upload)
     rows.push([
       'Upload',

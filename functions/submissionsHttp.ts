@@ -136,7 +136,7 @@ function requestedAt(status: DurableStatus): string {
   return created instanceof Date ? created.toISOString() : (created ?? '');
 }
 
-const RUN_STATUSES: RunStatus[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Canceling', 'Canceled'];
+const RUN_STATUSES: RunStatus[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Canceling', 'Canceled', 'Rejected'];
 
 /** GET /api/submissions?blob=<name>&status=Running,Failed: find runs. */
 export async function listSubmissions(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

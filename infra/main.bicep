@@ -57,6 +57,11 @@ param submissionsContainerName string = 'submissions'
 @description('Container the run reports are written to.')
 param reportsContainerName string = 'submission-reports'
 
+@description('APPROVAL_TIMEOUT_HOURS: how long a run with options.commit "approval" waits for approve or reject before it deletes its submission and fails.')
+@minValue(1)
+@maxValue(720)
+param approvalTimeoutHours int = 72
+
 @description('Object id of the user running azd (azd sets it): gets blob access to the submissions and reports containers (for the CLI) and may set the Store secret. Empty: no access for anyone but the app.')
 param principalId string = ''
 
@@ -89,6 +94,7 @@ module resources 'resources.bicep' = {
     storeClientSecret: storeClientSecret
     submissionsContainerName: submissionsContainerName
     reportsContainerName: reportsContainerName
+    approvalTimeoutHours: approvalTimeoutHours
     principalId: principalId
     principalType: principalType
   }

@@ -22,6 +22,7 @@ param storeClientId string
 param storeClientSecret string
 param submissionsContainerName string
 param reportsContainerName string
+param approvalTimeoutHours int
 param principalId string
 param principalType string
 
@@ -242,6 +243,7 @@ var storeSettings = {
   STORE_CREDENTIAL: 'secret'
   // Versionless: a new version of the secret is picked up on restart, or within a day.
   STORE_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${storeClientSecretName})'
+  APPROVAL_TIMEOUT_HOURS: string(approvalTimeoutHours)
 }
 
 var monitoringSettings = {

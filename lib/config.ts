@@ -28,6 +28,8 @@ export const SETTINGS = {
   queuePollSeconds: 'QUEUE_POLL_SECONDS',
   commitDeadlineMinutes: 'COMMIT_DEADLINE_MINUTES',
   publishDeadlineHours: 'PUBLISH_DEADLINE_HOURS',
+  /** How long a run with options.commit "approval" waits for a decision before it deletes its submission and fails. */
+  approvalTimeoutHours: 'APPROVAL_TIMEOUT_HOURS',
   uploadBlockMiB: 'UPLOAD_BLOCK_SIZE_MIB',
   uploadConcurrency: 'UPLOAD_CONCURRENCY',
   uploadMethod: 'UPLOAD_METHOD',
@@ -70,6 +72,8 @@ export interface Config {
     maxIntervalSeconds: number;
     commitDeadlineMinutes: number;
     publishDeadlineHours: number;
+    /** How long the approval gate waits (hours, fractions allowed). */
+    approvalTimeoutHours: number;
     /** How long a new run lets earlier uploads of its product join the queue before it asks for its turn. */
     queueSettleSeconds: number;
     /** How often a queued run asks again whether it is its turn. */
@@ -202,6 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxIntervalSeconds: r.number(SETTINGS.pollMaxSeconds, 900, 1, 86400),
       commitDeadlineMinutes: r.number(SETTINGS.commitDeadlineMinutes, 180, 1, 60 * 24 * 30),
       publishDeadlineHours: r.number(SETTINGS.publishDeadlineHours, 24 * 14, 1, 24 * 90),
+      approvalTimeoutHours: r.number(SETTINGS.approvalTimeoutHours, 72, 0.01, 24 * 30),
       queueSettleSeconds: r.number(SETTINGS.queueSettleSeconds, 10, 0, 600),
       queuePollSeconds: r.number(SETTINGS.queuePollSeconds, 15, 1, 3600),
     },

@@ -7,6 +7,7 @@
  */
 import type { ErrorFacts } from './errors';
 import type { ManifestOptions, Target } from './manifest';
+import type { ApprovalView } from './approval';
 import type { SubmissionPreview } from './preview';
 import type { Release, Supersession } from './productQueue';
 import type { AppIdentity, PublishedUnit } from './package/check';
@@ -47,6 +48,7 @@ export type Phase =
   | 'Uploading'
   | 'Committing'
   | 'WaitingForStore'
+  | 'AwaitingApproval'
   // MSI/EXE apps (target.kind win32):
   | 'ReadingDraft'
   | 'WaitingForOngoingSubmission'
@@ -59,10 +61,11 @@ export type Phase =
   | 'WritingReport'
   | 'Succeeded'
   | 'Failed'
-  | 'Canceled';
+  | 'Canceled'
+  | 'Rejected';
 
 /** `Superseded`: a newer release of the same product made this zip's moot; nothing was submitted (see `supersededBy`). */
-export type Outcome = 'Succeeded' | 'DryRunSucceeded' | 'Superseded' | 'Failed' | 'Canceled';
+export type Outcome = 'Succeeded' | 'DryRunSucceeded' | 'Superseded' | 'Failed' | 'Canceled' | 'Rejected';
 
 export interface StepRecord {
   step: string;
@@ -126,6 +129,8 @@ export interface RunState {
   preview?: SubmissionPreview;
   /** The whole preview, in the reports container, until the report takes it in. */
   previewBlob?: string;
+  /** options.commit "approval": the gate, and who decided what. */
+  approval?: ApprovalView;
 }
 
 /** What a win32 run shows of its work on the draft; enough for a cleanup to put the draft back. */

@@ -7,7 +7,8 @@ import { waitingFor } from './pending';
 import type { Outcome, PendingWait, Phase, RunFailure, RunState, StepRecord } from './run';
 
 /** `Canceling`: canceled, and its clean-up (deleting the submission it had not committed, the report) still runs. */
-export type RunStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Canceling' | 'Canceled';
+/** `Rejected`: someone rejected the submission at the approval gate; it was deleted, nothing committed. */
+export type RunStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Canceling' | 'Canceled' | 'Rejected';
 
 export interface StatusDocument {
   instanceId: string;
@@ -50,6 +51,8 @@ export interface StatusDocument {
   waitedForSubmissions?: string[];
   /** What the submission changes against the published one (lib/preview.ts): bounded here, whole in the report. */
   preview?: RunState['preview'];
+  /** options.commit "approval": the gate's state, deadline, Partner Center link and the decision. */
+  approval?: RunState['approval'];
 }
 
 /** The parts of a Durable status the document needs (the client's DurableOrchestrationStatus fits). */
@@ -84,7 +87,9 @@ function runStatusOf(runtimeStatus: string, state: RunState | undefined): RunSta
     case 'Suspended':
       return 'Running';
     case 'Completed':
-      return state?.outcome === 'Canceled' ? 'Canceled' : state?.outcome === 'Failed' ? 'Failed' : 'Succeeded';
+      return state?.outcome === 'Canceled' || state?.outcome === 'Failed' || state?.outcome === 'Rejected'
+        ? state.outcome
+        : 'Succeeded';
     case 'Terminated':
     case 'Canceled':
       return 'Canceled';
@@ -155,6 +160,7 @@ export function statusDocument(
     pendingWait: pendingWait && pendingWaitView(pendingWait, follower),
     waitedForSubmissions: state?.waitedForSubmissions,
     ...(state?.preview ? { preview: state.preview } : {}),
+    ...(state?.approval ? { approval: state.approval } : {}),
   };
 }
 

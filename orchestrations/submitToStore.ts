@@ -2,6 +2,7 @@ import * as df from 'durable-functions';
 import { queuePlace } from '../lib/productQueue';
 import type { RunInput, RunState, ValidatedZip } from '../lib/run';
 import { RUN_ORCHESTRATION } from '../lib/runClient';
+import { awaitApproval } from './phases/approval';
 import { uploadAndCommit } from './phases/commit';
 import { createDraft, discardDryRun } from './phases/draft';
 import { finishRun } from './phases/finish';
@@ -31,7 +32,7 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
     // MSI/EXE apps: another API, one draft per product and no upload (phases/win32.ts).
     if (!superseded && zip.target.kind === 'win32')
       yield* submitWin32(context, run, input, settings, zip.target, zip.options);
-    else if (!superseded) yield* submit(run, input, settings, zip);
+    else if (!superseded) yield* submit(context, run, input, settings, zip);
   } catch (e) {
     run.fail(e);
   }
@@ -40,6 +41,7 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
 
 /** The run's turn: from the product's state in the Store to the goal the options name. */
 function* submit(
+  context: df.OrchestrationContext,
   run: RunTracker,
   input: RunInput,
   settings: RunSettings,
@@ -51,7 +53,10 @@ function* submit(
     yield* discardDryRun(run, draft);
     run.show({ outcome: 'DryRunSucceeded' });
   } else {
-    const status = yield* uploadAndCommit(run, input, draft);
+    // options.commit "approval": a person approves (commit) or rejects (deleted, outcome Rejected) first.
+    const gate = zip.options.commit === 'approval' ? () => awaitApproval(context, run, settings, draft) : undefined;
+    const status = yield* uploadAndCommit(run, input, draft, gate);
+    if (status === undefined) return;
     yield* followToGoal(run, settings, zip.options, draft, status);
     run.show({ outcome: 'Succeeded' });
   }

@@ -6,7 +6,15 @@ import { EXIT, UsageError, type ExitCode } from '../errors';
 import { followRun } from '../follow';
 import { FunctionsClient } from '../functionsClient';
 import type { Output } from '../output';
-import { exitCodeForRun, formatDuration, outcomeLines, progressKey, progressLine, renderDocument } from '../view';
+import {
+  approvalHint,
+  exitCodeForRun,
+  formatDuration,
+  outcomeLines,
+  progressKey,
+  progressLine,
+  renderDocument,
+} from '../view';
 
 export interface ServiceOptions {
   functionsUrl: string;
@@ -27,19 +35,7 @@ export async function statusCommand(ref: string, options: StatusOptions, out: Ou
   registerSecret(options.functionKey);
   try {
     const functions = new FunctionsClient(options.functionsUrl, options.functionKey);
-    let instanceId = ref;
-    let others: string[] = [];
-    if (!isInstanceId(ref)) {
-      if (!/\.zip$/i.test(ref))
-        throw new UsageError(
-          `"${ref}" is neither a run id (zip-<40 hex digits>) nor the name of a zip in the container`,
-          '<run>',
-        );
-      const runs = await functions.runsFor(ref);
-      if (!runs.length) throw new UsageError(`no run for a zip named "${ref}" in the submissions container`, '<run>');
-      instanceId = runs[0]!.instanceId;
-      others = runs.slice(1).map((r) => `${r.instanceId} (${r.status}, ${r.createdTime ?? 'unknown time'})`);
-    }
+    const { instanceId, others } = await runIdFor(functions, ref);
     const statusUrl = functions.statusUrl(instanceId);
     if (options.wait) {
       const ended = await watchRun(functions, instanceId, options, out);
@@ -62,6 +58,25 @@ export async function statusCommand(ref: string, options: StatusOptions, out: Ou
   }
 }
 
+/** The run a `<run>` argument names: a run id as it is, a zip's name as its newest run (and the others). */
+export async function runIdFor(
+  functions: FunctionsClient,
+  ref: string,
+): Promise<{ instanceId: string; others: string[] }> {
+  if (isInstanceId(ref)) return { instanceId: ref, others: [] };
+  if (!/\.zip$/i.test(ref))
+    throw new UsageError(
+      `"${ref}" is neither a run id (zip-<40 hex digits>) nor the name of a zip in the container`,
+      '<run>',
+    );
+  const runs = await functions.runsFor(ref);
+  if (!runs.length) throw new UsageError(`no run for a zip named "${ref}" in the submissions container`, '<run>');
+  return {
+    instanceId: runs[0]!.instanceId,
+    others: runs.slice(1).map((r) => `${r.instanceId} (${r.status}, ${r.createdTime ?? 'unknown time'})`),
+  };
+}
+
 /** Follows a run with the live view; says how it ended and which exit code that is. */
 export async function watchRun(
   functions: FunctionsClient,
@@ -73,6 +88,7 @@ export async function watchRun(
   let key = '';
   let current: StatusDocument | undefined;
   let previewShown = false;
+  let gateShown = false;
   out.live.status(
     () =>
       `${current ? `${current.phase}${current.storeStatus ? ` · Store ${current.storeStatus}` : ''}` : 'waiting for the run to start'} · ${formatDuration(Date.now() - started)}`,
@@ -96,6 +112,10 @@ export async function watchRun(
         if (d?.preview && !previewShown) {
           previewShown = true;
           for (const line of previewLines(d.preview)) out.info(line);
+        }
+        if (d?.approval?.state === 'Waiting' && !gateShown) {
+          gateShown = true;
+          out.info(approvalHint(instanceId, d.approval));
         }
         const next = progressKey(d);
         if (next !== key) out.info(progressLine(d));

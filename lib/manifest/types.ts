@@ -64,6 +64,8 @@ export interface ManifestOptions {
   existingRollout: 'fail' | 'finalize' | 'halt';
   /** win32 only: what to do while a submission of the product is in progress (default wait). */
   ongoingSubmission?: 'wait' | 'fail';
+  /** auto (default): commit at once; approval: wait for approve or reject (apps, flights, add-ons). */
+  commit?: 'auto' | 'approval';
 }
 
 export const DEFAULT_OPTIONS: Readonly<ManifestOptions> = Object.freeze({

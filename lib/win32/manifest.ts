@@ -179,6 +179,12 @@ export function optionProblems(
         field: `${prefix}.existingRollout`,
         message: 'does not apply to a win32 target: MSI/EXE apps have no package rollouts',
       });
+    if (options.commit === 'approval')
+      problems.push({
+        file,
+        field: `${prefix}.commit`,
+        message: 'the approval gate is not available for win32 targets: their submission is committed as it is made',
+      });
   } else if (kind && options.ongoingSubmission !== undefined) {
     problems.push({
       file,

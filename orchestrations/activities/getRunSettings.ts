@@ -6,6 +6,8 @@ export interface RunSettings {
   maxIntervalSeconds: number;
   commitDeadlineMinutes: number;
   publishDeadlineHours: number;
+  /** APPROVAL_TIMEOUT_HOURS; absent in a run started before the setting existed (then 72). */
+  approvalTimeoutHours?: number;
   queueSettleSeconds: number;
   queuePollSeconds: number;
 }

@@ -39,6 +39,6 @@ export function* finishRun(run: RunTracker, createdTime: string | undefined): Ge
     run.enter('Failed');
     throw new Error(failure?.message ?? 'The run failed.');
   }
-  run.enter(outcome === 'Canceled' ? 'Canceled' : 'Succeeded');
+  run.enter(outcome === 'Canceled' || outcome === 'Rejected' ? outcome : 'Succeeded');
   return run.state;
 }

@@ -172,7 +172,8 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
     logs,
     status,
     waitFor,
-    finished: (instanceId) => waitFor(instanceId, (d) => ['Succeeded', 'Failed', 'Canceled'].includes(d.status)),
+    finished: (instanceId) =>
+      waitFor(instanceId, (d) => ['Succeeded', 'Failed', 'Canceled', 'Rejected'].includes(d.status)),
     drop: async (name, zip) => {
       const result = await sandbox.submissions.getBlockBlobClient(name).upload(zip, zip.length);
       return result.etag!;

@@ -173,6 +173,9 @@ describeWithBicep('infra/ (Bicep, evaluated offline)', () => {
         Object.entries(settings).map(([k, v]) => [k, isExpression(v) ? 'https://resolved-at-deployment.invalid/' : v]),
       );
       expect(() => loadConfig(env)).not.toThrow();
+      // The approval gate's wait, as the template's parameter sets it (72 hours unless azd is told otherwise).
+      expect(settings[SETTINGS.approvalTimeoutHours]).toBe('72');
+      expect(loadConfig(env).polling.approvalTimeoutHours).toBe(72);
       // and the settings the bindings and host.json name, which config does not read itself
       const referenced = new Set<string>();
       for (const p of app.functions.flatMap((f) => f.paths))
