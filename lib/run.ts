@@ -8,6 +8,7 @@
 import type { ErrorFacts } from './errors';
 import type { ManifestOptions, Target } from './manifest';
 import type { ApprovalView } from './approval';
+import type { RampView } from './ramp';
 import type { SubmissionPreview } from './preview';
 import type { Release, Supersession } from './productQueue';
 import type { AppIdentity, PublishedUnit } from './package/check';
@@ -49,6 +50,7 @@ export type Phase =
   | 'Committing'
   | 'WaitingForStore'
   | 'AwaitingApproval'
+  | 'RampingRollout'
   // MSI/EXE apps (target.kind win32):
   | 'ReadingDraft'
   | 'WaitingForOngoingSubmission'
@@ -131,6 +133,8 @@ export interface RunState {
   previewBlob?: string;
   /** options.commit "approval": the gate, and who decided what. */
   approval?: ApprovalView;
+  /** options.rollout: the ramp's steps, when each was applied, and how it ended. */
+  ramp?: RampView;
 }
 
 /** What a win32 run shows of its work on the draft; enough for a cleanup to put the draft back. */

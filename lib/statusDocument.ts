@@ -53,6 +53,8 @@ export interface StatusDocument {
   preview?: RunState['preview'];
   /** options.commit "approval": the gate's state, deadline, Partner Center link and the decision. */
   approval?: RunState['approval'];
+  /** options.rollout: the ramp after publication (steps, when due and applied, paused, halted, changed by hand). */
+  ramp?: RunState['ramp'];
 }
 
 /** The parts of a Durable status the document needs (the client's DurableOrchestrationStatus fits). */
@@ -161,6 +163,7 @@ export function statusDocument(
     waitedForSubmissions: state?.waitedForSubmissions,
     ...(state?.preview ? { preview: state.preview } : {}),
     ...(state?.approval ? { approval: state.approval } : {}),
+    ...(state?.ramp ? { ramp: state.ramp } : {}),
   };
 }
 

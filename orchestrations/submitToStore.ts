@@ -8,6 +8,7 @@ import { createDraft, discardDryRun } from './phases/draft';
 import { finishRun } from './phases/finish';
 import { followToGoal } from './phases/follow';
 import { prepareProduct } from './phases/product';
+import { hasRamp, rampRollout } from './phases/ramp';
 import { waitForTurn } from './phases/queue';
 import { validate } from './phases/validate';
 import { submitWin32 } from './phases/win32';
@@ -57,7 +58,10 @@ function* submit(
     const gate = zip.options.commit === 'approval' ? () => awaitApproval(context, run, settings, draft) : undefined;
     const status = yield* uploadAndCommit(run, input, draft, gate);
     if (status === undefined) return;
-    yield* followToGoal(run, settings, zip.options, draft, status);
+    // A ramp goes on after publication: the run follows the submission until then, whatever waitFor says.
+    const goal = hasRamp(zip.options) ? { ...zip.options, waitFor: 'published' as const } : zip.options;
+    yield* followToGoal(run, settings, goal, draft, status);
+    yield* rampRollout(context, run, settings, zip.options, draft);
     run.show({ outcome: 'Succeeded' });
   }
 }

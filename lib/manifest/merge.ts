@@ -58,6 +58,16 @@ export function mergeSubmission(kind: TargetKind, cloned: Json, manifest: Manife
       }
     }
   }
+  // A ramp's first step is the submission's own gradual rollout (lib/ramp.ts); the Store sets its status at publication.
+  const first = manifest.options.rollout?.[0];
+  if ((kind === 'app' || kind === 'flight') && typeof first?.percentage === 'number') {
+    const delivery = isObject(merged.packageDeliveryOptions) ? merged.packageDeliveryOptions : {};
+    const rollout = isObject(delivery.packageRollout) ? delivery.packageRollout : {};
+    merged.packageDeliveryOptions = {
+      ...delivery,
+      packageRollout: { ...rollout, isPackageRollout: true, packageRolloutPercentage: first.percentage },
+    };
+  }
   return merged;
 }
 

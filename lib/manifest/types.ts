@@ -1,4 +1,5 @@
 /** The manifest as the rest of the app sees it: validated, with option defaults applied. */
+import type { RampStep } from '../ramp';
 
 export const MANIFEST_NAME = 'submission.json';
 /** A manifest is a few KiB; anything near this is a mistake or an attack. */
@@ -66,6 +67,8 @@ export interface ManifestOptions {
   ongoingSubmission?: 'wait' | 'fail';
   /** auto (default): commit at once; approval: wait for approve or reject (apps, flights, add-ons). */
   commit?: 'auto' | 'approval';
+  /** A package rollout ramp (lib/ramp.ts): apps and flights. */
+  rollout?: RampStep[];
 }
 
 export const DEFAULT_OPTIONS: Readonly<ManifestOptions> = Object.freeze({

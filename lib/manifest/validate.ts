@@ -3,6 +3,7 @@ import { isObject } from '../json';
 import type { ZipEntryInfo } from '../zip/format';
 import { formatBytes } from '../zip/format';
 import { join, manifestSchemaProblems, optionsSchemaProblems } from './schema';
+import { rampProblems } from '../ramp';
 import { optionProblems, win32ManifestProblems } from '../win32/manifest';
 import { decodeManifest, JsonSyntaxError, parseJson } from './text';
 import {
@@ -57,6 +58,19 @@ export function validateManifest(bytes: Buffer, entries: ZipEntryInfo[], overrid
   else if (kind) problems.push(...packageProblems(kind, submission, entries, file));
   problems.push(...optionProblems(kind, isObject(root.options) ? root.options : {}, file, 'options'));
   if (isObject(overrides)) problems.push(...optionProblems(kind, overrides, START_REQUEST, 'options'));
+  for (const [source, opts] of [
+    [file, root.options],
+    [START_REQUEST, overrides],
+  ] as const) {
+    if (!isObject(opts) || opts.rollout === undefined) continue;
+    if (kind === 'addon' || kind === 'win32')
+      problems.push({
+        file: source,
+        field: 'options.rollout',
+        message: `does not apply to ${kind === 'addon' ? 'an add-on' : 'a win32 target'}: only apps and flights have package rollouts`,
+      });
+    else problems.push(...rampProblems(opts.rollout, source, 'options.rollout'));
+  }
   if (problems.length || !kind)
     throw manifestError(problems.length ? problems : [{ file, field: 'target.kind', message: 'is required' }]);
 

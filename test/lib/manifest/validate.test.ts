@@ -454,3 +454,33 @@ describe('validateOptions', () => {
     expect(() => validateOptions('dryRun')).toThrow(/options: must be an object \(got "dryRun"\)/);
   });
 });
+
+describe('validateManifest: release control options', () => {
+  const entries = [entry('submission.json'), entry('packages/App_x64.msixupload')];
+  const app = (options: Record<string, unknown>) => ({
+    ...manifests.app({ applicationPackages: [{ fileName: 'packages/App_x64.msixupload' }] }),
+    options,
+  });
+
+  test('takes commit "approval" and a ramp on an app, and names the step of a bad ramp', () => {
+    const rollout = [{ percentage: 5 }, { percentage: 20, after: '24h' }, { finalize: true, after: '72h' }];
+    const m = validateManifest(json(app({ commit: 'approval', rollout })), entries);
+    expect(m.options).toMatchObject({ commit: 'approval', rollout });
+    const fields = problemsOf(() =>
+      validateManifest(json(app({ rollout: [{ percentage: 5 }, { percentage: 20, after: 'tomorrow' }] })), entries),
+    ).map((p) => p.field);
+    expect(fields).toEqual(['options.rollout[1].after']);
+    expect(problemsOf(() => validateManifest(json(app({ commit: 'later' })), entries))[0]?.field).toMatch(/commit/);
+  });
+
+  test('refuses a ramp on an add-on', () => {
+    const problems = problemsOf(() =>
+      validateManifest(json({ ...manifests.addonById(), options: { rollout: [{ percentage: 5 }] } }), [
+        entry('submission.json'),
+      ]),
+    );
+    expect(problems).toEqual([
+      expect.objectContaining({ field: 'options.rollout', message: expect.stringContaining('only apps and flights') }),
+    ]);
+  });
+});
