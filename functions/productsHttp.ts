@@ -17,6 +17,7 @@ import {
   type RolloutView,
 } from '../lib/rollout';
 import { storeClientFor, type StoreClient } from '../lib/store/client';
+import type { ProductRef } from '../lib/store/kinds';
 import { answering, problem } from './answers';
 
 function storeFor(context: InvocationContext): StoreClient {
@@ -55,26 +56,22 @@ async function answered(run: () => Promise<HttpResponseInit>): Promise<HttpRespo
   }
 }
 
+/** The app or flight the route names. */
+function productOf(request: HttpRequest): ProductRef {
+  return rolloutProductOf(request.params.kind ?? '', request.params.id ?? '', request.query.get('applicationId'));
+}
+
 /** GET /api/products/{kind}/{id}/rollout[?applicationId=...]: the rollout of the published submission. */
 export async function getRollout(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return answered(async () => {
-    const product = rolloutProductOf(
-      request.params.kind ?? '',
-      request.params.id ?? '',
-      request.query.get('applicationId'),
-    );
-    return shown(await readRollout(storeFor(context), product));
+    return shown(await readRollout(storeFor(context), productOf(request)));
   });
 }
 
 /** POST /api/products/{kind}/{id}/rollout[?applicationId=...] with {"percentage": N} | {"halt": true} | {"finalize": true}. */
 export async function postRollout(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return answered(async () => {
-    const product = rolloutProductOf(
-      request.params.kind ?? '',
-      request.params.id ?? '',
-      request.query.get('applicationId'),
-    );
+    const product = productOf(request);
     let body: unknown;
     try {
       body = await request.json();
