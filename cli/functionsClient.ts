@@ -4,7 +4,7 @@
  */
 import { isObject } from '../lib/json';
 import type { StatusDocument, summaryOf } from '../lib/statusDocument';
-import { RefusedError, ServiceError } from './errors';
+import { RefusedError, ServiceError, UsageError } from './errors';
 
 export type RunSummary = ReturnType<typeof summaryOf>;
 
@@ -92,6 +92,26 @@ export class FunctionsClient {
       return new RefusedError(String(error.message), code, res.status, error);
     }
     return this.unexpected(res, what);
+  }
+
+  /**
+   * The last published submission of a product, as GET /api/products/{kind}/{id}/published
+   * answers it (`product`, `submission`); `query` is `applicationId=...` for a flight. A product
+   * the Store does not have, or that has nothing published, is the user's argument: UsageError.
+   */
+  async published(
+    kind: string,
+    id: string,
+    query = '',
+  ): Promise<{ product: Record<string, unknown>; submission: Record<string, unknown> }> {
+    const route = `/api/products/${encodeURIComponent(kind)}/${encodeURIComponent(id)}/published${query ? `?${query}` : ''}`;
+    const res = await this.call('GET', route);
+    if (res.status === 200 && isObject(res.body) && isObject(res.body.submission) && isObject(res.body.product))
+      return { product: res.body.product, submission: res.body.submission };
+    const code = errorCode(res.body);
+    if ((res.status === 400 || res.status === 404) && code && code !== 'RunNotFound')
+      throw new UsageError(String((res.body as { error: { message?: unknown } }).error.message), '<id>');
+    throw this.unexpected(res, `the published submission of ${kind} ${id}`);
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {

@@ -7,13 +7,19 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { filesToUpload, readSubmission, SUBMISSION_ZIP_LIMITS } from '../lib/manifest';
 import { InputError } from '../lib/errors';
 import { consistencyProblems } from '../lib/package/check';
-import { packageSummary, readPackageInfos, type PackageSummary } from '../lib/package/identity';
+import {
+  compareVersions,
+  packageSummary,
+  readPackageFile,
+  readPackageInfos,
+  type PackageSummary,
+} from '../lib/package/identity';
 import { openZip, type BlobZip, type RangeReader, type ReadStats } from '../lib/zip/blobZip';
 import { zipError } from '../lib/zip/format';
 import type { Manifest } from '../lib/manifest';
 import type { ZipEntryInfo } from '../lib/zip/format';
 
-class FileRangeReader implements RangeReader {
+export class FileRangeReader implements RangeReader {
   readonly stats: ReadStats = { requests: 0, bytes: 0 };
   constructor(
     private readonly file: FileHandle,
@@ -132,4 +138,28 @@ export async function checkSubmissionPackages(
 ): Promise<LocalPackageCheck> {
   if (submission.manifest.target.kind === 'win32') return { packages: [], notChecked: [] };
   return checkLocalPackages(path, filesToUpload(submission.manifest, submission.entries).packages, label);
+}
+
+/**
+ * The release version of the package files `paths` (the highest `Identity/@Version`), read as
+ * the pipeline reads them; undefined when there is none or one cannot be read (the pipeline's
+ * own checks say why when the zip is validated).
+ */
+export async function localPackageVersion(paths: Array<{ path: string; name: string }>): Promise<string | undefined> {
+  let highest: string | undefined;
+  for (const { path, name } of paths) {
+    let file: FileHandle | undefined;
+    try {
+      file = await open(path, 'r');
+      const { size } = await file.stat();
+      const version = (await readPackageFile(new FileRangeReader(file, size, name), name)).identity.version;
+      if (!highest || compareVersions(version, highest) > 0) highest = version;
+    } catch (e) {
+      if (e instanceof InputError || (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    } finally {
+      await file?.close();
+    }
+  }
+  return highest;
 }

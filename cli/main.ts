@@ -259,6 +259,40 @@ The Store changes a rollout only while it is in progress; otherwise the command 
     });
   }
 
+  apiOptions(
+    program
+      .command('pull')
+      .description(
+        "write a release folder from a product's published submission (through the Functions app), for pack to read back",
+      )
+      .argument('<id>', 'app or add-on id (9NBLGGH4R315), or a flight id (a GUID, with --application-id)')
+      .argument('<folder>', 'the release folder to write (new or empty)')
+      .addOption(
+        new Option(
+          '--kind <kind>',
+          'what the id is (default: a GUID is a flight; else an app, else an add-on)',
+        ).choices(['app', 'flight', 'addon']),
+      )
+      .option('--application-id <id>', "a flight's app"),
+  )
+    .addHelpText('after', EXIT_HELP)
+    .action(async (id: string, folder: string, opts: Record<string, unknown>) => {
+      const { pullCommand } = await import('./commands/pull');
+      done(
+        await pullCommand(
+          id,
+          folder,
+          {
+            functionsUrl: opts.functionsUrl as string,
+            functionKey: opts.functionKey as string | undefined,
+            kind: opts.kind as string | undefined,
+            applicationId: opts.applicationId as string | undefined,
+          },
+          new Output(opts.json === true, streams),
+        ),
+      );
+    });
+
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const command of all(program)) command.exitOverride();
   return program;

@@ -30,6 +30,8 @@ export async function packCommand(folder: string, options: PackOptions, out: Out
         packages: result.packages.packages,
         notChecked: result.packages.notChecked,
         manifest: result.folder.manifest,
+        missingImages: result.folder.summary.missingImages,
+        ...(result.folder.summary.releaseNotes ? { releaseNotes: result.folder.summary.releaseNotes } : {}),
       },
       () => {
         const s = result.folder.summary;
@@ -42,6 +44,10 @@ export async function packCommand(folder: string, options: PackOptions, out: Out
           `  target    ${targetLabel(manifest.target)}`,
           ...(s.packages.length ? [`  packages  ${s.packages.join(', ')}`] : []),
           ...(listings.length ? [`  listings  ${listings.join('; ')}`] : []),
+          ...(s.releaseNotes
+            ? [`  notes     release notes of version ${s.releaseNotes.version} from ${s.releaseNotes.files.join(', ')}`]
+            : []),
+          ...missingLines(s.missingImages),
           `  uploads   ${files.packages.length} package(s), ${files.others.length} other file(s)`,
           ...identityLines(result.packages),
           `  checked   with the pipeline's own zip, manifest and offline package validation: ready to submit`,
@@ -52,4 +58,14 @@ export async function packCommand(folder: string, options: PackOptions, out: Out
   } catch (e) {
     return out.fail(e, `${folder} cannot be packed`);
   }
+}
+
+/** The images images.json lists that are not in the folder yet, and what that means for the submission. */
+function missingLines(missing: string[]): string[] {
+  if (!missing.length) return [];
+  const languages = [...new Set(missing.map((m) => m.split('/')[1]))];
+  return [
+    `  missing   ${missing.length} image(s) that images.json lists are not in the folder yet, so ${languages.join(', ')} keep${languages.length === 1 ? 's' : ''} the published images:`,
+    ...missing.map((m) => `              ${m}`),
+  ];
 }

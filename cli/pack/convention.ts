@@ -9,6 +9,13 @@ export const CONFIG_FILE = 'store.json';
 export const LISTINGS_DIR = 'listings';
 export const IMAGES_DIR = 'images';
 export const ADDON_ICON = 'icon.png';
+/**
+ * Written by `pull`: the published images, which the submission API cannot download, each with
+ * the path where the folder expects it; `pack` says which are still missing.
+ */
+export const IMAGE_LIST_FILE = 'images.json';
+/** listings/<language>/releaseNotes/<version>.txt: release notes per package version. */
+export const RELEASE_NOTES_DIR = 'releaseNotes';
 
 /** Keys store.json may have. */
 export const CONFIG_KEYS = ['$schema', 'target', 'options', 'submission', 'listingOnly'] as const;

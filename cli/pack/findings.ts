@@ -26,13 +26,19 @@ export interface ReleaseFolder {
     kind?: TargetKind;
     packages: string[];
     listings: Record<string, { fields: string[]; images: number }>;
+    /** Images images.json lists that are not in the folder yet (their languages keep the published images). */
+    missingImages: string[];
+    /** The package version release notes were chosen by, and the file each language took them from. */
+    releaseNotes?: { version?: string; files: string[] };
   };
 }
 
 export class Findings {
   readonly problems: InputProblem[] = [];
   readonly files = new Map<string, PackedFile>();
-  readonly summary: ReleaseFolder['summary'] = { packages: [], listings: {} };
+  readonly summary: ReleaseFolder['summary'] = { packages: [], listings: {}, missingImages: [] };
+  /** Images images.json lists (folder paths): a caption beside one not yet in place is not a stray. */
+  readonly listedImages = new Set<string>();
   /** Field path of the manifest → folder file it came from ('' is the folder itself). */
   private readonly origins: Array<[string, string]> = [];
 

@@ -14,6 +14,9 @@ import { readPackages } from './packages';
 import { FolderSource, scanRoot } from './scan';
 import { validateFolderManifest } from './validate';
 import { LISTINGS_DIR } from './convention';
+import { checkListedImages, readImageList } from './imageList';
+import { localPackageVersion } from '../localZip';
+import { isObject } from '../../lib/json';
 
 export type { PackedFile, ReleaseFolder } from './findings';
 
@@ -34,8 +37,13 @@ export async function readReleaseFolder(dir: string, label = dir): Promise<Relea
   const config = await readStoreJson(source, findings);
   const scan = await scanRoot(source, findings, config?.referenced ?? new Set(), config?.kind);
 
+  const listed = await readImageList(source, findings);
   const submission: Record<string, unknown> = {};
   readPackages(config, scan.packages, submission, findings);
+  // The release's version picks per-version release notes: the packages' own Identity/@Version.
+  const version = await localPackageVersion(
+    findings.summary.packages.map((name) => ({ name, path: source.path(name) })),
+  );
   if (scan.listings) {
     if (config?.kind === 'flight')
       findings.problem(
@@ -47,9 +55,14 @@ export async function readReleaseFolder(dir: string, label = dir): Promise<Relea
       if (Object.keys(built.listings).length) submission.listings = built.listings;
       if (Object.keys(built.assets).length) submission.listingAssets = built.assets;
     } else if (config?.kind) {
-      const listings = await readListings(source, findings, config.kind);
+      const listings = await readListings(source, findings, config.kind, { version });
       if (Object.keys(listings).length) submission.listings = listings;
     }
+  }
+  if (listed.length) {
+    const present = new Set<string>();
+    for (const image of listed) if ((await source.kind(image.fileName)) === 'file') present.add(image.fileName);
+    checkListedImages(listed, imagesGiven(submission.listings), (p) => present.has(p), findings);
   }
 
   const manifest = await assemble(source, findings, config, submission);
@@ -58,4 +71,19 @@ export async function readReleaseFolder(dir: string, label = dir): Promise<Relea
   if (findings.problems.length) throw folderError(findings.problems);
   findings.summary.kind = config?.kind;
   return { manifest, files: [...findings.files.values()], summary: findings.summary };
+}
+
+/** The image files each language of the manifest's listings gives (an app's images, an add-on's icon). */
+function imagesGiven(listings: unknown): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const [lang, listing] of Object.entries(isObject(listings) ? listings : {})) {
+    const files = new Set<string>();
+    const base = isObject(listing) && isObject(listing.baseListing) ? listing.baseListing : undefined;
+    for (const image of Array.isArray(base?.images) ? base.images : [])
+      if (isObject(image) && typeof image.fileName === 'string') files.add(image.fileName);
+    if (isObject(listing) && isObject(listing.icon) && typeof listing.icon.fileName === 'string')
+      files.add(listing.icon.fileName);
+    out.set(lang, files);
+  }
+  return out;
 }

@@ -13,14 +13,16 @@ import {
   isIgnoredName,
   LISTINGS_DIR,
   nearest,
+  RELEASE_NOTES_DIR,
   type TextField,
   WIN32_IMAGE_FOLDERS,
   WIN32_LISTING_FIELDS,
 } from './convention';
 import type { Findings } from './findings';
 import { checkPng, readImages } from './images';
-import type { FolderSource } from './scan';
+import { byName, type FolderSource } from './scan';
 import { readListingText } from './text';
+import { compareVersions } from '../../lib/package/identity';
 
 type Json = Record<string, unknown>;
 
@@ -30,8 +32,18 @@ interface Listing {
   images: number;
 }
 
+export interface ListingOptions {
+  /** The release's package version: it picks listings/<language>/releaseNotes/<version>.txt. */
+  version?: string;
+}
+
 /** The manifest's `listings`, language by language, for an app or an add-on. */
-export async function readListings(source: FolderSource, findings: Findings, kind: TargetKind): Promise<Json> {
+export async function readListings(
+  source: FolderSource,
+  findings: Findings,
+  kind: TargetKind,
+  options: ListingOptions = {},
+): Promise<Json> {
   const out: Json = {};
   for (const langEntry of await source.list(LISTINGS_DIR)) {
     const lang = langEntry.name;
@@ -49,7 +61,7 @@ export async function readListings(source: FolderSource, findings: Findings, kin
     const listing =
       kind === 'addon'
         ? await readAddonListing(source, findings, rel, at)
-        : await readAppListing(source, findings, rel, at);
+        : await readAppListing(source, findings, rel, at, options);
     if (!listing) continue;
     out[lang] = listing.value;
     findings.summary.listings[lang] = { fields: listing.fields, images: listing.images };
@@ -62,15 +74,28 @@ async function readAppListing(
   findings: Findings,
   rel: string,
   at: string,
+  options: ListingOptions,
 ): Promise<Listing | undefined> {
   const base: Json = {};
   const fields: string[] = [];
   let images = 0;
   const baseAt = fieldPath(at, 'baseListing');
+  const more = `, and images in ${IMAGES_DIR}/<image type>/`;
+  let notesDir: string | undefined;
+  let notesFile: Dirent | undefined;
   for (const entry of await source.list(rel)) {
     const name = entry.name;
     if (isIgnoredName(name)) continue;
     const fileRel = `${rel}/${name}`;
+    if (entry.isDirectory() && name === RELEASE_NOTES_DIR) {
+      notesDir = fileRel;
+      continue;
+    }
+    if (entry.isFile() && name === `${RELEASE_NOTES_DIR}.txt`) {
+      // Read once the per-version notes are known: it is their fallback.
+      notesFile = entry;
+      continue;
+    }
     if (entry.isDirectory() && name === IMAGES_DIR) {
       const list = await readImages(source, findings, fileRel, fieldPath(baseAt, 'images'));
       if (list.length) {
@@ -79,10 +104,30 @@ async function readAppListing(
       }
       continue;
     }
-    const more = `, and images in ${IMAGES_DIR}/<image type>/`;
     await readTextField(source, findings, entry, fileRel, { known: APP_LISTING_FIELDS, more }, base, baseAt, fields);
   }
+  const chosen = notesDir ? await releaseNotesOf(source, findings, notesDir, options.version) : undefined;
+  if (chosen) {
+    base.releaseNotes = chosen.value;
+    fields.push('releaseNotes');
+    findings.cameFrom(fieldPath(baseAt, 'releaseNotes'), chosen.file);
+    (findings.summary.releaseNotes ??= { version: options.version, files: [] }).files.push(chosen.file);
+  } else if (notesFile) {
+    const fileRel = `${rel}/${notesFile.name}`;
+    await readTextField(
+      source,
+      findings,
+      notesFile,
+      fileRel,
+      { known: APP_LISTING_FIELDS, more },
+      base,
+      baseAt,
+      fields,
+    );
+  }
   if (!fields.length && !images) return emptyListing(source, findings, rel);
+  // In file name order, as the other fields are read (the release notes were read last).
+  fields.sort(byName);
   return { value: { baseListing: base }, fields, images };
 }
 
@@ -217,6 +262,41 @@ async function readWin32Images(
     } else if (!pngs.length) findings.problem(folderRel, 'is empty: put the images in it, or remove the folder');
   }
   return count;
+}
+
+/**
+ * The release notes of `version` from a language's releaseNotes/ folder (`<version>.txt`, the
+ * version in two to four parts: 1.3.txt is 1.3.0.0), as fastlane's changelogs/<version code>.txt;
+ * undefined when none is for that version (releaseNotes.txt is the fallback) or it has problems.
+ */
+async function releaseNotesOf(
+  source: FolderSource,
+  findings: Findings,
+  dirRel: string,
+  version: string | undefined,
+): Promise<{ value: string; file: string } | undefined> {
+  const matches: string[] = [];
+  for (const entry of await source.list(dirRel)) {
+    if (isIgnoredName(entry.name)) continue;
+    const fileRel = `${dirRel}/${entry.name}`;
+    const m = /^(\d+(?:\.\d+){1,3})\.txt$/.exec(entry.name);
+    if (!entry.isFile() || !m) {
+      findings.problem(
+        fileRel,
+        `is not release notes of a version: name each file after the package version it is for, e.g. ${dirRel}/1.3.0.0.txt (${RELEASE_NOTES_DIR}.txt beside the folder is for any other version)`,
+      );
+      continue;
+    }
+    if (version && compareVersions(m[1]!, version) === 0) matches.push(fileRel);
+  }
+  if (matches.length > 1) {
+    findings.problem(dirRel, `has ${matches.join(' and ')}, both for version ${version}; keep one`);
+    return undefined;
+  }
+  if (!matches[0]) return undefined;
+  const spec = APP_LISTING_FIELDS.find((f) => f.field === 'releaseNotes')!;
+  const value = await readListingText(source, findings, matches[0], spec);
+  return typeof value === 'string' ? { value, file: matches[0] } : undefined;
 }
 
 /** A language folder that gave nothing: empty (a problem), or its files were all refused (reported already). */

@@ -21,10 +21,10 @@ export function readPackages(
   const kind = config?.kind;
   const listingOnly = config?.listingOnly ?? false;
   const key = kind ? packagesKey(kind) : undefined;
-  if (listingOnly && kind && kind !== 'app')
+  if (listingOnly && kind && kind !== 'app' && kind !== 'flight')
     findings.problem(
       CONFIG_FILE,
-      'is for app submissions only (an update of the listings that keeps the packages)',
+      'is for app and flight submissions only (a submission without packages, which keeps the published ones)',
       'listingOnly',
     );
   if (kind === 'addon') {

@@ -14,7 +14,7 @@ import {
   PACKAGE_EXTENSIONS,
   type TargetKind,
 } from '../../lib/manifest';
-import { CONFIG_FILE, isIgnoredName, LISTINGS_DIR, nearest } from './convention';
+import { CONFIG_FILE, IMAGE_LIST_FILE, isIgnoredName, LISTINGS_DIR, nearest } from './convention';
 import type { Findings } from './findings';
 
 /** Reads the release folder, by paths relative to it. */
@@ -84,7 +84,7 @@ export async function scanRoot(
   const scan: RootScan = { packages: [] };
   for (const entry of await source.list('')) {
     const name = entry.name;
-    if (name === CONFIG_FILE || isIgnoredName(name) || referenced.has(name)) continue;
+    if (name === CONFIG_FILE || name === IMAGE_LIST_FILE || isIgnoredName(name) || referenced.has(name)) continue;
     if (entry.isDirectory() && name === LISTINGS_DIR) scan.listings = entry;
     else if (kind === 'win32' && entry.isFile() && isInstallerFileName(name))
       // The installers store.json lists are referenced (skipped above); one it does not list has no languages or switches.

@@ -13,7 +13,7 @@
  */
 import { XMLParser } from 'fast-xml-parser';
 import { InputError, isInputError, type InputProblem } from '../errors';
-import { type BlobZip, type EntrySource, openZip } from '../zip/blobZip';
+import { type BlobZip, type EntrySource, openZip, type RangeReader } from '../zip/blobZip';
 import type { EntrySourceOptions } from '../zip/entrySource';
 import { displayName } from '../zip/format';
 
@@ -157,6 +157,38 @@ export async function readPackageInfo(
       passes: opened.reduce((n, s) => n + s.inflate.passes, 0),
       inflatedBytes: opened.reduce((n, s) => n + s.inflate.inflatedBytes, 0),
       rangeReads: source.stats.requests,
+    },
+  };
+}
+
+/**
+ * The identity of a package that is a file of its own rather than an entry of a zip (a release
+ * folder's package, before `pack` puts it into one), read the same way through `reader`.
+ */
+export async function readPackageFile(
+  reader: RangeReader & { stream(offset: number, length: number): AsyncIterable<Buffer> },
+  file: string,
+  options: ReadPackageOptions = {},
+): Promise<PackageInfo> {
+  const container = packageContainerOf(file);
+  if (!container) throw invalid(file, undefined, 'is not a package file name');
+  const source: EntrySource = {
+    size: reader.size,
+    read: (offset, length) => reader.read(offset, length),
+    stream: (offset, length) => reader.stream(offset, length),
+    stats: reader.stats,
+    method: 'stored',
+    inflate: { passes: 0, inflatedBytes: 0 },
+  };
+  const opened: EntrySource[] = [source];
+  const result = await readFrom(source, file, file, container, options, opened);
+  return {
+    ...result,
+    read: {
+      method: 'stored',
+      passes: opened.reduce((n, s) => n + s.inflate.passes, 0),
+      inflatedBytes: opened.reduce((n, s) => n + s.inflate.inflatedBytes, 0),
+      rangeReads: reader.stats.requests,
     },
   };
 }

@@ -167,6 +167,57 @@ describe('pack: folders that make a zip', () => {
     });
   });
 
+  it("release notes per version: releaseNotes/<version>.txt by the packages' version, else releaseNotes.txt", async () => {
+    const notes = {
+      'listings/en-us/releaseNotes/1.2.3.0.txt': 'Notes of 1.2.3.\n',
+      'listings/en-us/releaseNotes/1.1.txt': 'Notes of 1.1.\n',
+      'listings/de-de/releaseNotes/1.2.3.txt': 'Hinweise zu 1.2.3.\n',
+    };
+    const notesOf = (manifest: Record<string, unknown>): Record<string, unknown> =>
+      Object.fromEntries(
+        Object.entries(
+          (manifest.submission as { listings: Record<string, { baseListing: { releaseNotes?: string } }> }).listings,
+        ).map(([lang, l]) => [lang, l.baseListing.releaseNotes]),
+      );
+    // The packages are 1.2.3.0: each language takes its notes of that version (1.2.3 is 1.2.3.0).
+    const chosen = await readReleaseFolder(appFolder(root, 'notes-1.2.3', notes), 'r');
+    expect(notesOf(chosen.manifest)).toEqual({ 'en-us': 'Notes of 1.2.3.', 'de-de': 'Hinweise zu 1.2.3.' });
+    expect(chosen.summary.releaseNotes).toEqual({
+      version: '1.2.3.0',
+      files: ['listings/de-de/releaseNotes/1.2.3.txt', 'listings/en-us/releaseNotes/1.2.3.0.txt'],
+    });
+
+    // Packages of 1.4.0.0, for which no file is: releaseNotes.txt, where there is one.
+    const PKG14 = 'Contoso.Demo_1.4.0.0_x64.msixupload';
+    const fallback = await readReleaseFolder(
+      makeFolder(root, 'notes-1.4', {
+        'store.json': { target: { kind: 'app', applicationId: APP } },
+        [PKG14]: packageFor(PKG14),
+        'listings/en-us/releaseNotes.txt': 'Any version.\n',
+        'listings/en-us/title.txt': 'Contoso Demo\n',
+        'listings/de-de/title.txt': 'Contoso Demo\n',
+        ...notes,
+      }),
+      'r',
+    );
+    expect(notesOf(fallback.manifest)).toEqual({ 'en-us': 'Any version.', 'de-de': undefined });
+
+    // A file of releaseNotes/ not named after a version, and two files for one version.
+    expect(
+      await problemsOf(
+        appFolder(root, 'notes-bad', {
+          'listings/en-us/releaseNotes/latest.txt': 'x',
+          'listings/de-de/releaseNotes/1.2.3.txt': 'a',
+          'listings/de-de/releaseNotes/1.2.3.0.txt': 'b',
+        }),
+        'r',
+      ),
+    ).toEqual([
+      'r/listings/de-de/releaseNotes: has listings/de-de/releaseNotes/1.2.3.0.txt and listings/de-de/releaseNotes/1.2.3.txt, both for version 1.2.3.0; keep one',
+      'r/listings/en-us/releaseNotes/latest.txt: is not release notes of a version: name each file after the package version it is for, e.g. listings/en-us/releaseNotes/1.3.0.0.txt (releaseNotes.txt beside the folder is for any other version)',
+    ]);
+  });
+
   it('a release note of exactly 1500 characters is accepted (the Store limit)', async () => {
     const dir = appFolder(root, 'limit', { 'listings/en-us/releaseNotes.txt': 'n'.repeat(1500) });
     await expect(packFolder(dir, join(root, 'limit.zip'))).resolves.toBeDefined();

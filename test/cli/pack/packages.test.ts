@@ -64,8 +64,10 @@ describe('readPackages', () => {
     expect(run({ kind: 'app', listingOnly: true }, [X]).problems).toEqual([
       'r/store.json listingOnly: is true, but the folder has 1 package(s) at its root; remove them, or listingOnly',
     ]);
-    expect(run({ kind: 'flight', listingOnly: true }, [X]).problems[0]).toBe(
-      'r/store.json listingOnly: is for app submissions only (an update of the listings that keeps the packages)',
+    // A flight without packages (pull writes one): its other fields change, the published packages stay.
+    expect(run({ kind: 'flight', listingOnly: true }, []).problems).toEqual([]);
+    expect(run({ kind: 'addon', listingOnly: true }, []).problems[0]).toBe(
+      'r/store.json listingOnly: is for app and flight submissions only (a submission without packages, which keeps the published ones)',
     );
   });
 
