@@ -3,6 +3,7 @@
  * with an Azure AD identity (DefaultAzureCredential) or a SAS in the URL. Upload with progress.
  */
 import { AnonymousCredential, BlobServiceClient, RestError, type ContainerClient } from '@azure/storage-blob';
+import type { TokenCredential } from '@azure/core-auth';
 import { stat } from 'node:fs/promises';
 import { describeUrl, registerSecret } from '../lib/redact';
 import { ServiceError, UsageError } from './errors';
@@ -11,6 +12,8 @@ import { networkReason } from './functionsClient';
 export interface StorageArgs {
   connectionString?: string;
   accountUrl?: string;
+  /** Signs in to accountUrl instead of DefaultAzureCredential (the GitHub Action's OIDC credential). */
+  credential?: TokenCredential;
   container: string;
 }
 
@@ -27,7 +30,7 @@ export async function containerFrom(args: StorageArgs): Promise<{ container: Con
     // @azure/identity is loaded only when it signs in.
     const credential = hasSas
       ? new AnonymousCredential()
-      : new (await import('@azure/identity')).DefaultAzureCredential();
+      : (args.credential ?? new (await import('@azure/identity')).DefaultAzureCredential());
     try {
       service = new BlobServiceClient(url, credential, { retryOptions: RETRY });
     } catch (e) {

@@ -1,3 +1,4 @@
+import type { TokenCredential } from '@azure/core-auth';
 import { basename } from 'node:path';
 import { instanceIdFor } from '../../lib/instanceId';
 import { filesToUpload } from '../../lib/manifest';
@@ -16,6 +17,7 @@ import { watchRun, type ServiceOptions } from './status';
 export interface SubmitOptions extends ServiceOptions {
   connectionString?: string;
   accountUrl?: string;
+  credential?: TokenCredential;
   container: string;
   name?: string;
   overwrite: boolean;
