@@ -20,6 +20,7 @@ import { submitCommand } from '../cli/commands/submit';
 import { EXIT, type ExitCode } from '../cli/errors';
 import { parseDuration } from '../cli/main';
 import { Output } from '../cli/output';
+import { previewLines } from '../lib/preview';
 import type { StatusDocument } from '../lib/statusDocument';
 
 type Env = Record<string, string | undefined>;
@@ -129,6 +130,7 @@ export function summaryOf(result: SubmitResult, zip: string, exitCode: ExitCode)
     for (const i of issues) lines.push(`| ${cell(i.code)} | ${cell(i.details)} |`);
   }
   for (const r of doc?.certificationReports ?? []) lines.push('', `Certification report: ${r.reportUrl}`);
+  if (doc?.preview) lines.push('', '### Preview', '', '```', ...previewLines(doc.preview), '```');
   return `${lines.join('\n')}\n`;
 }
 

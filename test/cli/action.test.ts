@@ -119,6 +119,9 @@ describe('the GitHub Action against the sandbox', () => {
     expect(run.summary).toContain(`| Run | ${run.outputs['run-id']} |`);
     expect(run.summary).toContain(`| Store submission | ${run.outputs['submission-id']} |`);
     expect(run.summary).toContain('| Store status | Published |');
+    // The run's preview of what the submission changes: the new package and the release notes.
+    expect(run.summary).toContain('### Preview');
+    expect(run.summary).toMatch(/added package Contoso\.Demo_2\.0\.0\.0_x64\.msixupload/);
     expect(run.log).toContain(`::add-mask::${FUNCTION_KEY}`);
     expect(run.log).toContain('Packed ');
     // The zip went in under a name of this workflow run and attempt.

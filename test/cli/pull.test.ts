@@ -86,10 +86,10 @@ async function roundTrip(name: string, pullArgs: string[], productPath: string):
   expect((await cli(['pack', dryFolder, '-o', dryZip])).code).toBe(0);
   const dry = await cli(['submit', dryZip, '--json', '--poll-interval', '100ms']);
   expect(dry.code).toBe(0);
-  expect((JSON.parse(dry.stdout) as { status: StatusDocument }).status).toMatchObject({
-    status: 'Succeeded',
-    outcome: 'DryRunSucceeded',
-  });
+  const dryStatus = (JSON.parse(dry.stdout) as { status: StatusDocument }).status;
+  expect(dryStatus).toMatchObject({ status: 'Succeeded', outcome: 'DryRunSucceeded' });
+  // The run's own preview (lib/preview.ts) of the merged submission against the published one: nothing.
+  expect(dryStatus.preview).toMatchObject({ against: publishedBefore.id, changes: [] });
 
   // The unchanged folder submitted for real: the Store's published submission is the same as before.
   const submitted = await cli(['submit', zip, '--json', '--poll-interval', '100ms']);
