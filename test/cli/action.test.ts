@@ -188,6 +188,20 @@ describe('the GitHub Action against the sandbox', () => {
     expect(wrong.summary).toContain('input timeout must be a duration');
   });
 
+  it('action.yml: a node24 action whose inputs and outputs are the ones the entry reads and writes', () => {
+    // GitHub removed Node 20 from its runners on 2026-09-16 (github.blog changelog 2025-09-19): node24.
+    const yml = readFileSync(join(REPO, 'action.yml'), 'utf8');
+    expect(yml).toMatch(/^runs:\n {2}using: node24\n {2}main: action\/index\.js$/m);
+    const section = (name: string): string[] => {
+      const body = new RegExp(`^${name}:\\n((?: .*\\n)+)`, 'm').exec(yml)?.[1] ?? '';
+      return [...body.matchAll(/^ {2}([a-z-]+):$/gm)].map((m) => m[1]!);
+    };
+    const source = readFileSync(join(REPO, 'action', 'main.ts'), 'utf8');
+    const read = [...source.matchAll(/(?:input|booleanInput)\(env, '([a-z-]+)'/g)].map((m) => m[1]!);
+    expect(section('inputs').sort()).toEqual([...new Set(read)].sort());
+    expect(section('outputs').sort()).toEqual(['exit-code', 'outcome', 'run-id', 'status-url', 'submission-id']);
+  });
+
   it('the OIDC token comes from the runner with the audience Azure AD exchanges', async () => {
     const seen: string[] = [];
     const server = createServer((req, res) => {
