@@ -4,7 +4,7 @@ import { Findings } from '../../../cli/pack/findings';
 
 describe('Findings', () => {
   it('traces a field to the longest recorded prefix, and anything unrecorded to store.json', () => {
-    const f = new Findings('/tmp/release', 'release');
+    const f = new Findings('/abs/path/release', 'release');
     f.cameFrom('submission.listings.en-us', 'listings/en-us');
     f.cameFrom('submission.listings.en-us.baseListing.title', 'listings/en-us/title.txt');
     f.cameFrom('submission.applicationPackages[0]', 'App_1.0.0.0_x64.msix');
