@@ -1,6 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { registerBlobBindingFactory, type BlobReference } from '../lib/blobBinding';
+import { blobReferenceOrFail, registerBlobBindingFactory } from '../lib/blobBinding';
 import { config } from '../lib/config';
 import { startRunForBlob } from '../lib/runClient';
 
@@ -11,13 +11,14 @@ registerBlobBindingFactory();
  * identity, never its content (multi-GB zips must not be loaded into the worker), and the
  * run is keyed by the blob's ETag, so the trigger firing twice for one upload starts one run.
  */
-export async function submissionBlobTrigger(blob: BlobReference, context: InvocationContext): Promise<void> {
+export async function submissionBlobTrigger(blob: unknown, context: InvocationContext): Promise<void> {
   config(); // fail fast, naming every missing setting, before anything is started
+  const ref = blobReferenceOrFail(blob, context.triggerMetadata?.name);
   const client = df.getClient(context);
   const result = await startRunForBlob(
     client,
-    blob.client,
-    { container: blob.containerName, name: blob.blobName },
+    ref.client,
+    { container: ref.containerName, name: ref.blobName },
     {
       source: 'blob',
       requestedAt: new Date().toISOString(),
@@ -25,8 +26,8 @@ export async function submissionBlobTrigger(blob: BlobReference, context: Invoca
   );
   context.log(
     result.started
-      ? `[${result.instanceId}] started for ${blob.containerName}/${blob.blobName} (ETag ${result.etag})`
-      : `[${result.instanceId}] already has ${blob.containerName}/${blob.blobName} (ETag ${result.etag}); nothing started`,
+      ? `[${result.instanceId}] started for ${ref.containerName}/${ref.blobName} (ETag ${result.etag})`
+      : `[${result.instanceId}] already has ${ref.containerName}/${ref.blobName} (ETag ${result.etag}); nothing started`,
   );
 }
 
@@ -35,5 +36,5 @@ app.storageBlob('submissionBlobTrigger', {
   connection: 'SUBMISSIONS_STORAGE',
   sdkBinding: true,
   extraInputs: [df.input.durableClient()],
-  handler: submissionBlobTrigger as (blob: unknown, context: InvocationContext) => Promise<void>,
+  handler: submissionBlobTrigger,
 });

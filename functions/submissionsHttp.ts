@@ -25,6 +25,17 @@ function badRunId(instanceId: string): HttpResponseInit | undefined {
   return why ? problem(400, 'InvalidRunId', why) : undefined;
 }
 
+/**
+ * The run's status and cancel URLs, built from the URL the caller used (so they name the host and
+ * route prefix it reached) without its query: a `?code=` key the caller sent must not come back.
+ */
+export function runLinks(requestUrl: string, instanceId: string): { statusUrl: string; cancelUrl: string } {
+  const url = new URL(requestUrl);
+  const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  const statusUrl = `${base}/${encodeURIComponent(instanceId)}`;
+  return { statusUrl, cancelUrl: `${statusUrl}/cancel` };
+}
+
 /** POST /api/submissions {"blob": "<name>", "options": {...}}: starts (or finds) the run for a zip already in the container. */
 export async function startSubmission(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const settings = config();
@@ -77,11 +88,14 @@ export async function startSubmission(request: HttpRequest, context: InvocationC
       },
     );
     context.log(`[${result.instanceId}] ${result.started ? 'started' : 'already exists'} for ${name} via HTTP`);
-    const response = client.createCheckStatusResponse(request, result.instanceId);
+    // The app's own URLs, not Durable's check-status payload (createCheckStatusResponse): its URLs
+    // carry the durabletask_extension system key (DefaultScriptWebHookProvider.cs:69,91), which
+    // opens terminate, purge, rewind and raise-event on every instance of the task hub.
+    const links = runLinks(request.url, result.instanceId);
     return {
-      status: response.status,
-      headers: Object.fromEntries(response.headers.entries()),
-      jsonBody: { ...((await response.json()) as object), started: result.started },
+      status: 202,
+      headers: { Location: links.statusUrl, 'Retry-After': '10' },
+      jsonBody: { id: result.instanceId, started: result.started, ...links },
     };
   } catch (e) {
     if (isSubmitterError(e) && e.code === 'BlobNotFound') return problem(404, 'BlobNotFound', e.message);

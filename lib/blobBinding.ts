@@ -36,6 +36,32 @@ export function blobReferenceFrom(data: ModelBindingData | ModelBindingData[]): 
   return { connection, containerName, blobName, client };
 }
 
+/**
+ * What the deferred binding gave, or a clear failure. The host skips deferral without a word
+ * when another binding of the function holds a `{...}` expression
+ * (WorkerFunctionDescriptorProvider.cs:69-75) and then hands over the whole blob as bytes: the
+ * run could not pin the zip's version, and a multi-GB zip would fill the worker's memory.
+ */
+export function blobReferenceOrFail(blob: unknown, name?: unknown): BlobReference {
+  const ref = blob as Partial<BlobReference> | null | undefined;
+  if (ref && typeof ref === 'object' && ref.client && typeof ref.blobName === 'string' && ref.containerName)
+    return ref as BlobReference;
+  const what =
+    Buffer.isBuffer(blob) || blob instanceof Uint8Array || blob instanceof ArrayBuffer
+      ? `the blob's bytes (${(blob as { byteLength: number }).byteLength} bytes)`
+      : typeof blob === 'string'
+        ? `the blob's content as text (${blob.length} characters)`
+        : blob === undefined || blob === null
+          ? 'no value'
+          : `a value of type ${typeof blob}`;
+  const trigger = typeof name === 'string' && name ? ` for ${name}.zip` : '';
+  throw new Error(
+    `The blob trigger got ${what}${trigger} instead of a blob reference: the host did not defer the binding ` +
+      '(sdkBinding). This happens when another binding of the function uses a {...} expression; keep the ' +
+      'trigger the only binding with one. Nothing was started.',
+  );
+}
+
 export function registerBlobBindingFactory(): void {
   const resolver = ResourceFactoryResolver.getInstance();
   if (!resolver.hasResourceFactory(BLOB_SOURCE)) resolver.registerResourceFactory(BLOB_SOURCE, blobReferenceFrom);

@@ -71,18 +71,18 @@ describe('the submissions HTTP API', () => {
     await sandbox.emulator.admin.reset('default');
   });
 
-  it('POST starts the run for a zip in the container, answers 202 with the check-status payload, and starts one run only', async () => {
+  it("POST starts the run for a zip in the container, answers 202 with the app's own status and cancel URLs, and starts one run only", async () => {
     const name = 'http/start.zip';
     const { id, answer } = await dropAndStart(name, appZip());
-    expect(answer.body).toMatchObject({
+    // The app's URLs only: Durable's check-status payload would carry the extension's system key.
+    expect(answer.body).toEqual({
       id,
       started: true,
-      statusQueryGetUri: expect.stringContaining(`/runtime/webhooks/durabletask/instances/${id}`),
-      sendEventPostUri: expect.stringContaining(`/instances/${id}/raiseEvent/`),
-      terminatePostUri: expect.stringContaining(`/instances/${id}/terminate`),
-      purgeHistoryDeleteUri: expect.stringContaining(`/instances/${id}`),
+      statusUrl: `${api}/submissions/${id}`,
+      cancelUrl: `${api}/submissions/${id}/cancel`,
     });
-    expect(answer.headers.get('location')).toBe(answer.body.statusQueryGetUri);
+    expect(answer.headers.get('location')).toBe(answer.body.statusUrl);
+    expect(JSON.stringify(answer.body)).not.toMatch(/runtime\/webhooks|code=/);
 
     const again = await start(name);
     expect(again.status).toBe(202);
@@ -100,12 +100,13 @@ describe('the submissions HTTP API', () => {
     expect(apiSubmissionsOf(state, SEED_IDS.demoApp, [SEED_IDS.demoAppPublishedSubmission])).toHaveLength(1);
     expect(requestsOf(state, /^POST .*\/submissions$/)).toHaveLength(1);
 
-    // The Durable built-in status endpoint answers for the same instance.
-    const builtIn = await fetch(String(answer.body.statusQueryGetUri));
-    expect(builtIn.status).toBe(200);
-    expect(await builtIn.json()).toMatchObject({ instanceId: id, name: 'submitToStore', runtimeStatus: 'Completed' });
+    // The status URL is the app's status document; the Durable built-in endpoint still answers.
+    const byLink = await fetch(String(answer.body.statusUrl));
+    expect(byLink.status).toBe(200);
+    expect(await byLink.json()).toMatchObject({ instanceId: id, status: 'Succeeded' });
     const direct = await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances/${id}`);
     expect(direct.status).toBe(200);
+    expect(await direct.json()).toMatchObject({ instanceId: id, name: 'submitToStore', runtimeStatus: 'Completed' });
   });
 
   it("options in the body override the manifest's", async () => {
