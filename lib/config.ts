@@ -41,6 +41,24 @@ export const SETTINGS = {
   win32PackagesStorage: 'WIN32_PACKAGES_STORAGE',
   win32PackagesContainer: 'WIN32_PACKAGES_CONTAINER',
   win32PackageUrlDays: 'WIN32_PACKAGE_URL_DAYS',
+  /** One or several webhook URLs (separated by commas or spaces) that get every run event, signed. */
+  notifyWebhookUrl: 'NOTIFY_WEBHOOK_URL',
+  /** The HMAC-SHA256 key webhook deliveries are signed with; required with NOTIFY_WEBHOOK_URL. */
+  notifyWebhookSecret: 'NOTIFY_WEBHOOK_SECRET',
+  /** An Event Grid custom topic's endpoint: run events go there as CloudEvents 1.0. */
+  notifyEventGridEndpoint: 'NOTIFY_EVENTGRID_ENDPOINT',
+  /** The topic's access key; without it the app signs in with its managed identity (EventGrid Data Sender role). */
+  notifyEventGridKey: 'NOTIFY_EVENTGRID_KEY',
+  /** The client id of a user-assigned managed identity for the topic; the system-assigned one when absent. */
+  notifyEventGridClientId: 'NOTIFY_EVENTGRID_CLIENT_ID',
+  /** The app's public address for the status URL in events; https://$WEBSITE_HOSTNAME when absent. */
+  notifyStatusBaseUrl: 'NOTIFY_STATUS_BASE_URL',
+  /** Attempts per event and receiver before the delivery is given up. */
+  notifyMaxAttempts: 'NOTIFY_MAX_ATTEMPTS',
+  /** The first retry's delay; each next one doubles, up to 10 minutes. */
+  notifyRetrySeconds: 'NOTIFY_RETRY_FIRST_SECONDS',
+  /** Set by the Functions platform (and by func start): the app's host name. Read, never set by us. */
+  websiteHostname: 'WEBSITE_HOSTNAME',
 } as const;
 
 export type CredentialKind = 'secret' | 'certificate' | 'managedIdentity' | 'workloadIdentity';
@@ -96,7 +114,27 @@ export interface Config {
     /** How long the read-only SAS of an installer's URL lasts. */
     packageUrlDays: number;
   };
+  /** Run events (lib/notify): where they go and how hard delivery tries. Secrets stay here, read by activities only. */
+  notify: NotifyConfig;
 }
+
+export interface NotifyConfig {
+  /** Webhook URLs; activity inputs and the timeline name them by position (`webhook 1`), never by URL. */
+  webhooks: string[];
+  webhookSecret?: string;
+  eventGrid?: { endpoint: string; key?: string; clientId?: string };
+  statusBaseUrl?: string;
+  maxAttempts: number;
+  firstRetryMs: number;
+}
+
+/** Whether any receiver is configured: without one, a run emits nothing at all. */
+export function notifying(notify: NotifyConfig): boolean {
+  return notify.webhooks.length > 0 || !!notify.eventGrid;
+}
+
+/** An HMAC key shorter than this is too easy to guess (Standard Webhooks asks for 24 to 64 bytes). */
+const MIN_WEBHOOK_SECRET_LENGTH = 16;
 
 type Env = Record<string, string | undefined>;
 
@@ -225,6 +263,7 @@ export function loadConfig(env: Env = process.env): Config {
       packagesContainer: r.optional(SETTINGS.win32PackagesContainer, 'store-packages'),
       packageUrlDays: r.number(SETTINGS.win32PackageUrlDays, 365, 1, 3650),
     },
+    notify: readNotify(r, env),
   };
   const seller = config.win32.sellerId;
   if (seller !== undefined && !/^\d{1,20}$/.test(seller))
@@ -239,6 +278,51 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigurationError(`App settings are missing or invalid: ${r.problems.join('; ')}.`, r.problems);
   }
   return config;
+}
+
+function readNotify(r: Reader, env: Env): NotifyConfig {
+  const webhooks = (r.absent(SETTINGS.notifyWebhookUrl) ?? '').split(/[\s,]+/).filter(Boolean);
+  webhooks.forEach((url, i) => {
+    // The message names the position only: an incoming-webhook URL (Slack, Teams) is a credential.
+    if (!isHttpUrl(url, ['http:', 'https:']))
+      r.problems.push(`${SETTINGS.notifyWebhookUrl} entry ${i + 1} must be an absolute http(s) URL`);
+  });
+  const webhookSecret = r.absent(SETTINGS.notifyWebhookSecret);
+  if (webhooks.length > 0 && !webhookSecret)
+    r.problems.push(`${SETTINGS.notifyWebhookSecret} is not set (webhook deliveries are signed with it)`);
+  else if (webhookSecret && webhookSecret.length < MIN_WEBHOOK_SECRET_LENGTH)
+    r.problems.push(`${SETTINGS.notifyWebhookSecret} must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters`);
+  const endpoint = r.absent(SETTINGS.notifyEventGridEndpoint);
+  // The topic's key travels in a header: Event Grid answers on https only.
+  if (endpoint && !isHttpUrl(endpoint, ['https:']))
+    r.problems.push(`${SETTINGS.notifyEventGridEndpoint} must be an absolute https URL, got "${endpoint}"`);
+  const statusBase = r.absent(SETTINGS.notifyStatusBaseUrl);
+  if (statusBase && !isHttpUrl(statusBase, ['http:', 'https:']))
+    r.problems.push(`${SETTINGS.notifyStatusBaseUrl} must be an absolute http(s) URL, got "${statusBase}"`);
+  const hostname = env[SETTINGS.websiteHostname]?.trim();
+  const local = hostname && /^(localhost|127\.0\.0\.1)(:\d+)?$/.test(hostname);
+  return {
+    webhooks,
+    webhookSecret,
+    eventGrid: endpoint
+      ? {
+          endpoint,
+          key: r.absent(SETTINGS.notifyEventGridKey),
+          clientId: r.absent(SETTINGS.notifyEventGridClientId),
+        }
+      : undefined,
+    statusBaseUrl: statusBase ?? (hostname ? `${local ? 'http' : 'https'}://${hostname}` : undefined),
+    maxAttempts: r.number(SETTINGS.notifyMaxAttempts, 6, 1, 20),
+    firstRetryMs: r.number(SETTINGS.notifyRetrySeconds, 10, 1, 3600) * 1000,
+  };
+}
+
+function isHttpUrl(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
 }
 
 function withTrailingSlash(url: string): string {
