@@ -45,6 +45,11 @@ function apiOptions(command: Command): Command {
     .option('--json', 'print one JSON document on stdout (progress goes to stderr)');
 }
 
+/** The values of apiOptions' options. */
+function apiValues(opts: Record<string, unknown>): { functionsUrl: string; functionKey: string | undefined } {
+  return { functionsUrl: opts.functionsUrl as string, functionKey: opts.functionKey as string | undefined };
+}
+
 function serviceOptions(command: Command): Command {
   return apiOptions(command)
     .addOption(
@@ -60,7 +65,15 @@ function serviceOptions(command: Command): Command {
     );
 }
 
+/** The values of serviceOptions' options. */
+function serviceValues(
+  opts: Record<string, unknown>,
+): ReturnType<typeof apiValues> & { pollInterval: number; timeout: number | undefined } {
+  return { ...apiValues(opts), pollInterval: opts.pollInterval as number, timeout: opts.timeout as number | undefined };
+}
+
 export function buildProgram(streams: Streams, done: (code: ExitCode) => void): Command {
+  const output = (opts: { json?: unknown }): Output => new Output(opts.json === true, streams);
   const program = new Command('store-submitter')
     .description('Build, check and submit Microsoft Store submission zips, and follow their runs.')
     .version(version(), '-v, --version')
@@ -93,7 +106,7 @@ ${EXIT_HELP}`,
     )
     .action(async (folder: string, opts: { output?: string; json?: boolean }) => {
       const { packCommand } = await import('./commands/pack');
-      done(await packCommand(folder, opts, new Output(opts.json === true, streams)));
+      done(await packCommand(folder, opts, output(opts)));
     });
 
   program
@@ -104,7 +117,7 @@ ${EXIT_HELP}`,
     .addHelpText('after', EXIT_HELP)
     .action(async (zip: string, opts: { json?: boolean }) => {
       const { validateCommand } = await import('./commands/validate');
-      done(await validateCommand(zip, new Output(opts.json === true, streams)));
+      done(await validateCommand(zip, output(opts)));
     });
 
   serviceOptions(
@@ -136,7 +149,6 @@ ${EXIT_HELP}`,
       const fromEnv = command.getOptionValueSource('connectionString') === 'env';
       const accountUrl = opts.accountUrl as string | undefined;
       const connectionString = accountUrl && fromEnv ? undefined : (opts.connectionString as string | undefined);
-      const json = opts.json === true;
       // Loaded on use: the storage and identity SDKs take longer to load than pack or validate take to run.
       const { submitCommand } = await import('./commands/submit');
       done(
@@ -150,12 +162,9 @@ ${EXIT_HELP}`,
             name: opts.name as string | undefined,
             overwrite: opts.overwrite === true,
             wait: opts.wait !== false,
-            functionsUrl: opts.functionsUrl as string,
-            functionKey: opts.functionKey as string | undefined,
-            pollInterval: opts.pollInterval as number,
-            timeout: opts.timeout as number | undefined,
+            ...serviceValues(opts),
           },
-          new Output(json, streams),
+          output(opts),
         ),
       );
     });
@@ -177,12 +186,9 @@ ${EXIT_HELP}`,
           run,
           {
             wait: opts.wait === true,
-            functionsUrl: opts.functionsUrl as string,
-            functionKey: opts.functionKey as string | undefined,
-            pollInterval: opts.pollInterval as number,
-            timeout: opts.timeout as number | undefined,
+            ...serviceValues(opts),
           },
-          new Output(opts.json === true, streams),
+          output(opts),
         ),
       );
     });
@@ -211,13 +217,12 @@ ${EXIT_HELP}`,
             approved,
             ref,
             {
-              functionsUrl: opts.functionsUrl as string,
-              functionKey: opts.functionKey as string | undefined,
+              ...apiValues(opts),
               comment: opts.comment as string | undefined,
               reason: opts.reason as string | undefined,
               by: opts.by as string | undefined,
             },
-            new Output(opts.json === true, streams),
+            output(opts),
           ),
         );
       });
@@ -247,15 +252,7 @@ The Store changes a rollout only while it is in progress; otherwise the command 
       const percentage = value ? (rest[0] as string) : undefined;
       const opts = (value ? rest[1] : rest[0]) as Record<string, unknown>;
       const { rolloutCommand } = await import('./commands/rollout');
-      done(
-        await rolloutCommand(
-          action,
-          product,
-          percentage,
-          { functionsUrl: opts.functionsUrl as string, functionKey: opts.functionKey as string | undefined },
-          new Output(opts.json === true, streams),
-        ),
-      );
+      done(await rolloutCommand(action, product, percentage, apiValues(opts), output(opts)));
     });
   }
 
@@ -283,12 +280,11 @@ The Store changes a rollout only while it is in progress; otherwise the command 
           id,
           folder,
           {
-            functionsUrl: opts.functionsUrl as string,
-            functionKey: opts.functionKey as string | undefined,
+            ...apiValues(opts),
             kind: opts.kind as string | undefined,
             applicationId: opts.applicationId as string | undefined,
           },
-          new Output(opts.json === true, streams),
+          output(opts),
         ),
       );
     });

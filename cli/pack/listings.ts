@@ -45,19 +45,7 @@ export async function readListings(
   options: ListingOptions = {},
 ): Promise<Json> {
   const out: Json = {};
-  for (const langEntry of await source.list(LISTINGS_DIR)) {
-    const lang = langEntry.name;
-    const rel = `${LISTINGS_DIR}/${lang}`;
-    if (isIgnoredName(lang)) continue;
-    if (!langEntry.isDirectory()) {
-      findings.problem(
-        rel,
-        `is not a language folder: listings go in ${LISTINGS_DIR}/<language>/, e.g. ${LISTINGS_DIR}/en-us/`,
-      );
-      continue;
-    }
-    const at = fieldPath(fieldPath('submission', 'listings'), lang);
-    findings.cameFrom(at, rel);
+  for await (const { lang, rel, at } of languageFolders(source, findings)) {
     const listing =
       kind === 'addon'
         ? await readAddonListing(source, findings, rel, at)
@@ -67,6 +55,32 @@ export async function readListings(
     findings.summary.listings[lang] = { fields: listing.fields, images: listing.images };
   }
   return out;
+}
+
+/**
+ * The language folders under listings/, one at a time (so what each reader finds inside stays in
+ * folder order), each with its field path in the manifest, recorded as coming from the folder;
+ * anything else there is a problem.
+ */
+async function* languageFolders(
+  source: FolderSource,
+  findings: Findings,
+): AsyncGenerator<{ lang: string; rel: string; at: string }> {
+  for (const entry of await source.list(LISTINGS_DIR)) {
+    const lang = entry.name;
+    const rel = `${LISTINGS_DIR}/${lang}`;
+    if (isIgnoredName(lang)) continue;
+    if (!entry.isDirectory()) {
+      findings.problem(
+        rel,
+        `is not a language folder: listings go in ${LISTINGS_DIR}/<language>/, e.g. ${LISTINGS_DIR}/en-us/`,
+      );
+      continue;
+    }
+    const at = fieldPath(fieldPath('submission', 'listings'), lang);
+    findings.cameFrom(at, rel);
+    yield { lang, rel, at };
+  }
 }
 
 async function readAppListing(
@@ -177,20 +191,8 @@ export async function readWin32Listings(
 ): Promise<{ listings: Json; assets: Json }> {
   const listings: Json = {};
   const assets: Json = {};
-  for (const langEntry of await source.list(LISTINGS_DIR)) {
-    const lang = langEntry.name;
-    const rel = `${LISTINGS_DIR}/${lang}`;
-    if (isIgnoredName(lang)) continue;
-    if (!langEntry.isDirectory()) {
-      findings.problem(
-        rel,
-        `is not a language folder: listings go in ${LISTINGS_DIR}/<language>/, e.g. ${LISTINGS_DIR}/en-us/`,
-      );
-      continue;
-    }
-    const at = fieldPath(fieldPath('submission', 'listings'), lang);
+  for await (const { lang, rel, at } of languageFolders(source, findings)) {
     const assetsAt = fieldPath(fieldPath('submission', 'listingAssets'), lang);
-    findings.cameFrom(at, rel);
     const listing: Json = {};
     const images: Json = {};
     const fields: string[] = [];
