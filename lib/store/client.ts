@@ -2,16 +2,7 @@
  * The typed Microsoft Store submission API client: one pipeline, one code path for apps,
  * flights and add-ons (the kinds table supplies paths and field names).
  */
-import type { TokenCredential } from '@azure/identity';
-import {
-  createDefaultHttpClient,
-  createHttpHeaders,
-  createPipelineRequest,
-  type HttpClient,
-  type HttpMethods,
-  type Pipeline,
-  type PipelineRequest,
-} from '@azure/core-rest-pipeline';
+import type { HttpMethods } from '@azure/core-rest-pipeline';
 import type { Config } from '../config';
 import { isStoreRequestError, StoreRequestError } from '../errors';
 import { registerSecret } from '../redact';
@@ -19,8 +10,7 @@ import { storeCredential } from './credential';
 import { correlationIdOf, parseJsonLossless, storeErrorFromResponse } from './errors';
 import { productPath, segment, submissionPath, type ProductRef } from './kinds';
 import { sharedPacer, type CallPacer } from './pacing';
-import { buildStorePipeline, requestFailure } from './pipeline';
-import { relativePath, type StoreCallLog } from './policies';
+import { StoreSender, type StoreClientBaseOptions } from './pipeline';
 import type {
   Flight,
   InAppProduct,
@@ -42,38 +32,15 @@ export interface StoreResult<T> {
   correlationId: string;
 }
 
-export interface StoreClientOptions {
+export interface StoreClientOptions extends StoreClientBaseOptions {
   /** `https://manage.devcenter.microsoft.com/v1.0/my/` or an emulator's; plain HTTP only on loopback. */
   baseUrl: string;
-  credential: TokenCredential;
-  scope: string;
-  /** Deadline for one attempt, body included. Default 60 s (the config's default). */
-  timeoutMs?: number;
-  /** Retries after the first attempt, for 429, 5xx and network errors. Default 3. */
-  maxRetries?: number;
-  /** Longest wait inside the client; a longer Retry-After is thrown (retriable, with retryAfterMs). Default 20 s. */
-  maxRetryDelayMs?: number;
-  /** First backoff step; doubles per retry, with jitter. Default 1 s. */
-  retryDelayMs?: number;
-  userAgent?: string;
-  logger?: (line: StoreCallLog) => void;
-  /** PEM of extra CAs to trust for the API host, on top of the public roots (a local emulator's CA). */
-  caCertificates?: string;
   /** `top` of list calls; lists follow every page whatever it is. Default 100. */
   pageSize?: number;
-  /** Replaces the default HTTP client. */
-  httpClient?: HttpClient;
-  /** Holds every attempt until the tenant's rate limit has room (lib/store/pacing.ts). None: no pacing. */
-  pacer?: CallPacer;
   /** Holds commits until the tenant's commit limit has room, before they take a call slot. */
   commitPacer?: CallPacer;
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000;
-const DEFAULT_MAX_RETRIES = 3;
-const DEFAULT_MAX_RETRY_DELAY_MS = 20_000;
-const DEFAULT_RETRY_DELAY_MS = 1_000;
-const CONTENT_TYPE = 'application/json; charset=utf-8';
 const PAGE_SIZE = 100;
 const MAX_PAGES = 1000;
 
@@ -90,35 +57,13 @@ interface Answer<T> {
 }
 
 export class StoreClient {
+  private readonly sender: StoreSender;
   private readonly baseUrl: string;
-  private readonly pipeline: Pipeline;
-  private readonly httpClient: HttpClient;
-  private readonly notIdempotent = new WeakSet<PipelineRequest>();
   private readonly pageSize: number;
 
   constructor(options: StoreClientOptions) {
-    this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
-    new URL(this.baseUrl); // fail at construction on a malformed base URL, not at the first call
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const maxRetryDelayMs = options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
-
-    this.pipeline = buildStorePipeline({
-      baseUrl: this.baseUrl,
-      credential: options.credential,
-      scope: options.scope,
-      timeoutMs,
-      maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
-      maxRetryDelayMs,
-      retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
-      userAgent: options.userAgent,
-      logger: options.logger,
-      caCertificates: options.caCertificates,
-      pacer: options.pacer,
-      commitPacer: options.commitPacer,
-      isIdempotent: (request) => !this.notIdempotent.has(request),
-      callName: (request) => this.callName(request),
-    });
-    this.httpClient = options.httpClient ?? createDefaultHttpClient();
+    this.sender = new StoreSender(options);
+    this.baseUrl = this.sender.baseUrl;
     this.pageSize = Math.max(1, Math.floor(options.pageSize ?? PAGE_SIZE));
   }
 
@@ -246,10 +191,6 @@ export class StoreClient {
 
   // -- plumbing -------------------------------------------------------------
 
-  private callName(request: PipelineRequest): string {
-    return `${request.method} ${relativePath(request.url, this.baseUrl)}`;
-  }
-
   private async send<T>(method: HttpMethods, path: string, options: CallOptions): Promise<Answer<T>> {
     const url = new URL(path, this.baseUrl);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, String(v));
@@ -257,23 +198,8 @@ export class StoreClient {
   }
 
   private async sendUrl<T>(method: HttpMethods, url: URL, options: CallOptions): Promise<Answer<T>> {
-    const request = createPipelineRequest({
-      url: url.toString(),
-      method,
-      headers: createHttpHeaders({ 'Content-Type': CONTENT_TYPE, Accept: 'application/json' }),
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      // The bearer policy refuses plain HTTP anywhere but loopback.
-      allowInsecureConnection: url.protocol === 'http:',
-    });
-    if (!options.idempotent) this.notIdempotent.add(request);
-    const name = this.callName(request);
-
-    let response;
-    try {
-      response = await this.pipeline.sendRequest(this.httpClient, request);
-    } catch (e) {
-      throw requestFailure(name, e);
-    }
+    const name = this.sender.callName({ method, url: url.toString() });
+    const response = await this.sender.send(method, url, { body: options.body, idempotent: options.idempotent, name });
     const correlationId = correlationIdOf(response.headers) ?? '';
     if (response.status < 200 || response.status >= 300) throw storeErrorFromResponse(name, response);
 

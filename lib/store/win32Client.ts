@@ -8,26 +8,15 @@
  * MSStore.API/StoreAPI.cs, microsoft/store-submission src/store_apis.ts), and gateway failures
  * (401, 429) as `{statusCode, message}`.
  */
-import type { TokenCredential } from '@azure/identity';
-import {
-  createDefaultHttpClient,
-  createHttpHeaders,
-  createPipelineRequest,
-  type HttpClient,
-  type HttpMethods,
-  type Pipeline,
-  type PipelineRequest,
-  type PipelinePolicy,
-} from '@azure/core-rest-pipeline';
+import type { HttpMethods, PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { Config } from '../config';
 import { ConfigurationError, StoreRequestError, isRetriableStatus } from '../errors';
 import { redact, registerSecret } from '../redact';
 import { storeCredential } from './credential';
 import { correlationIdOf, parseJsonLossless, parseRetryAfter } from './errors';
 import { segment } from './kinds';
-import { sharedPacer, type CallPacer } from './pacing';
-import { buildStorePipeline, requestFailure } from './pipeline';
-import { relativePath, type StoreCallLog } from './policies';
+import { sharedPacer } from './pacing';
+import { StoreSender, type StoreClientBaseOptions } from './pipeline';
 import type {
   Win32LanguageAssets,
   Win32Metadata,
@@ -47,23 +36,13 @@ export interface Win32Result<T> {
   correlationId: string;
 }
 
-export interface Win32ClientOptions {
+export interface Win32ClientOptions extends StoreClientBaseOptions {
   /** `https://api.store.microsoft.com/` or an emulator's; plain HTTP only on loopback. */
   baseUrl: string;
   /** The Partner Center account's seller id, sent as `X-Seller-Account-Id`. */
   sellerId: string;
-  credential: TokenCredential;
   /** `https://api.store.microsoft.com/.default`. */
   scope: string;
-  timeoutMs?: number;
-  maxRetries?: number;
-  maxRetryDelayMs?: number;
-  retryDelayMs?: number;
-  userAgent?: string;
-  logger?: (line: StoreCallLog) => void;
-  caCertificates?: string;
-  httpClient?: HttpClient;
-  pacer?: CallPacer;
 }
 
 /**
@@ -98,18 +77,12 @@ interface CallOptions {
   errorsAreData?: boolean;
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000;
 const MAX_MESSAGE = 600;
 
 export class Win32StoreClient {
-  private readonly baseUrl: string;
-  private readonly pipeline: Pipeline;
-  private readonly httpClient: HttpClient;
-  private readonly notIdempotent = new WeakSet<PipelineRequest>();
+  private readonly sender: StoreSender;
 
   constructor(options: Win32ClientOptions) {
-    this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
-    new URL(this.baseUrl);
     if (!/^\d+$/.test(options.sellerId))
       throw new TypeError('sellerId must be the digits of a Partner Center seller id');
     const seller: PipelinePolicy = {
@@ -119,23 +92,7 @@ export class Win32StoreClient {
         return next(request);
       },
     };
-    this.pipeline = buildStorePipeline({
-      baseUrl: this.baseUrl,
-      credential: options.credential,
-      scope: options.scope,
-      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      maxRetries: options.maxRetries ?? 3,
-      maxRetryDelayMs: options.maxRetryDelayMs ?? 20_000,
-      retryDelayMs: options.retryDelayMs ?? 1_000,
-      userAgent: options.userAgent,
-      logger: options.logger,
-      caCertificates: options.caCertificates,
-      pacer: options.pacer,
-      isIdempotent: (request) => !this.notIdempotent.has(request),
-      callName: (request) => this.callName(request),
-      extraPolicies: [seller],
-    });
-    this.httpClient = options.httpClient ?? createDefaultHttpClient();
+    this.sender = new StoreSender({ ...options, extraPolicies: [seller] });
   }
 
   // -- the draft ----------------------------------------------------------------
@@ -302,33 +259,16 @@ export class Win32StoreClient {
     return ['submission/v1/product', segment(productId, 'productId'), ...rest].join('/');
   }
 
-  private callName(request: PipelineRequest): string {
-    return `${request.method} ${relativePath(request.url, this.baseUrl)}`;
-  }
-
   private async void(method: HttpMethods, path: string, options: CallOptions): Promise<Win32Result<void>> {
     const answer = await this.send<unknown>(method, path, options);
     return { ...answer, value: undefined };
   }
 
   private async send<T>(method: HttpMethods, path: string, options: CallOptions): Promise<Win32Result<T | undefined>> {
-    const url = new URL(path, this.baseUrl);
+    const url = new URL(path, this.sender.baseUrl);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
-    const request = createPipelineRequest({
-      url: url.toString(),
-      method,
-      headers: createHttpHeaders({ 'Content-Type': 'application/json; charset=utf-8', Accept: 'application/json' }),
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      allowInsecureConnection: url.protocol === 'http:',
-    });
-    if (!options.idempotent) this.notIdempotent.add(request);
     const name = `${method} ${path}`;
-    let response;
-    try {
-      response = await this.pipeline.sendRequest(this.httpClient, request);
-    } catch (e) {
-      throw requestFailure(name, e);
-    }
+    const response = await this.sender.send(method, url, { body: options.body, idempotent: options.idempotent, name });
     const correlationId = correlationIdOf(response.headers) ?? '';
     const text = response.bodyAsText ?? '';
     let body: Wrapper | undefined;
