@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { apiError, empty, isRecord, json, notFound } from '../http';
+import { type Reply, apiError, empty, isRecord, json, notFound } from '../http';
 import { type AddOn, type Flight, newStoreId } from '../state';
 import { type ApiContext, type Handler, page, productFrom } from './context';
 
@@ -94,9 +94,7 @@ export const getFlight: Handler = (ctx, params) => {
 
 export const deleteFlight: Handler = (ctx, params) => {
   const flight = productFrom(ctx, params) as Flight;
-  removeSubmissionsOf(ctx, flight.flightId);
-  ctx.core.store.flights.delete(flight.flightId);
-  return empty(204);
+  return deleteProduct(ctx, flight.flightId, ctx.core.store.flights);
 };
 
 export const listInAppProducts: Handler = (ctx) => {
@@ -167,13 +165,14 @@ export const getInAppProduct: Handler = (ctx, params) => {
 
 export const deleteInAppProduct: Handler = (ctx, params) => {
   const addOn = productFrom(ctx, params) as AddOn;
-  removeSubmissionsOf(ctx, addOn.id);
-  ctx.core.store.addOns.delete(addOn.id);
-  return empty(204);
+  return deleteProduct(ctx, addOn.id, ctx.core.store.addOns);
 };
 
-function removeSubmissionsOf(ctx: ApiContext, productId: string): void {
+/** A flight or an add-on gone from its table, and its submissions with it: 204, no body. */
+function deleteProduct(ctx: ApiContext, id: string, table: Map<string, unknown>): Reply {
   for (const sub of [...ctx.core.store.submissions.values()]) {
-    if (sub.productId === productId) ctx.core.discardSubmission(sub);
+    if (sub.productId === id) ctx.core.discardSubmission(sub);
   }
+  table.delete(id);
+  return empty(204);
 }

@@ -5,10 +5,10 @@
  * source, is in this folder's README.
  */
 import type { IncomingMessage } from 'node:http';
-import { crc32, deflateSync } from 'node:zlib';
 import type { ContainerClient } from '@azure/storage-blob';
 import { type Reply, HttpError, empty, json, readSmallBody } from '../http';
 import { type Identity, WIN32_RESOURCE } from '../identity';
+import { blankPng } from '../png';
 import { SlidingWindow } from '../rateLimit';
 import type { SasSigner } from '../sas';
 import { type Win32Config, DEFAULT_WIN32_CONFIG, mergeWin32Config } from './config';
@@ -529,6 +529,7 @@ export class Win32Emulator {
   private async assetImage(id: string): Promise<Reply> {
     const seeded = this.seededAssets.get(id);
     if (seeded)
+      // Made when asked for: a seeded asset has no file of its own.
       return { status: 200, body: blankPng(seeded.width, seeded.height), headers: { 'Content-Type': 'image/png' } };
     const blob = this.assetBlobs.get(id);
     if (!blob) return empty(404);
@@ -554,28 +555,6 @@ export class Win32Emulator {
       this.startSubmission(product, 'PartnerCenter', { submissionId: o.submissionId, status: o.status, held: true });
     }
   }
-}
-
-/** A transparent PNG of that size (made when asked for: a seeded asset has no file of its own). */
-function blankPng(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'latin1');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-    return Buffer.concat([head, data, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 6, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.alloc((width * 4 + 1) * height))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
 }
 
 /** The JSON body, or undefined when empty; 400 in the API's wrapper when it is not JSON. */

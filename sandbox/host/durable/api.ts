@@ -327,27 +327,22 @@ function historyForDisplay(
         });
         break;
       case EventType.TaskCompleted:
-      case EventType.SubOrchestrationInstanceCompleted: {
-        const s = scheduled.get(e.TaskScheduledId as number);
-        out.push({
-          EventType: type,
-          FunctionName: s?.Name,
-          ScheduledTime: s?.Timestamp,
-          Timestamp: e.Timestamp,
-          ...(showOutput ? { Result: parseJson(e.Result as string) } : {}),
-        });
-        break;
-      }
+      case EventType.SubOrchestrationInstanceCompleted:
       case EventType.TaskFailed:
       case EventType.SubOrchestrationInstanceFailed: {
         const s = scheduled.get(e.TaskScheduledId as number);
+        const failed = e.EventType === EventType.TaskFailed || e.EventType === EventType.SubOrchestrationInstanceFailed;
         out.push({
           EventType: type,
           FunctionName: s?.Name,
           ScheduledTime: s?.Timestamp,
           Timestamp: e.Timestamp,
-          Reason: e.Reason,
-          Details: e.Details,
+          // A failure always says why; a result only when outputs are asked for.
+          ...(failed
+            ? { Reason: e.Reason, Details: e.Details }
+            : showOutput
+              ? { Result: parseJson(e.Result as string) }
+              : {}),
         });
         break;
       }
