@@ -1,4 +1,5 @@
 import * as df from 'durable-functions';
+import { boundedFollowerStatus } from '../lib/statusBound';
 import { judgeStatus, nextPollInterval, POLLS_PER_EXECUTION } from '../lib/polling';
 import type { FollowInput, FollowResult, StatusPoll, StepRecord } from '../lib/run';
 import { getSubmissionStatus } from './activities/storeSubmissionSteps';
@@ -49,13 +50,15 @@ export function* follow(
   /** The current poll's timeline entry: retries and failures show there. */
   let lastStep: StepRecord | undefined;
   const publish = (): void =>
-    context.df.setCustomStatus({
-      storeStatus: shown?.status,
-      statusDetails: shown?.statusDetails,
-      polls,
-      nextPollAt,
-      lastStep,
-    });
+    context.df.setCustomStatus(
+      boundedFollowerStatus({
+        storeStatus: shown?.status,
+        statusDetails: shown?.statusDetails,
+        polls,
+        nextPollAt,
+        lastStep,
+      }),
+    );
   const deadline = new Date(input.deadline);
   let interval = input.intervalSeconds;
   const correlationIds = input.correlationIds ?? [];

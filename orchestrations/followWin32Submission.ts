@@ -1,4 +1,5 @@
 import * as df from 'durable-functions';
+import { boundedFollowerStatus } from '../lib/statusBound';
 import { nextPollInterval, POLLS_PER_EXECUTION } from '../lib/polling';
 import type { FollowResult, StepRecord } from '../lib/run';
 import type { Win32PublishingStatus } from '../lib/store/win32Types';
@@ -56,13 +57,15 @@ export function* followWin32SubmissionOrchestrator(
   let lastStep: StepRecord | undefined;
   const statusDetailsOf = (poll: SubmissionPoll) => ({ errors: poll.errors, warnings: [], certificationReports: [] });
   const publish = (): void =>
-    context.df.setCustomStatus({
-      storeStatus: shown?.publishingStatus,
-      statusDetails: shown ? statusDetailsOf(shown) : undefined,
-      polls,
-      nextPollAt,
-      lastStep,
-    });
+    context.df.setCustomStatus(
+      boundedFollowerStatus({
+        storeStatus: shown?.publishingStatus,
+        statusDetails: shown ? statusDetailsOf(shown) : undefined,
+        polls,
+        nextPollAt,
+        lastStep,
+      }),
+    );
   const deadline = new Date(input.deadline);
   let interval = input.intervalSeconds;
   const correlationIds = input.correlationIds ?? [];

@@ -1,6 +1,7 @@
 import type * as df from 'durable-functions';
 import { parseActivityFailure, type ErrorFacts } from '../lib/errors';
 import type { Phase, RunFailure, RunState, StepRecord } from '../lib/run';
+import { boundedRunState } from '../lib/statusBound';
 import type { Activity, ActivityInput } from './activities/activity';
 import { callActivity, StepFailed } from './retry';
 
@@ -115,8 +116,12 @@ export class RunTracker {
     return this.context.df.currentUtcDateTime;
   }
 
+  /**
+   * Publishes the state as custom status, bounded (lib/statusBound.ts): over 16 KB the extension
+   * fails the instance. The whole state stays here and goes to the report.
+   */
   publish(): void {
-    this.context.df.setCustomStatus(this.current);
+    this.context.df.setCustomStatus(boundedRunState(this.current));
   }
 
   /** Sets (or, with `undefined`, removes) fields of the status and publishes it. */
