@@ -7,6 +7,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { pngOf } from '../helpers/files';
 import { run } from '../../cli/main';
+import { readReleaseFolder } from '../../cli/pack';
+import { InputError } from '../../lib/errors';
 
 const REPO = resolve(__dirname, '..', '..');
 export const CLI = join(REPO, 'dist', 'cli', 'main.js');
@@ -14,6 +16,17 @@ export const CLI = join(REPO, 'dist', 'cli', 'main.js');
 export { pngOf } from '../helpers/files';
 
 export const PNG = pngOf(2, 2);
+
+/** The problems `readReleaseFolder` reports, as "file field: message" lines relative to the folder's parent. */
+export async function problemsOf(dir: string, label: string): Promise<string[]> {
+  const err = await readReleaseFolder(dir, label).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(InputError);
+  expect((err as InputError).code).toBe('InvalidFolder');
+  return (err as InputError).problems.map((p) => `${p.file}${p.field ? ` ${p.field}` : ''}: ${p.message}`);
+}
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `cli-${prefix}-`));

@@ -1,11 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../../lib/errors';
 import { MANIFEST_NAME } from '../../lib/manifest';
 import { readLocalSubmission } from '../../cli/localZip';
 import { packFolder, readReleaseFolder } from '../../cli/pack';
 import { packageFor } from '../helpers/zips';
-import { fakePackage, makeFolder, PNG, pngOf, runCli, tempDir } from './helpers';
+import { fakePackage, makeFolder, PNG, pngOf, problemsOf, runCli, tempDir } from './helpers';
 
 const APP = '9NBLGGH4R315';
 const PKG = 'Contoso.Demo_1.2.3.0_x64.msixupload';
@@ -27,17 +26,6 @@ function appFolder(parent: string, name = 'app', extra: Record<string, string | 
     'listings/de-de/releaseNotes.txt': 'Schnellerer Start.',
     ...extra,
   });
-}
-
-/** The problems `readReleaseFolder` reports, as "file field: message" lines relative to the folder's parent. */
-async function problemsOf(dir: string, label: string): Promise<string[]> {
-  const err = await readReleaseFolder(dir, label).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InputError);
-  expect((err as InputError).code).toBe('InvalidFolder');
-  return (err as InputError).problems.map((p) => `${p.file}${p.field ? ` ${p.field}` : ''}: ${p.message}`);
 }
 
 describe('pack: folders that make a zip', () => {

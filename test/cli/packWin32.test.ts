@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { InputError } from '../../lib/errors';
 import { readLocalSubmission } from '../../cli/localZip';
-import { packFolder, readReleaseFolder } from '../../cli/pack';
+import { packFolder } from '../../cli/pack';
 import { exeOf, msiOf } from '../helpers/files';
-import { makeFolder, pngOf, runCli, tempDir } from './helpers';
+import { makeFolder, pngOf, problemsOf, runCli, tempDir } from './helpers';
 
 const PRODUCT = '3e31a9f9-84e8-4d2d-9eba-487878d02ebf';
 const MSI = 'ContosoTools-1.3.0-x64.msi';
@@ -42,15 +41,6 @@ function win32Folder(parent: string, name: string, extra: Record<string, string 
     'listings/de-de/whatsNew.txt': 'Schnellerer Start.',
     ...extra,
   });
-}
-
-async function problemsOf(dir: string, label: string): Promise<string[]> {
-  const err = await readReleaseFolder(dir, label).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InputError);
-  return (err as InputError).problems.map((p) => `${p.file}${p.field ? ` ${p.field}` : ''}: ${p.message}`);
 }
 
 describe('pack: MSI/EXE release folders', () => {

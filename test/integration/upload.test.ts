@@ -522,32 +522,33 @@ describe('uploadZip into the emulated Store upload URL', () => {
       ?.size;
   }
 
-  it('falls back to streaming when the URL has an old SAS version that refuses Put Block From URL', async () => {
-    await emu.admin.configure({ uploadSasVersion: '2017-04-17' });
+  /** A zip of 1 MiB + 5 bytes uploaded to a new submission's URL signed with that SAS version, in 512 KiB blocks. */
+  async function uploadAtSasVersion(
+    uploadSasVersion: string,
+  ): Promise<{ url: string; size: number; result: Awaited<ReturnType<typeof uploadZip>> }> {
+    await emu.admin.configure({ uploadSasVersion });
     const url = await newUploadUrl();
-    expect(url).toMatch(/sig=[^&]*\+/);
     const zip = await makeZip(await freshContainer('up'), MiB + 5);
     const result = await uploadZip({
       source: zip.blob,
       sourceEtag: zip.etag,
       destinationUrl: url,
       blockSizeBytes: 512 * 1024,
+      fromUrlBlockSizeBytes: 512 * 1024,
     });
-    expect(result).toMatchObject({ method: 'stream', probe: 'refused', blocks: 3, bytes: zip.size });
-    expect(await uploaded()).toBe(zip.size);
+    return { url, size: zip.size, result };
+  }
+
+  it('falls back to streaming when the URL has an old SAS version that refuses Put Block From URL', async () => {
+    const { url, size, result } = await uploadAtSasVersion('2017-04-17');
+    expect(url).toMatch(/sig=[^&]*\+/);
+    expect(result).toMatchObject({ method: 'stream', probe: 'refused', blocks: 3, bytes: size });
+    expect(await uploaded()).toBe(size);
   });
 
   it('copies server-side when the SAS version of the URL accepts it', async () => {
-    await emu.admin.configure({ uploadSasVersion: '2018-03-28' });
-    const url = await newUploadUrl();
-    const zip = await makeZip(await freshContainer('up'), MiB + 5);
-    const result = await uploadZip({
-      source: zip.blob,
-      sourceEtag: zip.etag,
-      destinationUrl: url,
-      fromUrlBlockSizeBytes: 512 * 1024,
-    });
-    expect(result).toMatchObject({ method: 'fromUrl', probe: 'accepted', blocks: 3, bytes: zip.size });
-    expect(await uploaded()).toBe(zip.size);
+    const { size, result } = await uploadAtSasVersion('2018-03-28');
+    expect(result).toMatchObject({ method: 'fromUrl', probe: 'accepted', blocks: 3, bytes: size });
+    expect(await uploaded()).toBe(size);
   });
 });

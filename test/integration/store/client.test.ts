@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import type { Config } from '../../../lib/config';
-import { StoreRequestError } from '../../../lib/errors';
 import { redact } from '../../../lib/redact';
 import { StoreClient, type StoreCallLog, type StoreClientOptions } from '../../../lib/store/client';
 import { checkCredential, storeCredential } from '../../../lib/store/credential';
@@ -22,6 +21,7 @@ import {
   type RunningEmulator,
 } from '../../../sandbox/emulator';
 import { testStorage } from '../../helpers/azurite';
+import { emulatorStoreConfig, storeRejection } from '../../helpers/storeClients';
 
 let emu: RunningEmulator;
 let ca: string;
@@ -56,19 +56,8 @@ beforeEach(async () => {
 });
 
 function storeConfig(overrides: Partial<Config['store']> = {}): Config['store'] {
-  return {
-    tenantId: emu.tenantId,
-    clientId: emu.clientId,
-    credentialKind: 'secret',
-    clientSecret: emu.clientSecret,
-    authorityHost: emu.authorityHost,
-    apiBaseUrl: emu.apiBaseUrl,
-    tokenScope: STORE_SCOPE,
-    // Far above what a busy machine makes of a local call: only the hang tests below time out.
-    requestTimeoutMs: 30_000,
-    maxRequestsPerMinute: 20,
-    ...overrides,
-  };
+  // Far above what a busy machine makes of a local call: only the hang tests below time out.
+  return emulatorStoreConfig(emu, { requestTimeoutMs: 30_000, ...overrides });
 }
 
 interface Harness {
@@ -114,15 +103,6 @@ async function fault(spec: HttpFaultSpec): Promise<void> {
 async function apiRequests(method: string, pathPattern: RegExp): Promise<number> {
   const state = await emu.admin.state();
   return state.requests.filter((r) => r.server === 'api' && r.method === method && pathPattern.test(r.path)).length;
-}
-
-async function rejection(p: Promise<unknown>): Promise<StoreRequestError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(StoreRequestError);
-  return e as StoreRequestError;
 }
 
 describe('StoreClient against the emulator', () => {
@@ -171,7 +151,7 @@ describe('StoreClient against the emulator', () => {
 
     const second = await client.createSubmission(flight, { minimal: true });
     await client.deleteSubmission(flight, second.value.id);
-    expect((await rejection(client.getSubmission(flight, second.value.id))).code).toBe('NotFound');
+    expect((await storeRejection(client.getSubmission(flight, second.value.id))).code).toBe('NotFound');
 
     const commit = await client.commitSubmission(app, sid);
     expect(commit.value.status).toBe('CommitStarted');
@@ -229,7 +209,7 @@ describe('StoreClient against the emulator', () => {
   it('maps Store errors to StoreRequestError with code, status, message and correlation id', async () => {
     const { client } = harness();
     await client.createSubmission(app);
-    const conflict = await rejection(client.createSubmission(app));
+    const conflict = await storeRejection(client.createSubmission(app));
     expect(conflict).toMatchObject({ code: 'InvalidState', status: 409, retriable: false });
     expect(conflict.message).toMatch(
       new RegExp(
@@ -239,12 +219,12 @@ describe('StoreClient against the emulator', () => {
     const logged = (await emu.admin.state()).requests.filter((r) => r.server === 'api' && r.status === 409);
     expect(logged.map((r) => r.correlationId)).toContain(conflict.correlationId);
 
-    const missing = await rejection(client.getProduct({ kind: 'app', applicationId: '9NOTHERE0000' }));
+    const missing = await storeRejection(client.getProduct({ kind: 'app', applicationId: '9NOTHERE0000' }));
     expect(missing).toMatchObject({ code: 'NotFound', status: 404, retriable: false });
 
     const portal = { kind: 'app', applicationId: SEED_IDS.portalApp } as const;
     const pending = await client.getSubmission(portal, SEED_IDS.portalAppPendingSubmission);
-    const refused = await rejection(
+    const refused = await storeRejection(
       client.updateSubmission(portal, SEED_IDS.portalAppPendingSubmission, pending.value),
     );
     expect(refused).toMatchObject({ code: 'InvalidOperation', status: 400, retriable: false });
@@ -256,7 +236,9 @@ describe('StoreClient against the emulator', () => {
     const state = await client.getPackageRollout(rollout, SEED_IDS.rolloutAppPublishedSubmission);
     expect(state.value.isPackageRollout).toBe(true);
     await client.haltPackageRollout(rollout, SEED_IDS.rolloutAppPublishedSubmission);
-    expect((await rejection(client.finalizePackageRollout(app, SEED_IDS.demoAppPublishedSubmission))).status).toBe(409);
+    expect((await storeRejection(client.finalizePackageRollout(app, SEED_IDS.demoAppPublishedSubmission))).status).toBe(
+      409,
+    );
   });
 });
 
@@ -298,7 +280,7 @@ describe('StoreClient retries', () => {
       headers: { 'Retry-After': '120' },
       body: { statusCode: 429, message: 'Rate limit is exceeded. Try again in 120 seconds.' },
     });
-    const err = await rejection(client.getProduct(app));
+    const err = await storeRejection(client.getProduct(app));
     // One try and a rejection: it neither waited the 120 s out nor retried after its own 3 s.
     expect(err).toMatchObject({ code: 'RateLimited', status: 429, retryAfterMs: 120_000, retriable: true });
     expect(err.facts().retryAfterMs).toBe(120_000);
@@ -320,7 +302,7 @@ describe('StoreClient retries', () => {
       times: 'always',
       body: { code: 'UnknownInternalFailure', message: 'boom' },
     });
-    const err = await rejection(client.getProduct(app));
+    const err = await storeRejection(client.getProduct(app));
     expect(err).toMatchObject({ code: 'UnknownInternalFailure', status: 500, retriable: true });
     expect(await apiRequests('GET', /\/applications\/[^/]+$/)).toBe(3);
   });
@@ -333,7 +315,7 @@ describe('StoreClient retries', () => {
       after: true,
       body: { code: 'InvalidOperation', message: 'retry using exponential backoff' },
     });
-    const err = await rejection(client.createSubmission(app));
+    const err = await storeRejection(client.createSubmission(app));
     expect(err).toMatchObject({ status: 503, retriable: true });
     expect(await apiRequests('POST', /submissions$/)).toBe(1);
     // The orchestration looks for the pending submission, and finds the one the failed call made.
@@ -360,13 +342,13 @@ describe('StoreClient retries', () => {
     const { client } = harness();
     const sid = (await client.createSubmission(app)).value.id;
     await fault({ match: { method: 'POST' }, status: 500, times: 'always' });
-    expect((await rejection(client.commitSubmission(app, sid))).status).toBe(500);
-    expect((await rejection(client.createFlight(SEED_IDS.demoApp, { friendlyName: 'x', groupIds: [] }))).status).toBe(
-      500,
-    );
+    expect((await storeRejection(client.commitSubmission(app, sid))).status).toBe(500);
+    expect(
+      (await storeRejection(client.createFlight(SEED_IDS.demoApp, { friendlyName: 'x', groupIds: [] }))).status,
+    ).toBe(500);
     expect(
       (
-        await rejection(
+        await storeRejection(
           client.createInAppProduct({ applicationIds: [SEED_IDS.demoApp], productId: 'x', productType: 'Durable' }),
         )
       ).status,
@@ -378,7 +360,7 @@ describe('StoreClient retries', () => {
     const { client, lines } = harness({ timeoutMs: 300, maxRetries: 1 });
     await fault({ match: { method: 'GET' }, hang: true, times: 'always' });
     // The server never answers: the Timeout errors can only come from the client's own deadline.
-    const err = await rejection(client.getProduct(app));
+    const err = await storeRejection(client.getProduct(app));
     expect(err).toMatchObject({ code: 'Timeout', retriable: true });
     expect(lines.map((l) => [l.error, l.attempt])).toEqual([
       ['Timeout', 1],
@@ -389,11 +371,11 @@ describe('StoreClient retries', () => {
   it('does not retry a hung create, and reports a dropped connection as a retriable NetworkError', async () => {
     const { client, lines } = harness({ timeoutMs: 300 });
     await fault({ match: { method: 'POST' }, hang: true });
-    expect((await rejection(client.createSubmission(app))).code).toBe('Timeout');
+    expect((await storeRejection(client.createSubmission(app))).code).toBe('Timeout');
     expect(lines).toHaveLength(1);
 
     await fault({ match: { method: 'GET' }, drop: true, times: 'always' });
-    const dropped = await rejection(harness({ maxRetries: 1 }).client.getProduct(app));
+    const dropped = await storeRejection(harness({ maxRetries: 1 }).client.getProduct(app));
     expect(dropped).toMatchObject({ code: 'NetworkError', retriable: true });
   });
 });
@@ -422,7 +404,7 @@ describe('StoreClient tokens', () => {
   it('gives up after one refresh: a lasting 401 is Unauthorized and not retriable', async () => {
     const { client, lines } = harness();
     await fault({ match: { method: 'GET' }, status: 401, times: 'always' });
-    const err = await rejection(client.getProduct(app));
+    const err = await storeRejection(client.getProduct(app));
     expect(err).toMatchObject({ code: 'Unauthorized', status: 401, retriable: false });
     expect(lines).toHaveLength(2);
   });
@@ -433,7 +415,7 @@ describe('StoreClient tokens', () => {
     expect(ok.expiresOnTimestamp).toBeGreaterThan(Date.now());
 
     const wrong = 'wrong~secret~value~123456';
-    const err = await rejection(checkCredential(storeConfig({ clientSecret: wrong }), { caCertificates: ca }));
+    const err = await storeRejection(checkCredential(storeConfig({ clientSecret: wrong }), { caCertificates: ca }));
     expect(err).toMatchObject({ code: 'AuthenticationFailed', retriable: false });
     expect(err.message).not.toContain(wrong);
   });
@@ -443,7 +425,7 @@ describe('StoreClient tokens', () => {
     const sid = (await client.createSubmission(app)).value.id;
     await client.getSubmission(app, sid);
     await fault({ match: { method: 'GET' }, status: 401, times: 'always' });
-    const err = await rejection(client.getSubmission(app, sid));
+    const err = await storeRejection(client.getSubmission(app, sid));
     const secrets = await emu.admin.secrets();
     const text = JSON.stringify(lines) + err.message + JSON.stringify(err.facts());
     for (const secret of secrets.all) expect(text).not.toContain(secret);

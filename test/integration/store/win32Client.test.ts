@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Config } from '../../../lib/config';
-import { StoreRequestError } from '../../../lib/errors';
 import { checkCredential, storeCredential } from '../../../lib/store/credential';
 import type { StoreCallLog } from '../../../lib/store/policies';
 import { SUBMISSION_IN_PROGRESS, Win32StoreClient, type Win32ClientOptions } from '../../../lib/store/win32Client';
@@ -20,6 +19,7 @@ import {
   type RunningEmulator,
 } from '../../../sandbox/emulator';
 import { freshContainer, testStorage } from '../../helpers/azurite';
+import { emulatorStoreConfig, storeRejection } from '../../helpers/storeClients';
 import { msiOf } from '../../helpers/files';
 import { FAST_WIN32, hostedInstaller, msiPackage } from '../../sandbox/emulator/win32Harness';
 
@@ -47,18 +47,7 @@ afterAll(async () => {
 beforeEach(() => emu.admin.reset());
 
 function storeConfig(overrides: Partial<Config['store']> = {}): Config['store'] {
-  return {
-    tenantId: emu.tenantId,
-    clientId: emu.clientId,
-    credentialKind: 'secret',
-    clientSecret: emu.clientSecret,
-    authorityHost: emu.authorityHost,
-    apiBaseUrl: emu.apiBaseUrl,
-    tokenScope: STORE_SCOPE,
-    requestTimeoutMs: 2000,
-    maxRequestsPerMinute: 20,
-    ...overrides,
-  };
+  return emulatorStoreConfig(emu, overrides);
 }
 
 function harness(options: Partial<Win32ClientOptions> = {}): { client: Win32StoreClient; lines: StoreCallLog[] } {
@@ -75,15 +64,6 @@ function harness(options: Partial<Win32ClientOptions> = {}): { client: Win32Stor
     ...options,
   });
   return { client, lines };
-}
-
-async function rejection(p: Promise<unknown>): Promise<StoreRequestError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof StoreRequestError)) throw new Error(`expected a StoreRequestError, got ${String(e)}`);
-  return e;
 }
 
 async function untilReady(
@@ -147,7 +127,7 @@ describe('Win32StoreClient', () => {
 
   it('turns a 400 into a non-retriable error naming each problem with its target', async () => {
     const { client } = harness();
-    const err = await rejection(
+    const err = await storeRejection(
       client.updatePackages(MSI, [msiPackage('http://cdn.contoso.example/1.0/a.msi', { architectures: [] }) as never]),
     );
     expect(err).toMatchObject({ code: 'badrequest', status: 400, retriable: false });
@@ -159,13 +139,13 @@ describe('Win32StoreClient', () => {
 
   it('names the submission in progress when the Store refuses a change in a 200', async () => {
     const { client } = harness();
-    const err = await rejection(
+    const err = await storeRejection(
       client.patchMetadata(WIN32_SEED_IDS.busyApp, { listings: { language: 'en-us', whatsNew: 'x' } }),
     );
     expect(err).toMatchObject({ code: SUBMISSION_IN_PROGRESS, status: 200, retriable: false });
     expect((err as { ongoingSubmissionId?: string }).ongoingSubmissionId).toBe(WIN32_SEED_IDS.busyAppOngoingSubmission);
     expect(err.message).toContain(WIN32_SEED_IDS.busyAppOngoingSubmission);
-    const submit = await rejection(client.submit(WIN32_SEED_IDS.busyApp));
+    const submit = await storeRejection(client.submit(WIN32_SEED_IDS.busyApp));
     expect(submit.code).toBe(SUBMISSION_IN_PROGRESS);
   });
 
@@ -192,7 +172,7 @@ describe('Win32StoreClient', () => {
     ] as const) {
       lines.length = 0;
       await emu.admin.fault({ match: { server: 'win32', method, path }, status: 503, after: true });
-      const err = await rejection(call());
+      const err = await storeRejection(call());
       expect(err).toMatchObject({ status: 503, retriable: true });
       expect(lines).toHaveLength(1);
     }
@@ -212,7 +192,7 @@ describe('Win32StoreClient', () => {
 
   it('gets a new token after a 401, and a lasting 401 (a wrong seller id) says what to check', async () => {
     const { client, lines } = harness({ sellerId: '1' });
-    const err = await rejection(client.getModuleStatus(MSI));
+    const err = await storeRejection(client.getModuleStatus(MSI));
     expect(err).toMatchObject({ code: 'Unauthorized', status: 401, retriable: false });
     expect(err.message).toMatch(/STORE_SELLER_ID/);
     expect(lines.map((l) => [l.status, l.attempt])).toEqual([
@@ -270,7 +250,7 @@ describe('Win32StoreClient', () => {
 
   it('is refused with a token for the v1.0 API', async () => {
     const { client } = harness({ scope: STORE_SCOPE });
-    const err = await rejection(client.getModuleStatus(MSI));
+    const err = await storeRejection(client.getModuleStatus(MSI));
     expect(err).toMatchObject({ code: 'Unauthorized', status: 401 });
   });
 });

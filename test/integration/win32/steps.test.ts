@@ -19,14 +19,9 @@ import {
   submissionStatus,
   submitOrAdopt,
 } from '../../../lib/win32/steps';
-import {
-  STORE_SCOPE,
-  WIN32_SCOPE,
-  WIN32_SEED_IDS,
-  startEmulator,
-  type RunningEmulator,
-} from '../../../sandbox/emulator';
+import { WIN32_SCOPE, WIN32_SEED_IDS, startEmulator, type RunningEmulator } from '../../../sandbox/emulator';
 import { freshContainer, testStorage } from '../../helpers/azurite';
+import { emulatorStoreConfig } from '../../helpers/storeClients';
 import { msiOf, pngOf } from '../../helpers/files';
 import { FAST_WIN32, hostedInstaller, msiPackage } from '../../sandbox/emulator/win32Harness';
 
@@ -45,17 +40,7 @@ describe('win32 steps on the emulated Store', () => {
       win32: { config: FAST_WIN32 },
     });
     const ca = readFileSync(emu.caCertPath, 'utf8');
-    const store = {
-      tenantId: emu.tenantId,
-      clientId: emu.clientId,
-      credentialKind: 'secret' as const,
-      clientSecret: emu.clientSecret,
-      authorityHost: emu.authorityHost,
-      apiBaseUrl: emu.apiBaseUrl,
-      tokenScope: STORE_SCOPE,
-      requestTimeoutMs: 2000,
-      maxRequestsPerMinute: 20,
-    };
+    const store = emulatorStoreConfig(emu);
     client = new Win32StoreClient({
       baseUrl: emu.win32.apiBaseUrl,
       sellerId: emu.win32.sellerId,

@@ -1,23 +1,15 @@
 import { BlobServiceClient, BlockBlobClient } from '@azure/storage-blob';
-import { type RunningEmulator, SEED_IDS, fetchToken } from '../../../sandbox/emulator';
+import { SEED_IDS, fetchToken } from '../../../sandbox/emulator';
 import { testStorage } from '../../helpers/azurite';
-import { Api, fixedUploadUrl, start } from './harness';
+import { fixedUploadUrl, emulatorPerFile } from './harness';
 
 const APP = SEED_IDS.demoApp;
 
 describe('Store API emulator: injected HTTP faults and the admin API', () => {
-  let emulator: RunningEmulator;
-  let api: Api;
-
-  beforeAll(async () => {
-    emulator = await start();
-    api = await Api.connect(emulator);
-  });
-  afterAll(() => emulator.stop());
-  beforeEach(() => emulator.admin.reset());
+  const the = emulatorPerFile();
 
   it('answers a given status, body and headers the given number of times', async () => {
-    await emulator.admin.fault({
+    await the.emulator.admin.fault({
       match: { method: 'GET', path: 'applications/*' },
       times: 2,
       status: 503,
@@ -25,7 +17,7 @@ describe('Store API emulator: injected HTTP faults and the admin API', () => {
       headers: { 'Retry-After': '7' },
     });
     for (let i = 0; i < 2; i++) {
-      const res = await api.get(`applications/${APP}`);
+      const res = await the.api.get(`applications/${APP}`);
       expect([res.status, res.body, res.headers.get('retry-after')]).toEqual([
         503,
         { code: 'ServiceUnavailable', message: 'try later' },
@@ -33,65 +25,65 @@ describe('Store API emulator: injected HTTP faults and the admin API', () => {
       ]);
       expect(res.headers.get('ms-correlationid')).toBeTruthy();
     }
-    expect((await api.get(`applications/${APP}`)).status).toBe(200);
-    expect(await emulator.admin.faults()).toEqual([]);
+    expect((await the.api.get(`applications/${APP}`)).status).toBe(200);
+    expect(await the.emulator.admin.faults()).toEqual([]);
 
     // `*` stands for one path segment: neither the list call nor deeper paths match.
-    await emulator.admin.fault({ match: { path: 'applications/*' }, times: 'always', status: 500 });
-    expect((await api.get('applications')).status).toBe(200);
-    expect((await api.get(`applications/${APP}/listflights`)).status).toBe(200);
-    expect((await api.get(`Applications/${APP.toLowerCase()}`)).status).toBe(500);
+    await the.emulator.admin.fault({ match: { path: 'applications/*' }, times: 'always', status: 500 });
+    expect((await the.api.get('applications')).status).toBe(200);
+    expect((await the.api.get(`applications/${APP}/listflights`)).status).toBe(200);
+    expect((await the.api.get(`Applications/${APP.toLowerCase()}`)).status).toBe(500);
   });
 
   it('matches a method and a /regex/ on the path, and lists and clears faults', async () => {
-    const fault = await emulator.admin.fault({
+    const fault = await the.emulator.admin.fault({
       match: { method: 'POST', path: '/submissions/\\d+/commit$/' },
       times: 'always',
       status: 500,
       body: { code: 'UnknownInternalFailure' },
     });
-    expect(await emulator.admin.faults()).toEqual([
+    expect(await the.emulator.admin.faults()).toEqual([
       expect.objectContaining({ id: fault.id, remaining: 'always', fired: 0 }),
     ]);
-    const sub = (await api.post(`applications/${APP}/submissions`)).body;
-    expect((await api.get(`applications/${APP}/submissions/${sub.id}`)).status).toBe(200);
-    expect((await api.post(`applications/${APP}/submissions/${sub.id}/commit`)).status).toBe(500);
-    expect((await api.post(`applications/${APP}/submissions/${sub.id}/COMMIT`)).status).toBe(500);
-    expect((await emulator.admin.faults())[0]?.fired).toBe(2);
-    await emulator.admin.clearFaults();
-    expect((await api.post(`applications/${APP}/submissions/${sub.id}/commit`)).status).toBe(202);
-    await expect(emulator.admin.fault({ match: { path: 'x' } })).rejects.toThrow(/exactly one of/);
+    const sub = (await the.api.post(`applications/${APP}/submissions`)).body;
+    expect((await the.api.get(`applications/${APP}/submissions/${sub.id}`)).status).toBe(200);
+    expect((await the.api.post(`applications/${APP}/submissions/${sub.id}/commit`)).status).toBe(500);
+    expect((await the.api.post(`applications/${APP}/submissions/${sub.id}/COMMIT`)).status).toBe(500);
+    expect((await the.emulator.admin.faults())[0]?.fired).toBe(2);
+    await the.emulator.admin.clearFaults();
+    expect((await the.api.post(`applications/${APP}/submissions/${sub.id}/commit`)).status).toBe(202);
+    await expect(the.emulator.admin.fault({ match: { path: 'x' } })).rejects.toThrow(/exactly one of/);
   });
 
   it('hangs until the client gives up', async () => {
-    await emulator.admin.fault({ match: { path: 'applications' }, hang: true });
-    const outcome = await fetch(`${emulator.apiBaseUrl}applications`, {
-      headers: { Authorization: `Bearer ${api.token}` },
+    await the.emulator.admin.fault({ match: { path: 'applications' }, hang: true });
+    const outcome = await fetch(`${the.emulator.apiBaseUrl}applications`, {
+      headers: { Authorization: `Bearer ${the.api.token}` },
       signal: AbortSignal.timeout(300),
     }).then(
       (r) => `answered ${r.status}`,
       (e: Error) => e.name,
     );
     expect(outcome).toBe('TimeoutError');
-    expect((await api.get('applications')).status).toBe(200);
-    const hung = (await emulator.admin.state()).requests[0];
+    expect((await the.api.get('applications')).status).toBe(200);
+    const hung = (await the.emulator.admin.state()).requests[0];
     expect(hung).toMatchObject({ path: '/v1.0/my/applications', status: 0, fault: expect.any(String) });
   });
 
   it('drops the connection', async () => {
-    await emulator.admin.fault({ match: { method: 'GET', path: 'applications' }, drop: true });
-    const outcome = await fetch(`${emulator.apiBaseUrl}applications`, {
-      headers: { Authorization: `Bearer ${api.token}` },
+    await the.emulator.admin.fault({ match: { method: 'GET', path: 'applications' }, drop: true });
+    const outcome = await fetch(`${the.emulator.apiBaseUrl}applications`, {
+      headers: { Authorization: `Bearer ${the.api.token}` },
     }).then(
       (r) => `answered ${r.status}`,
       (e: Error & { cause?: { code?: string } }) => e.cause?.code ?? e.message,
     );
     expect(outcome).toMatch(/UND_ERR_SOCKET|ECONNRESET|other side closed/);
-    expect((await api.get('applications')).status).toBe(200);
+    expect((await the.api.get('applications')).status).toBe(200);
   });
 
   it('performs the operation and then answers with the fault: a 503 on create that did create (retry gives 409)', async () => {
-    await emulator.admin.fault({
+    await the.emulator.admin.fault({
       match: { method: 'POST', path: 'applications/*/submissions' },
       after: true,
       status: 503,
@@ -104,27 +96,27 @@ describe('Store API emulator: injected HTTP faults and the admin API', () => {
         target: 'submission',
       },
     });
-    const first = await api.post(`applications/${APP}/submissions`);
+    const first = await the.api.post(`applications/${APP}/submissions`);
     expect(first.status).toBe(503);
-    const app = (await api.get(`applications/${APP}`)).body;
+    const app = (await the.api.get(`applications/${APP}`)).body;
     expect(app.pendingApplicationSubmission?.id).toMatch(/^\d{19}$/);
-    const retry = await api.post(`applications/${APP}/submissions`);
+    const retry = await the.api.post(`applications/${APP}/submissions`);
     expect([retry.status, retry.body.code]).toEqual([409, 'InvalidState']);
   });
 
   it('applies faults to the token endpoint and the upload proxy too', async () => {
-    await emulator.admin.fault({
+    await the.emulator.admin.fault({
       match: { server: 'token', path: '*/oauth2/v2.0/token' },
       status: 500,
       body: { error: 'temporarily_unavailable' },
     });
-    await expect(fetchToken(emulator)).rejects.toThrow(/500/);
-    await expect(fetchToken(emulator)).resolves.toEqual(expect.any(String));
+    await expect(fetchToken(the.emulator)).rejects.toThrow(/500/);
+    await expect(fetchToken(the.emulator)).resolves.toEqual(expect.any(String));
 
-    const sub = (await api.post(`applications/${APP}/submissions`)).body;
+    const sub = (await the.api.post(`applications/${APP}/submissions`)).body;
     const client = new BlockBlobClient(fixedUploadUrl(sub.fileUploadUrl), undefined, { retryOptions: { maxTries: 1 } });
     // The upload really lands, then the client is told 503.
-    await emulator.admin.fault({
+    await the.emulator.admin.fault({
       match: { server: 'upload', method: 'PUT', path: 'storeingest/ingestion/*' },
       after: true,
       status: 503,
@@ -135,19 +127,19 @@ describe('Store API emulator: injected HTTP faults and the admin API', () => {
       .getContainerClient('ingestion')
       .getBlobClient(client.name);
     expect((await landed.downloadToBuffer()).toString()).toBe('zip');
-    await emulator.admin.fault({ match: { server: 'upload' }, drop: true });
+    await the.emulator.admin.fault({ match: { server: 'upload' }, drop: true });
     await expect(client.upload(Buffer.from('zip'), 3)).rejects.toThrow();
   });
 
   it('shows products, submissions and the request log in the state, without query strings', async () => {
-    const sub = (await api.post(`applications/${APP}/submissions`)).body;
+    const sub = (await the.api.post(`applications/${APP}/submissions`)).body;
     await fetch(fixedUploadUrl(sub.fileUploadUrl), {
       method: 'PUT',
       headers: { 'x-ms-blob-type': 'BlockBlob' },
       body: 'zip',
     });
-    await api.get('applications?top=1');
-    const state = await emulator.admin.state();
+    await the.api.get('applications?top=1');
+    const state = await the.emulator.admin.state();
     expect(state.applications.map((a) => a.id)).toContain(APP);
     expect(state.inAppProducts.map((a) => a.id)).toEqual([SEED_IDS.demoAddOn]);
     const mine = state.submissions.find((s) => s.id === sub.id);
@@ -170,21 +162,23 @@ describe('Store API emulator: injected HTTP faults and the admin API', () => {
   });
 
   it('lists every secret it handed out', async () => {
-    const token = await fetchToken(emulator);
-    const sub = (await api.post(`applications/${APP}/submissions`)).body;
+    const token = await fetchToken(the.emulator);
+    const sub = (await the.api.post(`applications/${APP}/submissions`)).body;
     const sig = new URLSearchParams(fixedUploadUrl(sub.fileUploadUrl).split('?')[1]).get('sig') as string;
-    const secrets = await emulator.admin.secrets();
-    expect(secrets.clientSecret).toBe(emulator.clientSecret);
-    expect(secrets.accessTokens).toEqual(expect.arrayContaining([token, api.token]));
+    const secrets = await the.emulator.admin.secrets();
+    expect(secrets.clientSecret).toBe(the.emulator.clientSecret);
+    expect(secrets.accessTokens).toEqual(expect.arrayContaining([token, the.api.token]));
     expect(secrets.sasSignatures).toContain(sig);
-    expect(secrets.all).toEqual(expect.arrayContaining([emulator.clientSecret, token, sig, encodeURIComponent(sig)]));
+    expect(secrets.all).toEqual(
+      expect.arrayContaining([the.emulator.clientSecret, token, sig, encodeURIComponent(sig)]),
+    );
   });
 
   it('refuses bad config and reports the running one', async () => {
-    await expect(emulator.admin.configure({ certificationMs: -1 })).rejects.toThrow(/non-negative/);
-    await expect(emulator.admin.configure({ nope: 1 } as never)).rejects.toThrow(/unknown config key/);
-    const config = await emulator.admin.configure({ releaseMs: 25 });
+    await expect(the.emulator.admin.configure({ certificationMs: -1 })).rejects.toThrow(/non-negative/);
+    await expect(the.emulator.admin.configure({ nope: 1 } as never)).rejects.toThrow(/unknown config key/);
+    const config = await the.emulator.admin.configure({ releaseMs: 25 });
     expect(config.releaseMs).toBe(25);
-    expect((await emulator.admin.config()).releaseMs).toBe(25);
+    expect((await the.emulator.admin.config()).releaseMs).toBe(25);
   });
 });

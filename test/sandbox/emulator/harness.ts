@@ -40,6 +40,37 @@ export interface ApiResponse<T = Loose> {
   body: T;
 }
 
+/** A fetch answer with its body read, as JSON when it is JSON (undefined when it is not). */
+export async function answerOf<T = Loose>(res: Response): Promise<ApiResponse<T>> {
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, body: parsed as T };
+}
+
+/**
+ * One emulator for a test file, started before its tests and stopped after them, reset to `seed`
+ * before each test, with a client holding a token. Read `emulator` and `api` inside tests (they
+ * are set once the file's tests start).
+ */
+export function emulatorPerFile(seed?: Parameters<RunningEmulator['admin']['reset']>[0]): {
+  emulator: RunningEmulator;
+  api: Api;
+} {
+  const the = {} as { emulator: RunningEmulator; api: Api };
+  beforeAll(async () => {
+    the.emulator = await start();
+    the.api = await Api.connect(the.emulator);
+  });
+  afterAll(() => the.emulator.stop());
+  beforeEach(() => the.emulator.admin.reset(seed));
+  return the;
+}
+
 /** A Store API client over fetch, holding a token from the emulator's token endpoint. */
 export class Api {
   constructor(
@@ -66,14 +97,7 @@ export class Api {
       },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, body: parsed as T };
+    return answerOf<T>(res);
   }
 
   get<T = Loose>(path: string): Promise<ApiResponse<T>> {

@@ -4,9 +4,9 @@
  * fails if its rule is taken out.
  */
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from '@zip.js/zip.js';
-import { type RunningEmulator, SEED_IDS, type SeedData, defaultSeed } from '../../../sandbox/emulator';
+import { SEED_IDS, type SeedData, defaultSeed } from '../../../sandbox/emulator';
 import { appxBundle, appxPackage, appxUpload } from '../../helpers/zips';
-import { Api, type Loose, makeZip, start, upload } from './harness';
+import { type Loose, makeZip, upload, emulatorPerFile } from './harness';
 
 const APP = SEED_IDS.demoApp;
 const FINAL = (s: string): boolean =>
@@ -14,18 +14,10 @@ const FINAL = (s: string): boolean =>
 const DEMO = { name: 'Contoso.Demo', publisher: 'CN=Contoso Ltd.' };
 
 describe('Store API emulator: what the Store refuses', () => {
-  let emulator: RunningEmulator;
-  let api: Api;
-
-  beforeAll(async () => {
-    emulator = await start();
-    api = await Api.connect(emulator);
-  });
-  afterAll(() => emulator.stop());
-  beforeEach(() => emulator.admin.reset('default'));
+  const the = emulatorPerFile('default');
 
   async function create(base = `applications/${APP}`): Promise<{ path: string; sub: Loose }> {
-    const res = await api.post(`${base}/submissions`);
+    const res = await the.api.post(`${base}/submissions`);
     expect(res.status).toBe(201);
     return { path: `${base}/submissions/${res.body.id}`, sub: res.body };
   }
@@ -48,48 +40,48 @@ describe('Store API emulator: what the Store refuses', () => {
         ...packages.map((fileName) => ({ fileName, fileStatus: 'PendingUpload' })),
       ],
     });
-    const put = await api.put(path, body);
+    const put = await the.api.put(path, body);
     expect([put.status, put.body?.message]).toEqual([200, undefined]);
     await upload(sub.fileUploadUrl, await makeZip(files));
-    expect((await api.post(`${path}/commit`)).status).toBe(202);
-    return { path, sub: put.body, end: await api.waitForStatus(path, FINAL) };
+    expect((await the.api.post(`${path}/commit`)).status).toBe(202);
+    return { path, sub: put.body, end: await the.api.waitForStatus(path, FINAL) };
   }
 
   test('a submission of another app: 409, not 404 (get-an-app-submission.md: "does not belong to the specified app")', async () => {
     const { sub } = await create();
-    const other = await api.get(`applications/${SEED_IDS.tierApp}/submissions/${sub.id}`);
+    const other = await the.api.get(`applications/${SEED_IDS.tierApp}/submissions/${sub.id}`);
     expect([other.status, other.body?.code]).toEqual([409, 'InvalidState']);
-    expect((await api.delete(`applications/${SEED_IDS.tierApp}/submissions/${sub.id}`)).status).toBe(409);
+    expect((await the.api.delete(`applications/${SEED_IDS.tierApp}/submissions/${sub.id}`)).status).toBe(409);
     // An id no product has is still 404.
-    expect((await api.get(`applications/${APP}/submissions/1152921504699999999`)).status).toBe(404);
+    expect((await the.api.get(`applications/${APP}/submissions/1152921504699999999`)).status).toBe(404);
   });
 
   describe('DELETE of a pending submission the Store is processing: 409 (delete-an-app-submission.md; Iktahana/illusions#1349)', () => {
     test('while in Release waiting for a manual publish', async () => {
       const { path, sub } = await create();
-      const put = await api.put(path, { ...sub, targetPublishMode: 'Manual' });
+      const put = await the.api.put(path, { ...sub, targetPublishMode: 'Manual' });
       expect(put.status).toBe(200);
-      await api.post(`${path}/commit`);
-      await api.waitForStatus(path, (s) => s === 'Release');
-      const refused = await api.delete(path);
+      await the.api.post(`${path}/commit`);
+      await the.api.waitForStatus(path, (s) => s === 'Release');
+      const refused = await the.api.delete(path);
       expect([refused.status, refused.body]).toEqual([
         409,
         expect.objectContaining({ code: 'InvalidState', message: 'Submission in its current state cannot be deleted' }),
       ]);
-      await emulator.admin.publish(sub.id);
-      expect((await api.waitForStatus(path, FINAL)).status).toBe('Published');
+      await the.emulator.admin.publish(sub.id);
+      expect((await the.api.waitForStatus(path, FINAL)).status).toBe('Published');
     });
 
     test('a canceled submission can be deleted', async () => {
       const { path, sub } = await create();
-      await emulator.admin.fault({ kind: 'stuck', submissionId: sub.id, status: 'Certification' });
-      await api.post(`${path}/commit`);
-      await api.waitForStatus(path, (s) => s === 'Certification');
-      expect((await api.delete(path)).status).toBe(409);
+      await the.emulator.admin.fault({ kind: 'stuck', submissionId: sub.id, status: 'Certification' });
+      await the.api.post(`${path}/commit`);
+      await the.api.waitForStatus(path, (s) => s === 'Certification');
+      expect((await the.api.delete(path)).status).toBe(409);
       // Canceled in Partner Center: a status the API reports and that is final.
-      expect(await emulator.admin.cancel(sub.id)).toEqual({ status: 'Canceled' });
-      expect((await api.get(`${path}/status`)).body.status).toBe('Canceled');
-      expect((await api.delete(path)).status).toBe(204);
+      expect(await the.emulator.admin.cancel(sub.id)).toEqual({ status: 'Canceled' });
+      expect((await the.api.get(`${path}/status`)).body.status).toBe('Canceled');
+      expect((await the.api.delete(path)).status).toBe(204);
     });
   });
 
@@ -99,26 +91,26 @@ describe('Store API emulator: what the Store refuses', () => {
         `applications/${SEED_IDS.paidApp}/listflights`,
         `applications/${SEED_IDS.paidApp}/listinappproducts`,
       ]) {
-        const res = await api.get(path);
+        const res = await the.api.get(path);
         expect([path, res.status, res.text]).toEqual([path, 404, '']);
       }
-      await emulator.admin.reset({ ...defaultSeed(), inAppProducts: [] });
-      expect((await api.get('inappproducts')).status).toBe(404);
+      await the.emulator.admin.reset({ ...defaultSeed(), inAppProducts: [] });
+      expect((await the.api.get('inappproducts')).status).toBe(404);
     });
 
     test('inappproducts without top returns every add-on, not a page of 10', async () => {
       for (let i = 0; i < 12; i++) {
-        const made = await api.post('inappproducts', {
+        const made = await the.api.post('inappproducts', {
           applicationIds: [APP],
           productId: `extra-${i}`,
           productType: 'Durable',
         });
         expect(made.status).toBe(200);
       }
-      const all = await api.get('inappproducts');
+      const all = await the.api.get('inappproducts');
       expect(all.body.value).toHaveLength(13);
       expect(all.body['@nextLink']).toBeUndefined();
-      const paged = await api.get('inappproducts?top=5');
+      const paged = await the.api.get('inappproducts?top=5');
       expect(paged.body['@nextLink']).toBe('inappproducts/?skip=5&top=5');
     });
   });
@@ -130,7 +122,7 @@ describe('Store API emulator: what the Store refuses', () => {
         priceId: 'Base',
         marketSpecificPricings: { NL: 'Tier1036', DE: 'Tier1036' },
       });
-      const echoed = await api.put(path, sub);
+      const echoed = await the.api.put(path, sub);
       expect([echoed.status, echoed.body]).toEqual([
         400,
         expect.objectContaining({
@@ -144,10 +136,10 @@ describe('Store API emulator: what the Store refuses', () => {
     test('pricing left out is refused; a pricing without priceId is accepted and makes the app free', async () => {
       const { path, sub } = await create(`applications/${SEED_IDS.paidApp}`);
       const { pricing, ...rest } = sub;
-      const missing = await api.put(path, rest);
+      const missing = await the.api.put(path, rest);
       expect([missing.status, missing.body.message]).toEqual([400, 'Pricing data was not provided in the request.']);
       const { priceId: _dropped, ...withoutPrice } = pricing;
-      const silent = await api.put(path, { ...sub, pricing: withoutPrice });
+      const silent = await the.api.put(path, { ...sub, pricing: withoutPrice });
       expect(silent.status).toBe(200);
       expect(silent.body.pricing.priceId).toBe('Free');
     });
@@ -155,11 +147,11 @@ describe('Store API emulator: what the Store refuses', () => {
     test('a real tier round-trips; isAdvancedPricingModel is read-only and reads false after a PUT', async () => {
       const { path, sub } = await create(`applications/${SEED_IDS.tierApp}`);
       expect(sub.pricing.priceId).toBe('Tier5');
-      const echoed = await api.put(path, sub);
+      const echoed = await the.api.put(path, sub);
       expect(echoed.status).toBe(200);
       expect(echoed.body.pricing).toMatchObject({ priceId: 'Tier5', marketSpecificPricings: { US: 'Tier7' } });
       const paid = await create(`applications/${SEED_IDS.paidApp}`);
-      const tier = await api.put(paid.path, {
+      const tier = await the.api.put(paid.path, {
         ...paid.sub,
         pricing: { ...paid.sub.pricing, priceId: 'Tier1036', isAdvancedPricingModel: true },
       });
@@ -172,7 +164,7 @@ describe('Store API emulator: what the Store refuses', () => {
     const listings = structuredClone(sub.listings);
     listings['en-us'].baseListing.images = [];
     delete listings['de-de'].baseListing.images;
-    const put = await api.put(path, { ...sub, listings });
+    const put = await the.api.put(path, { ...sub, listings });
     expect(put.status).toBe(200);
     expect(put.body.listings['en-us'].baseListing.images).toEqual(sub.listings['en-us'].baseListing.images);
     expect(put.body.listings['de-de'].baseListing.images).toEqual(sub.listings['de-de'].baseListing.images);
@@ -182,10 +174,10 @@ describe('Store API emulator: what the Store refuses', () => {
     async function commitWith(change: (sub: Loose) => void): Promise<{ status: string; statusDetails: Loose }> {
       const { path, sub } = await create();
       change(sub);
-      const put = await api.put(path, sub);
+      const put = await the.api.put(path, sub);
       expect([put.status, put.body?.message]).toEqual([200, undefined]);
-      await api.post(`${path}/commit`);
-      return api.waitForStatus(path, FINAL);
+      await the.api.post(`${path}/commit`);
+      return the.api.waitForStatus(path, FINAL);
     }
 
     test.each([
@@ -234,7 +226,7 @@ describe('Store API emulator: what the Store refuses', () => {
       const demo = seed.applications!.find((a) => a.id === APP)!;
       demo.ageRatingsCompleted = false;
       demo.activeValidationErrors = true;
-      await emulator.admin.reset(seed);
+      await the.emulator.admin.reset(seed);
       const end = await commitWith(() => undefined);
       expect(end.status).toBe('CommitFailed');
       expect(end.statusDetails.errors.map((e: Loose) => e.code)).toEqual(['InvalidMicrosoftAgeRating', 'InvalidState']);
@@ -260,7 +252,7 @@ describe('Store API emulator: what the Store refuses', () => {
     test('a package of the app, a higher version: processed, and its details read from its manifest', async () => {
       const { end, path } = await submit({ [NEW]: appxPackage({ ...DEMO, version: '2.0.0.0' }) });
       expect(end.status).toBe('Published');
-      const pkg = (await api.get(path)).body.applicationPackages.find((p: Loose) => p.fileName === NEW);
+      const pkg = (await the.api.get(path)).body.applicationPackages.find((p: Loose) => p.fileName === NEW);
       expect(pkg).toMatchObject({ version: '2.0.0.0', architecture: 'X64', languages: ['en-us'] });
     });
 
@@ -312,10 +304,10 @@ describe('Store API emulator: what the Store refuses', () => {
           details: expect.stringMatching(/\(arm64\) has version 1\.0\.0\.0, which is not higher/),
         },
       ]);
-      await api.delete(low.path);
+      await the.api.delete(low.path);
       // Compressed in the uploaded zip: inflated by the emulator to read it.
       const { path, sub } = await create();
-      await api.put(path, {
+      await the.api.put(path, {
         ...sub,
         applicationPackages: [
           ...sub.applicationPackages.map((p: Loose) => ({ ...p, fileStatus: 'PendingDelete' })),
@@ -326,9 +318,9 @@ describe('Store API emulator: what the Store refuses', () => {
         sub.fileUploadUrl,
         await deflatedZip({ [name]: appxUpload('Contoso.Demo_2.0.0.0.msixbundle', bundle('2.0.0.0')) }),
       );
-      await api.post(`${path}/commit`);
-      expect((await api.waitForStatus(path, FINAL)).status).toBe('Published');
-      const pkg = (await api.get(path)).body.applicationPackages.find((p: Loose) => p.fileName === name);
+      await the.api.post(`${path}/commit`);
+      expect((await the.api.waitForStatus(path, FINAL)).status).toBe('Published');
+      const pkg = (await the.api.get(path)).body.applicationPackages.find((p: Loose) => p.fileName === name);
       expect(pkg).toMatchObject({ version: '2.0.0.0', architecture: 'X64,Arm64' });
     });
 
@@ -336,7 +328,7 @@ describe('Store API emulator: what the Store refuses', () => {
       const base = `applications/${APP}/flights/${SEED_IDS.demoFlight}`;
       const same = await submit({ 'flight.msix': appxPackage({ ...DEMO, version: '1.1.0.0' }) }, undefined, base);
       expect(same.end.status).toBe('PreProcessingFailed');
-      await api.delete(same.path);
+      await the.api.delete(same.path);
       const higher = await submit({ 'flight.msix': appxPackage({ ...DEMO, version: '1.1.0.1' }) }, undefined, base);
       expect(higher.end.status).toBe('Published');
     });
@@ -349,12 +341,12 @@ describe('Store API emulator: what the Store refuses', () => {
   ] as const)(
     'a %s fault ends the submission in %s (statuses of manage-app-submissions.md)',
     async (kind, status, code) => {
-      await emulator.admin.fault({ kind, productId: SEED_IDS.demoAddOn });
+      await the.emulator.admin.fault({ kind, productId: SEED_IDS.demoAddOn });
       const { path } = await create(`inappproducts/${SEED_IDS.demoAddOn}`);
-      await api.post(`${path}/commit`);
-      const end = await api.waitForStatus(path, FINAL);
+      await the.api.post(`${path}/commit`);
+      const end = await the.api.waitForStatus(path, FINAL);
       expect([end.status, end.statusDetails.errors[0]?.code]).toEqual([status, code]);
-      expect((await api.delete(path)).status).toBe(204);
+      expect((await the.api.delete(path)).status).toBe(204);
     },
   );
 
@@ -375,14 +367,14 @@ describe('Store API emulator: what the Store refuses', () => {
       expect(without.end.statusDetails.errors).toEqual([
         { code: 'MissingFiles', details: expect.stringContaining('Trailers/intro.mp4, Trailers/intro.png') },
       ]);
-      await api.delete(without.path);
+      await the.api.delete(without.path);
       const withFiles = await submit({ 'Trailers/intro.mp4': 'video', 'Trailers/intro.png': 'png' }, (s) => ({
         ...s,
         applicationPackages: s.applicationPackages.map((p: Loose) => ({ ...p, fileStatus: 'Uploaded' })),
         trailers: [trailer],
       }));
       expect(withFiles.end.status).toBe('Published');
-      const [t] = (await api.get(withFiles.path)).body.trailers;
+      const [t] = (await the.api.get(withFiles.path)).body.trailers;
       expect(t).toMatchObject({
         id: expect.stringMatching(/^\d{19}$/),
         videoFileId: expect.stringMatching(/^\d{19}$/),
@@ -393,49 +385,49 @@ describe('Store API emulator: what the Store refuses', () => {
     test('an app without advanced listing permission has null gamingOptions and trailers, and keeps them null', async () => {
       const { path, sub } = await create(`applications/${SEED_IDS.basicApp}`);
       expect([sub.gamingOptions, sub.trailers]).toEqual([null, null]);
-      const put = await api.put(path, { ...sub, trailers: [{ videoFileName: 'a.mp4', trailerAssets: {} }] });
+      const put = await the.api.put(path, { ...sub, trailers: [{ videoFileName: 'a.mp4', trailerAssets: {} }] });
       expect([put.status, put.body.trailers, put.body.gamingOptions]).toEqual([200, null, null]);
     });
   });
 
   test('the first submission of an app cannot be made through the API: 409 (create-and-manage-submissions-using-windows-store-services.md prerequisites)', async () => {
-    const res = await api.post(`applications/${SEED_IDS.newApp}/submissions`);
+    const res = await the.api.post(`applications/${SEED_IDS.newApp}/submissions`);
     expect([res.status, res.body.code]).toEqual([409, 'InvalidState']);
     expect(res.body.message).toMatch(/first submission.*must be completed in Partner Center/);
   });
 
   test('a full clone past the size limit answers 500 after creating; isMinimalResponse does not (StoreBroker ApplicationApi)', async () => {
-    await emulator.admin.configure({ fullCloneMaxBytes: 2000 });
+    await the.emulator.admin.configure({ fullCloneMaxBytes: 2000 });
     try {
-      const full = await api.post(`applications/${APP}/submissions`);
+      const full = await the.api.post(`applications/${APP}/submissions`);
       expect([full.status, full.body.innererror?.code]).toEqual([500, 'UnknownInternalFailure']);
-      const app = (await api.get(`applications/${APP}`)).body;
+      const app = (await the.api.get(`applications/${APP}`)).body;
       expect(app.pendingApplicationSubmission?.id).toMatch(/^\d{19}$/);
-      await api.delete(`applications/${APP}/submissions/${app.pendingApplicationSubmission.id}`);
-      const minimal = await api.post(`applications/${APP}/submissions?isMinimalResponse=true`);
+      await the.api.delete(`applications/${APP}/submissions/${app.pendingApplicationSubmission.id}`);
+      const minimal = await the.api.post(`applications/${APP}/submissions?isMinimalResponse=true`);
       expect(minimal.status).toBe(201);
       expect(
-        (await api.get(`applications/${APP}/submissions/${minimal.body.id}`)).body.listings['en-us'],
+        (await the.api.get(`applications/${APP}/submissions/${minimal.body.id}`)).body.listings['en-us'],
       ).toBeDefined();
     } finally {
-      await emulator.admin.configure({ fullCloneMaxBytes: 100_000 });
+      await the.emulator.admin.configure({ fullCloneMaxBytes: 100_000 });
     }
   });
 
   test('flights: targetPublishDate "" is taken back; visibility is refused (update-a-flight-submission.md; StoreBroker PR #173)', async () => {
     const { path, sub } = await create(`applications/${APP}/flights/${SEED_IDS.demoFlight}`);
-    expect((await api.put(path, { ...sub, targetPublishDate: '' })).status).toBe(200);
-    const visible = await api.put(path, { ...sub, visibility: 'Public' });
+    expect((await the.api.put(path, { ...sub, targetPublishDate: '' })).status).toBe(200);
+    const visible = await the.api.put(path, { ...sub, visibility: 'Public' });
     expect([visible.status, visible.body.code]).toEqual([400, 'InvalidParameterValue']);
   });
 
   test('an add-on that is a Store-managed consumable answers 409 to every call (create-and-manage-submissions-using-windows-store-services.md)', async () => {
     const seed = defaultSeed();
     seed.inAppProducts![0]!.unsupportedFeatures = true;
-    await emulator.admin.reset(seed);
+    await the.emulator.admin.reset(seed);
     for (const res of [
-      await api.get(`inappproducts/${SEED_IDS.demoAddOn}`),
-      await api.post(`inappproducts/${SEED_IDS.demoAddOn}/submissions`),
+      await the.api.get(`inappproducts/${SEED_IDS.demoAddOn}`),
+      await the.api.post(`inappproducts/${SEED_IDS.demoAddOn}/submissions`),
     ]) {
       expect([res.status, res.body.code]).toEqual([409, 'InvalidState']);
     }

@@ -1,7 +1,7 @@
 /** A client of the emulated MSI/EXE API over fetch, as any caller makes its requests, and timings for tests. */
 import { BlobSASPermissions, type ContainerClient } from '@azure/storage-blob';
 import { type RunningEmulator, WIN32_SCOPE, fetchToken } from '../../../sandbox/emulator';
-import type { ApiResponse, Loose } from './harness';
+import { type ApiResponse, type Loose, answerOf } from './harness';
 
 export { FAST_WIN32 } from '../../helpers/sandbox';
 
@@ -26,14 +26,7 @@ export class Win32Api {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, body: parsed as T };
+    return answerOf<T>(res);
   }
 
   get<T = Loose>(path: string): Promise<ApiResponse<T>> {
