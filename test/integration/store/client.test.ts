@@ -22,6 +22,7 @@ import {
 } from '../../../sandbox/emulator';
 import { testStorage } from '../../helpers/azurite';
 import { emulatorStoreConfig, storeRejection } from '../../helpers/storeClients';
+import { FAST } from '../../sandbox/emulator/harness';
 
 let emu: RunningEmulator;
 let ca: string;
@@ -34,14 +35,7 @@ beforeAll(async () => {
   emu = await startEmulator({
     ingestConnectionString: testStorage().ingestConnectionString,
     tlsDir: mkdtempSync(join(tmpdir(), 'store-client-tls-')),
-    config: {
-      commitProcessingMs: 30,
-      preProcessingMs: 20,
-      certificationMs: 20,
-      releaseMs: 20,
-      publishingMs: 20,
-      rateLimitEnabled: false,
-    },
+    config: FAST,
   });
   ca = readFileSync(emu.caCertPath, 'utf8');
 });
