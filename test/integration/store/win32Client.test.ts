@@ -19,6 +19,7 @@ import {
   type RunningEmulator,
 } from '../../../sandbox/emulator';
 import { freshContainer, testStorage } from '../../helpers/azurite';
+import { eventually } from '../../helpers/eventually';
 import { emulatorStoreConfig, storeRejection } from '../../helpers/storeClients';
 import { msiOf } from '../../helpers/files';
 import { FAST_WIN32, hostedInstaller, msiPackage } from '../../sandbox/emulator/win32Harness';
@@ -69,13 +70,11 @@ function harness(options: Partial<Win32ClientOptions> = {}): { client: Win32Stor
 async function untilReady(
   client: Win32StoreClient,
   productId: string,
-): Promise<ReturnType<Win32StoreClient['getModuleStatus']>> {
-  for (let i = 0; i < 500; i++) {
+): Promise<Awaited<ReturnType<Win32StoreClient['getModuleStatus']>>> {
+  return eventually(`${productId} ready or refused`, async () => {
     const status = await client.getModuleStatus(productId);
-    if (status.value.isReady || status.errors.some((e) => e.code === 'packageuploaderror')) return status;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('never ready');
+    return status.value.isReady || status.errors.some((e) => e.code === 'packageuploaderror') ? status : undefined;
+  });
 }
 
 describe('Win32StoreClient', () => {

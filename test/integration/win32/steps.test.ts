@@ -21,6 +21,7 @@ import {
 } from '../../../lib/win32/steps';
 import { WIN32_SCOPE, WIN32_SEED_IDS, startEmulator, type RunningEmulator } from '../../../sandbox/emulator';
 import { freshContainer, testStorage } from '../../helpers/azurite';
+import { eventually } from '../../helpers/eventually';
 import { emulatorStoreConfig } from '../../helpers/storeClients';
 import { msiOf, pngOf } from '../../helpers/files';
 import { FAST_WIN32, hostedInstaller, msiPackage } from '../../sandbox/emulator/win32Harness';
@@ -58,13 +59,11 @@ describe('win32 steps on the emulated Store', () => {
   beforeEach(() => emu.admin.reset());
 
   async function untilReady(productId: string): Promise<void> {
-    for (let i = 0; i < 500; i++) {
+    await eventually(`${productId} ready`, async () => {
       const state = await draftState(client, productId);
-      if (state.isReady) return;
       if (state.errors.length) throw new Error(JSON.stringify(state.errors));
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('never ready');
+      return state.isReady;
+    });
   }
 
   it('reads the draft: a view without URLs for the orchestration, the whole draft to keep aside', async () => {

@@ -1,6 +1,7 @@
 /** A client of the emulated MSI/EXE API over fetch, as any caller makes its requests, and timings for tests. */
 import { BlobSASPermissions, type ContainerClient } from '@azure/storage-blob';
 import { type RunningEmulator, WIN32_SCOPE, fetchToken } from '../../../sandbox/emulator';
+import { eventually } from '../../helpers/eventually';
 import { type ApiResponse, type Loose, answerOf } from './harness';
 
 export { FAST_WIN32 } from '../../helpers/sandbox';
@@ -34,29 +35,30 @@ export class Win32Api {
   }
 
   /** Polls the product's module status until it is ready (or shows errors, when `orErrors`). */
-  async untilReady(productId: string, orErrors = false, timeoutMs = 10_000): Promise<Loose> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const res = await this.get(`${productId}/status`);
-      if (res.body?.responseData?.isReady || (orErrors && res.body?.errors?.length)) return res.body;
-      if (Date.now() > deadline) throw new Error(`${productId} is not ready: ${res.text}`);
-      await new Promise((r) => setTimeout(r, 15));
-    }
+  async untilReady(productId: string, orErrors = false): Promise<Loose> {
+    let last = '';
+    return eventually(
+      `${productId} ready`,
+      async () => {
+        const res = await this.get(`${productId}/status`);
+        last = res.text;
+        return res.body?.responseData?.isReady || (orErrors && res.body?.errors?.length) ? res.body : undefined;
+      },
+      { everyMs: 15, lastSeen: () => last },
+    );
   }
 
-  async untilPublishingStatus(
-    productId: string,
-    submissionId: string,
-    wanted: string[],
-    timeoutMs = 10_000,
-  ): Promise<Loose> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const res = await this.get(`${productId}/submission/${submissionId}/status`);
-      if (wanted.includes(res.body?.responseData?.publishingStatus)) return res.body;
-      if (Date.now() > deadline) throw new Error(`submission ${submissionId}: ${res.text}`);
-      await new Promise((r) => setTimeout(r, 15));
-    }
+  async untilPublishingStatus(productId: string, submissionId: string, wanted: string[]): Promise<Loose> {
+    let last = '';
+    return eventually(
+      `submission ${submissionId} ${wanted.join(' or ')}`,
+      async () => {
+        const res = await this.get(`${productId}/submission/${submissionId}/status`);
+        last = res.text;
+        return wanted.includes(res.body?.responseData?.publishingStatus) ? res.body : undefined;
+      },
+      { everyMs: 15, lastSeen: () => last },
+    );
   }
 }
 
