@@ -3,7 +3,7 @@
  * caption <name>.txt) and the PNG checks every image and an add-on's icon go through: a PNG
  * signature, and for the icon its exact size.
  */
-import { isIgnoredName, IMAGE_TYPES, nearest, pngSize } from './convention';
+import { IMAGE_TYPES, nearest, pngSize } from './convention';
 import type { Findings } from './findings';
 import { byName, type FolderSource } from './scan';
 import { readListingText } from './text';
@@ -14,10 +14,8 @@ type Json = Record<string, unknown>;
 export async function readImages(source: FolderSource, findings: Findings, rel: string, at: string): Promise<Json[]> {
   const out: Json[] = [];
   findings.cameFrom(at, rel);
-  for (const typeEntry of await source.list(rel)) {
+  for (const { entry: typeEntry, rel: typeRel } of await source.entries(rel)) {
     const type = typeEntry.name;
-    const typeRel = `${rel}/${type}`;
-    if (isIgnoredName(type)) continue;
     if (!typeEntry.isDirectory()) {
       findings.problem(typeRel, `images go in a folder named after their image type: ${rel}/<image type>/${type}`);
       continue;
@@ -30,9 +28,7 @@ export async function readImages(source: FolderSource, findings: Findings, rel: 
       );
       continue;
     }
-    const entries = (await source.list(typeRel))
-      .filter((e) => !isIgnoredName(e.name))
-      .map((e) => ({ name: e.name, isFile: e.isFile() }));
+    const entries = (await source.entries(typeRel)).map(({ entry }) => ({ name: entry.name, isFile: entry.isFile() }));
     const sorted = sortImageFolder(entries);
     for (const stray of sorted.strays) {
       // The caption pull wrote beside a published image that is still to be put in place.

@@ -10,7 +10,6 @@ import {
   ADDON_LISTING_FIELDS,
   APP_LISTING_FIELDS,
   IMAGES_DIR,
-  isIgnoredName,
   LISTINGS_DIR,
   nearest,
   RELEASE_NOTES_DIR,
@@ -66,10 +65,8 @@ async function* languageFolders(
   source: FolderSource,
   findings: Findings,
 ): AsyncGenerator<{ lang: string; rel: string; at: string }> {
-  for (const entry of await source.list(LISTINGS_DIR)) {
+  for (const { entry, rel } of await source.entries(LISTINGS_DIR)) {
     const lang = entry.name;
-    const rel = `${LISTINGS_DIR}/${lang}`;
-    if (isIgnoredName(lang)) continue;
     if (!entry.isDirectory()) {
       findings.problem(
         rel,
@@ -97,10 +94,8 @@ async function readAppListing(
   const more = `, and images in ${IMAGES_DIR}/<image type>/`;
   let notesDir: string | undefined;
   let notesFile: Dirent | undefined;
-  for (const entry of await source.list(rel)) {
+  for (const { entry, rel: fileRel } of await source.entries(rel)) {
     const name = entry.name;
-    if (isIgnoredName(name)) continue;
-    const fileRel = `${rel}/${name}`;
     if (entry.isDirectory() && name === RELEASE_NOTES_DIR) {
       notesDir = fileRel;
       continue;
@@ -154,10 +149,8 @@ async function readAddonListing(
   const listing: Json = {};
   const fields: string[] = [];
   let images = 0;
-  for (const entry of await source.list(rel)) {
+  for (const { entry, rel: fileRel } of await source.entries(rel)) {
     const name = entry.name;
-    if (isIgnoredName(name)) continue;
-    const fileRel = `${rel}/${name}`;
     if (entry.isFile() && name === ADDON_ICON) {
       if (await checkPng(source, findings, fileRel, ADDON_ICON_SIZE)) {
         listing.icon = { fileName: fileRel };
@@ -197,9 +190,7 @@ export async function readWin32Listings(
     const images: Json = {};
     const fields: string[] = [];
     let count = 0;
-    for (const entry of await source.list(rel)) {
-      if (isIgnoredName(entry.name)) continue;
-      const fileRel = `${rel}/${entry.name}`;
+    for (const { entry, rel: fileRel } of await source.entries(rel)) {
       if (entry.isDirectory() && entry.name === IMAGES_DIR) {
         count += await readWin32Images(source, findings, fileRel, assetsAt, images);
         continue;
@@ -228,9 +219,7 @@ async function readWin32Images(
 ): Promise<number> {
   const kinds = Object.keys(WIN32_IMAGE_FOLDERS);
   let count = 0;
-  for (const folder of await source.list(rel)) {
-    if (isIgnoredName(folder.name)) continue;
-    const folderRel = `${rel}/${folder.name}`;
+  for (const { entry: folder, rel: folderRel } of await source.entries(rel)) {
     if (!folder.isDirectory() || !kinds.includes(folder.name)) {
       const near = nearest(folder.name, kinds);
       findings.problem(
@@ -240,10 +229,9 @@ async function readWin32Images(
       continue;
     }
     const kind = folder.name as keyof typeof WIN32_IMAGE_FOLDERS;
-    const pngs = (await source.list(folderRel)).filter((e) => !isIgnoredName(e.name));
+    const pngs = await source.entries(folderRel);
     const list: Json[] = [];
-    for (const png of pngs) {
-      const pngRel = `${folderRel}/${png.name}`;
+    for (const { entry: png, rel: pngRel } of pngs) {
       if (!png.isFile() || !/\.png$/i.test(png.name)) {
         findings.problem(pngRel, 'is not a PNG image; the Store takes .png files');
         continue;
@@ -278,9 +266,7 @@ async function releaseNotesOf(
   version: string | undefined,
 ): Promise<{ value: string; file: string } | undefined> {
   const matches: string[] = [];
-  for (const entry of await source.list(dirRel)) {
-    if (isIgnoredName(entry.name)) continue;
-    const fileRel = `${dirRel}/${entry.name}`;
+  for (const { entry, rel: fileRel } of await source.entries(dirRel)) {
     const m = /^(\d+(?:\.\d+){1,3})\.txt$/.exec(entry.name);
     if (!entry.isFile() || !m) {
       findings.problem(
@@ -303,7 +289,7 @@ async function releaseNotesOf(
 
 /** A language folder that gave nothing: empty (a problem), or its files were all refused (reported already). */
 async function emptyListing(source: FolderSource, findings: Findings, rel: string): Promise<undefined> {
-  if (!(await source.list(rel)).some((e) => !isIgnoredName(e.name)))
+  if (!(await source.entries(rel)).length)
     findings.problem(rel, 'is empty: give at least one listing file, or remove the folder');
   return undefined;
 }

@@ -31,6 +31,13 @@ export class FolderSource {
     return entries.sort((a, b) => byName(a.name, b.name));
   }
 
+  /** The entries of a folder that belong to a release (none isIgnoredName's), in name order, each with its path. */
+  async entries(rel: string): Promise<Array<{ entry: Dirent; rel: string }>> {
+    return (await this.list(rel))
+      .filter((entry) => !isIgnoredName(entry.name))
+      .map((entry) => ({ entry, rel: `${rel}/${entry.name}` }));
+  }
+
   /** The file's bytes, or undefined when there is no such file. */
   async read(rel: string): Promise<Buffer | undefined> {
     return readFile(this.path(rel)).catch((e: NodeJS.ErrnoException) => {
