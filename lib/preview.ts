@@ -71,7 +71,10 @@ const FILE_FIELDS = new Set(['images', 'icon', 'trailers']);
 export function shorten(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text;
+  if (text.length <= MAX_VALUE) return text;
+  // Never half a surrogate pair: JSON would carry it as a six-character \udxxx escape.
+  const end = /[\uD800-\uDBFF]/.test(text[MAX_VALUE - 2] ?? '') ? MAX_VALUE - 2 : MAX_VALUE - 1;
+  return `${text.slice(0, end)}…`;
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -227,9 +230,28 @@ export function previewChanges(
   return { ...(typeof base.id === 'string' && published ? { against: base.id } : {}), counts, changes };
 }
 
-/** The part of a preview that fits `maxBytes` of JSON, the first changes kept; `omitted` says how many went. */
-export function boundPreview(preview: SubmissionPreview, maxBytes: number): SubmissionPreview {
-  const size = (p: SubmissionPreview): number => Buffer.byteLength(JSON.stringify(p));
+/**
+ * How much of the preview the run's status document carries, in bytes of UTF-16. The Durable
+ * host refuses a custom status over 16 KB of UTF-16 and fails the instance
+ * (DurableOrchestrationContext.cs SetCustomStatus, in Azure/azure-functions-durable-extension),
+ * and the status carries the timeline and the rest besides the preview.
+ */
+export const PREVIEW_STATUS_UTF16_BYTES = 4096;
+
+/**
+ * The size the Durable host gives a value's JSON: bytes of UTF-16 (Encoding.Unicode), two per
+ * code unit. Not UTF-8 bytes: an ASCII text takes twice as many, and a non-ASCII one never more.
+ */
+export function utf16Bytes(value: unknown): number {
+  return JSON.stringify(value).length * 2;
+}
+
+/** The part of a preview whose JSON fits `maxBytes` of UTF-16, the first changes kept; `omitted` says how many went. */
+export function boundPreview(
+  preview: SubmissionPreview,
+  maxBytes: number = PREVIEW_STATUS_UTF16_BYTES,
+): SubmissionPreview {
+  const size = utf16Bytes;
   if (size(preview) <= maxBytes) return preview;
   const kept: PreviewChange[] = [];
   const shell: SubmissionPreview = { ...preview, changes: kept, omitted: preview.changes.length };

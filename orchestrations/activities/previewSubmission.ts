@@ -17,9 +17,6 @@ export interface PreviewInput extends ActivityInput {
   publishedSubmissionId?: string;
 }
 
-/** How much of the preview the status document carries: the custom status of a run must stay far below 16 KB. */
-export const PREVIEW_STATUS_BYTES = 4096;
-
 /** Where the whole preview waits for the report: beside it, under the zip's name. */
 export function previewBlobName(zipName: string, instanceId: string): string {
   return `${zipName}/${instanceId}.preview.json`;
@@ -28,7 +25,7 @@ export function previewBlobName(zipName: string, instanceId: string): string {
 /**
  * Compares the updated submission, as the Store now holds it, with the published one. The
  * whole preview goes to a blob beside the report (the report then carries it); the run's
- * status gets its first changes, up to PREVIEW_STATUS_BYTES.
+ * status gets its first changes, up to PREVIEW_STATUS_UTF16_BYTES of UTF-16.
  */
 export const previewSubmission = defineActivity(
   'previewSubmission',
@@ -54,7 +51,7 @@ export const previewSubmission = defineActivity(
       `submission ${input.submissionId} against ${input.publishedSubmissionId ?? 'nothing published'}: ${full.changes.length} change(s), in ${config().reportsContainer}/${name}`,
     );
     return {
-      preview: boundPreview(full, PREVIEW_STATUS_BYTES),
+      preview: boundPreview(full),
       previewBlob: name,
       correlationIds: [proposed.correlationId, ...(published ? [published.correlationId] : [])],
     };

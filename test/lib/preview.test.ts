@@ -1,4 +1,12 @@
-import { MAX_VALUE, boundPreview, previewChanges, previewLines, shorten } from '../../lib/preview';
+import {
+  MAX_VALUE,
+  PREVIEW_STATUS_UTF16_BYTES,
+  boundPreview,
+  previewChanges,
+  previewLines,
+  shorten,
+  utf16Bytes,
+} from '../../lib/preview';
 
 type Json = Record<string, unknown>;
 
@@ -199,7 +207,7 @@ describe('previewChanges', () => {
     ]);
   });
 
-  it('shortens long values and keeps the status copy under a byte bound, saying how many it left out', () => {
+  it('shortens long values and keeps the status copy under a bound, saying how many it left out', () => {
     expect(shorten('x'.repeat(500))).toHaveLength(MAX_VALUE);
     expect(shorten('x'.repeat(500))?.endsWith('…')).toBe(true);
     const p = published();
@@ -210,7 +218,7 @@ describe('previewChanges', () => {
     const full = previewChanges('app', p, next);
     expect(full.changes).toHaveLength(600);
     const bounded = boundPreview(full, 4096);
-    expect(Buffer.byteLength(JSON.stringify(bounded))).toBeLessThanOrEqual(4096);
+    expect(utf16Bytes(bounded)).toBeLessThanOrEqual(4096);
     expect(bounded.changes.length).toBeGreaterThan(0);
     expect(bounded.changes.length + bounded.omitted!).toBe(600);
     expect(bounded.counts).toEqual(full.counts);
@@ -218,6 +226,65 @@ describe('previewChanges', () => {
     expect(previewLines(bounded).at(-1)).toBe(
       `  ... and ${bounded.omitted} more (all of them are in the run's report)`,
     );
+  });
+
+  it('never cuts a surrogate pair in half', () => {
+    // 118 ASCII characters, then a character outside the BMP across the cut.
+    const cut = shorten(`${'a'.repeat(MAX_VALUE - 2)}😀😀`)!;
+    expect(cut.length).toBeLessThanOrEqual(MAX_VALUE);
+    expect(cut).toBe(`${'a'.repeat(MAX_VALUE - 2)}…`);
+    expect(JSON.stringify(cut)).not.toMatch(/\\u[dD][89abAB]/);
+    expect(shorten('😀'.repeat(200))).toBe(`${'😀'.repeat((MAX_VALUE - 2) / 2)}…`);
+  });
+
+  it('bounds a huge preview in UTF-16, as the Durable host measures a custom status', () => {
+    // Thousands of changed fields, long texts, non-ASCII text (CJK takes 3 bytes in UTF-8 and 2
+    // in UTF-16; ASCII 1 and 2: a UTF-8 bound would let an ASCII status grow to twice its size).
+    const p = published();
+    const next = cloneOf(p);
+    const listings = next.listings as Json;
+    const texts = [
+      '说明'.repeat(2000),
+      'Ä'.repeat(5000),
+      'x'.repeat(10_000),
+      '😀'.repeat(3000),
+      'mixed ascii ü 日本 😀 '.repeat(400),
+    ];
+    for (let i = 0; i < 400; i++) {
+      const base: Json = {};
+      for (let f = 0; f < 10; f++) base[`field${f}`] = `${texts[(i + f) % texts.length]}${i}`;
+      listings[`l-${i}`] = { baseListing: base };
+    }
+    const market: Json = {};
+    for (let i = 0; i < 2000; i++) market[`M${i}`] = `Tier${i}`;
+    next.pricing = { ...(next.pricing as Json), marketSpecificPricings: market };
+    const full = previewChanges('app', p, next);
+    expect(full.changes.length).toBeGreaterThan(6000);
+    expect(utf16Bytes(full)).toBeGreaterThan(100 * PREVIEW_STATUS_UTF16_BYTES);
+
+    const bounded = boundPreview(full);
+    // The measure the host uses: two bytes per UTF-16 code unit of the JSON.
+    expect(JSON.stringify(bounded).length * 2).toBeLessThanOrEqual(PREVIEW_STATUS_UTF16_BYTES);
+    expect(bounded.changes.length).toBeGreaterThan(0);
+    expect(bounded.changes).toEqual(full.changes.slice(0, bounded.changes.length));
+    expect(bounded.omitted).toBe(full.changes.length - bounded.changes.length);
+    expect(bounded.counts).toEqual(full.counts);
+    // It is as full as it can be: the next change would not have fitted.
+    const oneMore = {
+      ...bounded,
+      changes: full.changes.slice(0, bounded.changes.length + 1),
+      omitted: bounded.omitted! - 1,
+    };
+    expect(utf16Bytes(oneMore)).toBeGreaterThan(PREVIEW_STATUS_UTF16_BYTES);
+    // Every value is whole code points, shortened.
+    for (const c of bounded.changes)
+      for (const v of [c.before, c.after])
+        if (v !== undefined) {
+          expect(v.length).toBeLessThanOrEqual(MAX_VALUE);
+          expect(JSON.stringify(v)).not.toMatch(/\\u[dD][89abAB]/);
+        }
+    // The whole custom status limit is 16 KB of UTF-16; the preview leaves most of it to the rest.
+    expect(PREVIEW_STATUS_UTF16_BYTES).toBeLessThanOrEqual((16 * 1024) / 2);
   });
 
   it('prints one line per change', () => {

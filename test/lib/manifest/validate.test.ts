@@ -473,6 +473,21 @@ describe('validateManifest: release control options', () => {
     expect(problemsOf(() => validateManifest(json(app({ commit: 'later' })), entries))[0]?.field).toMatch(/commit/);
   });
 
+  test('takes a ramp of at most 10 steps, and names the file and field of a longer one', () => {
+    const ramp = (n: number) => [
+      { percentage: 1 },
+      ...Array.from({ length: n - 1 }, (_, i) => ({ percentage: 2 + i, after: `${i + 1}h` })),
+    ];
+    expect(validateManifest(json(app({ rollout: ramp(10) })), entries).options.rollout).toHaveLength(10);
+    expect(problemsOf(() => validateManifest(json(app({ rollout: ramp(11) })), entries))).toEqual([
+      { file: 'submission.json', field: 'options.rollout', message: 'has 11 items; at most 10 are allowed' },
+    ]);
+    // Options given to the start call are held to the same limit.
+    expect(problemsOf(() => validateManifest(json(app({})), entries, { rollout: ramp(12) }))).toEqual([
+      { file: 'start request', field: 'options.rollout', message: 'has 12 items; at most 10 are allowed' },
+    ]);
+  });
+
   test('refuses a ramp on an add-on', () => {
     const problems = problemsOf(() =>
       validateManifest(json({ ...manifests.addonById(), options: { rollout: [{ percentage: 5 }] } }), [
