@@ -13,9 +13,9 @@ import {
   describeChange,
   readRollout,
   rolloutChangeOf,
-  rolloutProductOf,
   type RolloutView,
 } from '../lib/rollout';
+import { ProductRouteError, productOfRoute } from '../lib/productRoute';
 import { storeClientFor, type StoreClient } from '../lib/store/client';
 import type { ProductRef } from '../lib/store/kinds';
 import { answering, problem } from './answers';
@@ -41,6 +41,7 @@ async function answered(run: () => Promise<HttpResponseInit>): Promise<HttpRespo
   try {
     return await run();
   } catch (e) {
+    if (e instanceof ProductRouteError) return problem(e.status, e.code, e.message);
     if (e instanceof RolloutRequestError)
       return problem(e.status, e.code, e.message, e.correlationId ? { correlationId: e.correlationId } : {});
     if (isStoreRequestError(e) && e.status !== undefined && e.status < 500 && e.status !== 429)
@@ -56,9 +57,12 @@ async function answered(run: () => Promise<HttpResponseInit>): Promise<HttpRespo
   }
 }
 
-/** The app or flight the route names. */
+/** The app or flight the route names: add-ons have no package rollout. */
 function productOf(request: HttpRequest): ProductRef {
-  return rolloutProductOf(request.params.kind ?? '', request.params.id ?? '', request.query.get('applicationId'));
+  return productOfRoute(request.params.kind ?? '', request.params.id ?? '', request.query.get('applicationId'), [
+    'app',
+    'flight',
+  ]);
 }
 
 /** GET /api/products/{kind}/{id}/rollout[?applicationId=...]: the rollout of the published submission. */

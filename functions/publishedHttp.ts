@@ -6,15 +6,10 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { config } from '../lib/config';
 import { isStoreRequestError } from '../lib/errors';
-import {
-  productFacts,
-  publicSubmission,
-  publishedField,
-  publishedProductOf,
-  PublishedRequestError,
-} from '../lib/published';
+import { ProductRouteError, productOfRoute } from '../lib/productRoute';
+import { productFacts, publicSubmission } from '../lib/published';
 import { redact } from '../lib/redact';
-import { submissionIdIn } from '../lib/store/kinds';
+import { kindInfo, submissionIdIn } from '../lib/store/kinds';
 import { storeClientFor } from '../lib/store/client';
 import { answering, problem } from './answers';
 
@@ -22,9 +17,9 @@ import { answering, problem } from './answers';
 export async function getPublished(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   let ref;
   try {
-    ref = publishedProductOf(request.params.kind ?? '', request.params.id ?? '', request.query.get('applicationId'));
+    ref = productOfRoute(request.params.kind ?? '', request.params.id ?? '', request.query.get('applicationId'));
   } catch (e) {
-    if (e instanceof PublishedRequestError) return problem(e.status, e.code, e.message);
+    if (e instanceof ProductRouteError) return problem(e.status, e.code, e.message);
     throw e;
   }
   const store = storeClientFor(config().store, {
@@ -39,7 +34,7 @@ export async function getPublished(request: HttpRequest, context: InvocationCont
   try {
     const product = await store.getProduct(ref);
     correlationIds.push(product.correlationId);
-    const submissionId = submissionIdIn(product.value, publishedField(ref.kind));
+    const submissionId = submissionIdIn(product.value, kindInfo(ref.kind).publishedField);
     if (!submissionId)
       return problem(
         404,

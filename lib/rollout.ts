@@ -1,7 +1,7 @@
 /**
  * Package rollouts of a published app or flight submission, read and changed on their own,
- * outside any run: the decisions (which request means which Store call, which product a path
- * names) as plain functions, and the two Store steps.
+ * outside any run: the decisions (which request means which Store call) as plain functions,
+ * and the two Store steps. lib/productRoute.ts reads the product from the route.
  *
  * The Store changes a rollout only on the published submission while the rollout is in
  * progress, and answers 409 otherwise (update-the-package-rollout-percentage-for-an-app-submission.md,
@@ -46,40 +46,6 @@ export class RolloutRequestError extends Error {
   ) {
     super(message);
   }
-}
-
-const STORE_ID = /^[0-9A-Z]{12}$/;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * The product a route names: `app/{applicationId}` or `flight/{flightId}` with its application
- * (the Store addresses a flight under its app). Add-ons have no package rollout.
- */
-export function rolloutProductOf(kind: string, id: string, applicationId?: string | null): ProductRef {
-  if (kind === 'app') {
-    if (!STORE_ID.test(id))
-      throw new RolloutRequestError(
-        400,
-        'InvalidProduct',
-        `"${id}" is not a Store ID (12 digits and capital letters).`,
-      );
-    return { kind: 'app', applicationId: id };
-  }
-  if (kind === 'flight') {
-    if (!GUID.test(id)) throw new RolloutRequestError(400, 'InvalidProduct', `"${id}" is not a flight id (a GUID).`);
-    if (!applicationId || !STORE_ID.test(applicationId))
-      throw new RolloutRequestError(
-        400,
-        'InvalidProduct',
-        'A flight is named with its application: add ?applicationId=<the Store ID of the app>.',
-      );
-    return { kind: 'flight', applicationId, flightId: id };
-  }
-  throw new RolloutRequestError(
-    400,
-    'InvalidProduct',
-    `Package rollouts exist for "app" and "flight" products, not "${kind}".`,
-  );
 }
 
 /** The body of a POST: exactly one of `{"percentage": N}` (0 to 100), `{"halt": true}`, `{"finalize": true}`. */

@@ -1,12 +1,4 @@
-import {
-  RolloutRequestError,
-  describeChange,
-  rolloutChangeOf,
-  rolloutProductOf,
-  rolloutStatusOf,
-} from '../../lib/rollout';
-
-const GUID = '43e448df-97c9-4a43-a0bc-2a445e736bcd';
+import { RolloutRequestError, describeChange, rolloutChangeOf, rolloutStatusOf } from '../../lib/rollout';
 
 function refusal(fn: () => unknown): RolloutRequestError {
   try {
@@ -19,19 +11,6 @@ function refusal(fn: () => unknown): RolloutRequestError {
 }
 
 describe('rollout requests', () => {
-  it('names an app by its Store ID and a flight by its id with its application', () => {
-    expect(rolloutProductOf('app', '9NBLGGH4R315')).toEqual({ kind: 'app', applicationId: '9NBLGGH4R315' });
-    expect(rolloutProductOf('flight', GUID, '9NBLGGH4R315')).toEqual({
-      kind: 'flight',
-      applicationId: '9NBLGGH4R315',
-      flightId: GUID,
-    });
-    expect(refusal(() => rolloutProductOf('flight', GUID)).message).toMatch(/applicationId=/);
-    expect(refusal(() => rolloutProductOf('addon', '9NBLGGH4TNNR')).message).toMatch(/"app" and "flight"/);
-    expect(refusal(() => rolloutProductOf('app', '9nblggh4r315')).status).toBe(400);
-    expect(refusal(() => rolloutProductOf('flight', 'not-a-guid', '9NBLGGH4R315')).code).toBe('InvalidProduct');
-  });
-
   it('reads exactly one change from a body', () => {
     expect(rolloutChangeOf({ percentage: 12.5 })).toEqual({ percentage: 12.5 });
     expect(rolloutChangeOf({ percentage: 0 })).toEqual({ percentage: 0 });
