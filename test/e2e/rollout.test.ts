@@ -138,6 +138,13 @@ describe('package rollouts outside a run', () => {
     expect((await call('GET', `app/${SEED_IDS.newApp}/rollout`)).body.error).toMatchObject({
       code: 'NoPublishedSubmission',
     });
+    // One reader of the route for every /api/products route (lib/productRoute.ts): the same codes as the published route's.
+    expect((await call('GET', `addon/${SEED_IDS.demoAddOn}/rollout`)).body.error).toMatchObject({
+      code: 'InvalidProductKind',
+    });
+    expect((await call('GET', `app/${APP.toLowerCase()}/rollout`)).body).toMatchObject({
+      product: { kind: 'app', applicationId: APP },
+    });
     for (const [path, body] of [
       ['addon/9NBLGGH4TNNR/rollout', undefined],
       [`flight/${SEED_IDS.demoFlight}/rollout`, undefined],
