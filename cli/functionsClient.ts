@@ -71,6 +71,21 @@ export class FunctionsClient {
     throw this.refusedOr(res, `${approved ? 'approving' : 'rejecting'} run ${instanceId}`);
   }
 
+  /** Halts, pauses or resumes a running run's ramp; the API's refusal (409 no ramp in that state, 404) as RefusedError. */
+  async rampControl(
+    instanceId: string,
+    action: string,
+    body?: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const res = await this.call(
+      'POST',
+      `/api/submissions/${encodeURIComponent(instanceId)}/rollout/${encodeURIComponent(action)}`,
+      body,
+    );
+    if (res.status === 202 && isObject(res.body)) return res.body;
+    throw this.refusedOr(res, `the ramp of run ${instanceId}`);
+  }
+
   /**
    * Reads (no change) or changes a product's package rollout; `path` is the product's part of
    * the route (`app/{id}` or `flight/{id}?applicationId=...`). The API's refusals (400, 404,

@@ -9,6 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { EXIT, type ExitCode } from './errors';
 import { Output, type Streams } from './output';
 import type { RolloutAction } from './commands/rollout';
+import { RAMP_ACTIONS, type RampAction } from '../lib/ramp';
 
 const EXIT_HELP = `
 Exit codes:
@@ -254,6 +255,49 @@ The Store changes a rollout only while it is in progress; otherwise the command 
       const { rolloutCommand } = await import('./commands/rollout');
       done(await rolloutCommand(action, product, percentage, apiValues(opts), output(opts)));
     });
+  }
+
+  const ramp = program
+    .command('ramp')
+    .description(
+      'halt, pause or resume the rollout ramp (options.rollout) of a run whose submission is published (through the Functions app)',
+    )
+    .addHelpText(
+      'after',
+      `
+<run> is the run's instance id (zip-...) or its zip's blob name (its newest run). The ramp must be
+running: halt works while it waits or is paused, pause while it waits, resume while it is paused;
+otherwise the command exits 1 with the app's refusal.`,
+    );
+  const rampActions: Record<RampAction, string> = {
+    halt: "stop for good: the Store's halt (0 %, customers get the fallback submission); the ramp ends",
+    pause: 'hold the ramp: the rollout stays where it is, no step is applied until resume',
+    resume: 'take a paused ramp up again: a step already due is applied at once',
+  };
+  for (const action of Object.keys(RAMP_ACTIONS) as RampAction[]) {
+    apiOptions(
+      ramp
+        .command(action)
+        .description(rampActions[action])
+        .argument('<run>', 'instance id (zip-...) or blob name (its newest run)'),
+    )
+      .option('--by <name>', 'who asks (App Service authentication, when on, names the caller instead)')
+      .addHelpText('after', EXIT_HELP)
+      .action(async (ref: string, opts: Record<string, unknown>) => {
+        const { rampCommand } = await import('./commands/ramp');
+        done(
+          await rampCommand(
+            action,
+            ref,
+            {
+              functionsUrl: opts.functionsUrl as string,
+              functionKey: opts.functionKey as string | undefined,
+              by: opts.by as string | undefined,
+            },
+            new Output(opts.json === true, streams),
+          ),
+        );
+      });
   }
 
   apiOptions(

@@ -18,7 +18,22 @@ export interface RampStep {
 /** The external event the ramp's halt, pause and resume routes raise. */
 export const RAMP_EVENT = 'rampControl';
 
-export type RampAction = 'halt' | 'pause' | 'resume';
+/**
+ * What a running ramp takes, and in which of its states: halt is final (the Store's halt, and the
+ * Store cannot restart a halted rollout), pause holds the schedule, resume takes it up again.
+ * The route (functions/rampHttp.ts) and the CLI (`store-submitter ramp`) both read this table.
+ */
+export const RAMP_ACTIONS = {
+  halt: ['Waiting', 'Paused'],
+  pause: ['Waiting'],
+  resume: ['Paused'],
+} as const satisfies Record<string, ReadonlyArray<RampView['state']>>;
+
+export type RampAction = keyof typeof RAMP_ACTIONS;
+
+export function isRampAction(value: string): value is RampAction {
+  return Object.prototype.hasOwnProperty.call(RAMP_ACTIONS, value);
+}
 
 export interface RampControl {
   action: RampAction;

@@ -8,6 +8,7 @@ import type { StatusDocument } from '../../lib/statusDocument';
 import { itOnFastClock } from '../helpers/engine';
 import { goodZip, packageFor } from '../helpers/zips';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+import { runCli } from '../cli/helpers';
 import { E2E_SETTINGS, requestsOf, runIdOf, stepsOf, storeGet, type Json } from './support';
 
 const APP = SEED_IDS.demoApp;
@@ -42,6 +43,9 @@ describe('rollout ramps', () => {
     await response.text();
     return response.status;
   }
+
+  /** `store-submitter ramp <action> <run>` against the sandbox's Functions app. */
+  const cli = (...args: string[]) => runCli(['ramp', ...args, '--functions-url', sandbox.host.url]);
 
   const rolloutOf = async (submissionId: string): Promise<Json> =>
     storeGet(sandbox, `applications/${APP}/submissions/${submissionId}/packagerollout`);
@@ -98,12 +102,22 @@ describe('rollout ramps', () => {
       packageRolloutStatus: 'PackageRolloutInProgress',
       packageRolloutPercentage: 20,
     });
+    // The CLI and the route take the same actions in the same states: resume needs a paused ramp.
     expect(await control(id, 'resume')).toBe(409);
-    expect(await control(id, 'pause')).toBe(202);
-    await sandbox.waitFor(id, (d) => d.ramp?.state === 'Paused');
+    const early = await cli('resume', id);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain(`Run ${id} has no ramp to resume (it is RampingRollout, ramp Waiting)`);
+    const paused = await cli('pause', id, '--by', 'release manager');
+    expect([paused.code, paused.stderr]).toEqual([0, '']);
+    expect(paused.stdout).toContain(`Asked run ${id} to pause its ramp`);
+    const held = await sandbox.waitFor(id, (d) => d.ramp?.state === 'Paused');
+    expect(held.ramp!.control).toMatchObject({ action: 'pause', by: 'release manager' });
+    expect(await control(id, 'pause')).toBe(409);
     expect(await control(id, 'resume')).toBe(202);
     await sandbox.waitFor(id, (d) => d.ramp?.state === 'Waiting' && d.ramp.control?.action === 'resume');
-    expect(await control(id, 'halt')).toBe(202);
+    const halted = await cli('halt', id, '--json');
+    expect(halted.code).toBe(0);
+    expect(JSON.parse(halted.stdout)).toMatchObject({ instanceId: id, control: { action: 'halt' } });
     const done = await sandbox.finished(id);
     expect(done).toMatchObject({ status: 'Succeeded', ramp: { state: 'Halted', control: { action: 'halt' } } });
     expect(done.ramp!.message).toContain("the Store's rollout is stopped (0%)");
@@ -119,6 +133,9 @@ describe('rollout ramps', () => {
       ),
     ).toEqual(['updatepackagerolloutpercentage', 'haltpackagerollout']);
     expect(await control(id, 'halt')).toBe(409);
+    // Halt is final: nothing takes the ramp up again.
+    expect((await cli('resume', id)).code).toBe(1);
+    expect((await cli('halt', id)).code).toBe(1);
   });
 
   itOnFastClock('stops when the rollout is changed outside it: a newer run finalizes it', async () => {
