@@ -285,18 +285,7 @@ otherwise the command exits 1 with the app's refusal.`,
       .addHelpText('after', EXIT_HELP)
       .action(async (ref: string, opts: Record<string, unknown>) => {
         const { rampCommand } = await import('./commands/ramp');
-        done(
-          await rampCommand(
-            action,
-            ref,
-            {
-              functionsUrl: opts.functionsUrl as string,
-              functionKey: opts.functionKey as string | undefined,
-              by: opts.by as string | undefined,
-            },
-            new Output(opts.json === true, streams),
-          ),
-        );
+        done(await rampCommand(action, ref, { ...apiValues(opts), by: opts.by as string | undefined }, output(opts)));
       });
   }
 
