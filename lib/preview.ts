@@ -6,6 +6,7 @@
  * is about to send; the status shows a bounded part of it, the report all of it.
  */
 import { isObject } from './json';
+import { utf16Bytes } from './statusBound';
 import type { ProductKind } from './store/kinds';
 import { kindInfo } from './store/kinds';
 
@@ -234,17 +235,10 @@ export function previewChanges(
  * How much of the preview the run's status document carries, in bytes of UTF-16. The Durable
  * host refuses a custom status over 16 KB of UTF-16 and fails the instance
  * (DurableOrchestrationContext.cs SetCustomStatus, in Azure/azure-functions-durable-extension),
- * and the status carries the timeline and the rest besides the preview.
+ * and the status carries the timeline and the rest besides the preview (lib/statusBound.ts
+ * keeps all of it under its budget; the preview takes a third of it).
  */
 export const PREVIEW_STATUS_UTF16_BYTES = 4096;
-
-/**
- * The size the Durable host gives a value's JSON: bytes of UTF-16 (Encoding.Unicode), two per
- * code unit. Not UTF-8 bytes: an ASCII text takes twice as many, and a non-ASCII one never more.
- */
-export function utf16Bytes(value: unknown): number {
-  return JSON.stringify(value).length * 2;
-}
 
 /** The part of a preview whose JSON fits `maxBytes` of UTF-16, the first changes kept; `omitted` says how many went. */
 export function boundPreview(

@@ -5,8 +5,8 @@ import {
   previewChanges,
   previewLines,
   shorten,
-  utf16Bytes,
 } from '../../lib/preview';
+import { CUSTOM_STATUS_BUDGET_BYTES, utf16Bytes } from '../../lib/statusBound';
 
 type Json = Record<string, unknown>;
 
@@ -283,8 +283,8 @@ describe('previewChanges', () => {
           expect(v.length).toBeLessThanOrEqual(MAX_VALUE);
           expect(JSON.stringify(v)).not.toMatch(/\\u[dD][89abAB]/);
         }
-    // The whole custom status limit is 16 KB of UTF-16; the preview leaves most of it to the rest.
-    expect(PREVIEW_STATUS_UTF16_BYTES).toBeLessThanOrEqual((16 * 1024) / 2);
+    // The whole custom status stays under its budget (16 KB of UTF-16 is the limit); the preview leaves most of it to the rest.
+    expect(PREVIEW_STATUS_UTF16_BYTES).toBeLessThanOrEqual(CUSTOM_STATUS_BUDGET_BYTES / 3);
   });
 
   it('prints one line per change', () => {
