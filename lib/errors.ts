@@ -222,11 +222,19 @@ export function isRetriableStatus(status: number | undefined): boolean {
 }
 
 // ---------------------------------------------------------------------------
-// Crossing the activity boundary. The Durable host hands an orchestrator only the
-// failed activity's message, so the facts ride at its end behind a marker and are
-// read back (and stripped from what users see) by `parseActivityFailure`.
+// Crossing the activity boundary. The Durable host hands an orchestrator only the failed
+// activity's message, so the facts ride in it and are read back (and stripped from what users
+// see) by `parseActivityFailure`. The Functions host passes that message through its credential
+// filter first (Sanitizer.cs: from `sig=`, `key=`, `code=`, `Token=`, `AccountKey=` ... up to the
+// next quote, `<` or the end, all becomes "[Hidden Credential]"; host-fidelity risk 8). So the
+// facts come first, before any text the filter could start cutting at, and travel as base64url:
+// no `=`, no quote, nothing the filter matches or stops at. A cut in the message after them
+// loses some of the message, never the code or whether a retry helps.
 
-const MARKER = '\n[[submitter-error]]';
+const MARKER = '[[submitter-error:';
+const MARKER_END = ']]';
+/** The form before the facts moved to the front: message, then this, then the JSON. Still read. */
+const LEGACY_MARKER = '\n[[submitter-error]]';
 
 /** Turns anything thrown inside an activity into an Error whose message carries its facts. */
 export function toActivityError(e: unknown): Error {
@@ -235,7 +243,8 @@ export function toActivityError(e: unknown): Error {
   const facts: ErrorFacts & { name: string } = isSubmitterError(err)
     ? { name: err.name, ...err.facts() }
     : { name: err.name || 'Error', code: 'Unexpected', retriable: true };
-  const wrapped = new Error(`${err.message}${MARKER}${JSON.stringify(facts)}`);
+  const encoded = Buffer.from(JSON.stringify(facts), 'utf8').toString('base64url');
+  const wrapped = new Error(`${MARKER}${encoded}${MARKER_END} ${err.message}`);
   wrapped.name = err.name;
   wrapped.stack = `${err.name}: ${wrapped.message}`;
   return wrapped;
@@ -251,23 +260,53 @@ export interface ActivityFailure extends ErrorFacts {
 export function parseActivityFailure(e: unknown): ActivityFailure {
   const raw = e instanceof Error ? e.message : String(e);
   const at = raw.indexOf(MARKER);
-  if (at < 0) {
-    return { name: 'Error', code: 'Unexpected', retriable: true, message: stripHostPrefix(raw).trim() };
+  if (at >= 0) {
+    const end = raw.indexOf(MARKER_END, at + MARKER.length);
+    const message = cleanFailureMessage(raw.slice(end >= 0 ? end + MARKER_END.length : raw.length));
+    try {
+      const json = Buffer.from(raw.slice(at + MARKER.length, end), 'base64url').toString('utf8');
+      return { ...(JSON.parse(json) as ErrorFacts & { name: string }), message };
+    } catch {
+      return { name: 'Error', code: 'Unexpected', retriable: true, message };
+    }
   }
-  const message = stripHostPrefix(raw.slice(0, at)).trim();
-  const tail = raw.slice(at + MARKER.length);
-  const end = findJsonEnd(tail);
+  const legacy = raw.indexOf(LEGACY_MARKER);
+  if (legacy < 0) return { name: 'Error', code: 'Unexpected', retriable: true, message: cleanFailureMessage(raw) };
+  const message = cleanFailureMessage(raw.slice(0, legacy));
+  const tail = raw.slice(legacy + LEGACY_MARKER.length);
   try {
-    const facts = JSON.parse(tail.slice(0, end)) as ErrorFacts & { name: string };
+    const facts = JSON.parse(tail.slice(0, findJsonEnd(tail))) as ErrorFacts & { name: string };
     return { ...facts, message };
   } catch {
     return { name: 'Error', code: 'Unexpected', retriable: true, message };
   }
 }
 
-// "Activity function 'x' failed: " (Reason/Details form) or "Error: " (FailureDetails form).
-function stripHostPrefix(message: string): string {
-  return message.replace(/^Activity function '[^']*' failed:\s*/, '').replace(/^[A-Za-z]*Error:\s*/, '');
+/**
+ * A failure's text as a user should read it. The hosts wrap what a function threw: an activity's
+ * as `Activity function 'x' failed: <message> \n <serialized .NET exception>` (TaskActivityShim.cs
+ * Reason and Details, joined by durable-functions with " \n "), a sub-orchestration's as
+ * `Orchestrator function 'x' failed: <message>` with `Message: m, StackTrace: ...` details
+ * (OutOfProcOrchestrationShim.cs:87), the FailureDetails form as `Error: <message>`. All of that
+ * goes; what the function said stays.
+ */
+export function cleanFailureMessage(text: string): string {
+  let out = text;
+  // The Details the library appended after its separator: a .NET exception, never the app's words.
+  const details = out.indexOf(' \n ');
+  if (details >= 0) out = out.slice(0, details);
+  for (;;) {
+    const before = out;
+    out = out
+      .trim()
+      .replace(/^(?:Activity|Orchestrator) function '[^']*' failed:\s*/, '')
+      .replace(/^Message:\s*/, '')
+      .replace(/^[A-Za-z.]*(?:Error|Exception):\s+/, '');
+    if (out === before) break;
+  }
+  // A .NET stack trace or a `StackTrace:` tail is the host's, not the run's.
+  out = out.replace(/,?\s*StackTrace:[\s\S]*$/, '').replace(/\n\s+at [\s\S]*$/, '');
+  return out.trim();
 }
 
 function findJsonEnd(text: string): number {

@@ -46,18 +46,23 @@ interface Limits {
 
 /** Tighter each time, until the status fits the budget. */
 const LEVELS: Limits[] = [
-  { message: 1500, text: 300, items: 10, correlationIds: 10, timeline: 40 },
-  { message: 600, text: 160, items: 5, correlationIds: 4, timeline: 15 },
-  { message: 300, text: 100, items: 3, correlationIds: 2, timeline: 6 },
+  { message: 1500, text: 500, items: 10, correlationIds: 10, timeline: 40 },
+  { message: 600, text: 240, items: 5, correlationIds: 4, timeline: 15 },
+  { message: 300, text: 160, items: 3, correlationIds: 2, timeline: 6 },
 ];
 
 const IN_REPORT = 'the report has all of it';
 
-/** `text` cut to `max` characters, saying how much was left out. */
+/**
+ * `text` cut to `max` characters in the middle, saying how much was left out: a message's start
+ * says what failed, its end often what happened next ("next attempt in 30 s; interrupted: ...").
+ */
 export function shorten(text: string, max: number): string {
   if (text.length <= max) return text;
-  const note = ` … (${text.length - max} more characters; ${IN_REPORT})`;
-  return `${text.slice(0, Math.max(0, max - note.length))}${note}`;
+  const note = ` … (${text.length - max} characters left out; ${IN_REPORT}) … `;
+  const room = Math.max(0, max - note.length);
+  const tail = Math.floor(room / 3);
+  return `${text.slice(0, room - tail)}${note}${tail > 0 ? text.slice(-tail) : ''}`;
 }
 
 function firstOf<T>(list: T[] | undefined, max: number, more: (left: number) => T): T[] | undefined {

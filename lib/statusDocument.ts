@@ -3,6 +3,7 @@
  * holds at the end of a run. Built from the orchestration's custom status (a RunState)
  * and the Durable runtime status, so it is the same shape while running and after.
  */
+import { cleanFailureMessage } from './errors';
 import { waitingFor } from './pending';
 import type { Outcome, PendingWait, Phase, RunFailure, RunState, StepRecord } from './run';
 
@@ -124,7 +125,11 @@ export function statusDocument(
   const details = (waiting ? follower.statusDetails : undefined) ?? state?.statusDetails;
   let failure = state?.failure;
   if (!failure && status === 'Failed') {
-    const message = typeof durable.output === 'string' ? durable.output : 'The run failed before it could record why.';
+    // The runtime's output: `Orchestrator function 'x' failed: ...` and whatever the host appended.
+    const message =
+      typeof durable.output === 'string' && cleanFailureMessage(durable.output)
+        ? cleanFailureMessage(durable.output)
+        : 'The run failed before it could record why.';
     failure = { step: state?.phase ?? 'unknown', message, facts: { code: 'Unexpected', retriable: false } };
   }
   return {

@@ -1,5 +1,6 @@
 import type * as df from 'durable-functions';
 import type { RunState } from '../../lib/run';
+import { shorten } from '../../lib/statusBound';
 import { leaveTurn } from '../activities/productQueue';
 import { writeReport } from '../activities/writeReport';
 import { failureOf, type RunTracker } from '../tracker';
@@ -37,7 +38,8 @@ export function* finishRun(run: RunTracker, createdTime: string | undefined): Ge
   const { outcome, failure } = run.state;
   if (outcome === 'Failed') {
     run.enter('Failed');
-    throw new Error(failure?.message ?? 'The run failed.');
+    // The runtime's output: short, the whole failure is in the status and the report.
+    throw new Error(failure ? shorten(failure.message, 1000) : 'The run failed.');
   }
   run.enter(outcome === 'Canceled' || outcome === 'Rejected' ? outcome : 'Succeeded');
   return run.state;

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { sanitizedFailure } from './sanitizer';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
@@ -383,7 +384,8 @@ export class Worker {
             functionName,
           },
         );
-        throw e;
+        // What the worker reports crosses the host's credential filter before anyone sees it.
+        throw sanitizedFailure(e);
       }
     });
   }

@@ -141,6 +141,9 @@ function activityInputText(input: unknown): string | undefined {
   return typeof input === 'string' ? input : JSON.stringify(input);
 }
 
+/** The extension's custom status limit, KB of UTF-16 (DurableOrchestrationContext.cs:221-229). */
+const CUSTOM_STATUS_MAX_KB = 16;
+
 function jsonTextOrNull(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }
@@ -574,6 +577,15 @@ export class DurableEngine {
     const actionEvents: HistoryEvent[] = [];
     let flat: Action[] = [];
     if (result) {
+      // The extension serializes the custom status first (OutOfProcOrchestrationShim, before the
+      // actions): over 16 KB of UTF-16 it throws and the instance fails, the actions unscheduled and
+      // the last accepted status kept (DurableOrchestrationContext.cs:221-229,
+      // MessagePayloadDataConverter.Serialize(value, 16) truncates the size to whole KB).
+      const text = jsonTextOrNull(result.customStatus);
+      const kb = text === null ? 0 : Math.floor((text.length * 2) / 1024);
+      if (kb > CUSTOM_STATUS_MAX_KB) {
+        failure = `The UTF-16 size of the JSON-serialized payload must not exceed ${CUSTOM_STATUS_MAX_KB} KB. The current payload size is ${kb} KB.`;
+      } else st.customStatus = text;
       flat = flattenActions(result.actions ?? []);
       const mismatch = this.checkDeterminism(st, flat, result.isDone && !failure);
       if (mismatch) failure = mismatch;
@@ -587,7 +599,6 @@ export class DurableEngine {
           }
         }
       }
-      st.customStatus = jsonTextOrNull(result.customStatus);
     }
 
     st.history.push(orchestratorStarted, ev, ...bookkeeping, ...actionEvents);

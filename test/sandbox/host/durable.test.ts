@@ -219,6 +219,43 @@ describe('sandbox host: durable orchestrations', () => {
     expect(done.output).toBe("Orchestrator function 'failing' failed: boom: xyz");
   });
 
+  it('fails an instance whose custom status is over 16 KB of UTF-16, as the extension does, and runs nothing after it', async () => {
+    // 8,190 characters and the JSON around them: 16,404 bytes, 16 KB once truncated, passes.
+    const fits = await startOrchestration(host, 'bigStatus', 8190);
+    expect((await waitForStatus(host, fits, ['Completed', 'Failed'])).runtimeStatus).toBe('Completed');
+    // 8,702 characters: 17,428 bytes, 17 KB: refused.
+    const over = await startOrchestration(host, 'bigStatus', 8702);
+    const done = await waitForStatus(host, over, ['Completed', 'Failed']);
+    expect(done.runtimeStatus).toBe('Failed');
+    expect(done.output).toBe(
+      "Orchestrator function 'bigStatus' failed: The UTF-16 size of the JSON-serialized payload must not exceed 16 KB. The current payload size is 17 KB.",
+    );
+    // The refused status was not kept, and the activity the episode asked for never ran.
+    expect(done.customStatus).toEqual({ stage: 'small' });
+    const { history } = await persistedState(conn(), taskHub, over);
+    expect(pattern(history)).toEqual([
+      'ExecutionStarted',
+      'TaskScheduled(0)',
+      'TaskCompleted(0)',
+      'ExecutionCompleted',
+    ]);
+  });
+
+  it("passes an activity's error message through the host's credential filter", async () => {
+    const id = await startOrchestration(
+      host,
+      'leakyCaller',
+      'https://acct.blob.core.windows.net/c/b?sv=2024&sig=SECRETSIG',
+    );
+    const done = await waitForStatus(host, id, ['Completed', 'Failed']);
+    const caught = (done.output as { caught: string }).caught;
+    // Cut from `&sig=` to the next quote, and from `key=` to the next quote (Sanitizer.cs).
+    expect(caught).toContain(
+      'GET https://acct.blob.core.windows.net/c/b?sv=2024[Hidden Credential]"x" field says [Hidden Credential]\'end\'',
+    );
+    expect(caught).not.toMatch(/SECRETSIG|abc123/);
+  });
+
   it('fails loudly on actions it does not implement', async () => {
     const id = await startOrchestration(host, 'usesEntity');
     const done = await waitForStatus(host, id, ['Completed', 'Failed']);
