@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import { config } from '../lib/config';
 import { answering, problem } from './answers';
 import { isInputError, isSubmitterError } from '../lib/errors';
-import { cancelIdOf, followerIdOf } from '../lib/instanceId';
+import { cancelIdOf, followerIdOf, notifierIdOf } from '../lib/instanceId';
 import { validateOptions } from '../lib/manifest';
 import {
   CANCEL_ORCHESTRATION,
@@ -16,7 +16,15 @@ import {
   startRunForBlob,
   type DurableStatus,
 } from '../lib/runClient';
-import { isRunState, statusDocument, summaryOf, type FollowerView, type RunStatus } from '../lib/statusDocument';
+import type { NotifierView, StepRecord } from '../lib/run';
+import {
+  isRunState,
+  MAX_NOTIFY_ENTRIES,
+  statusDocument,
+  summaryOf,
+  type FollowerView,
+  type RunStatus,
+} from '../lib/statusDocument';
 import { submissionsContainer } from '../lib/storage';
 
 /** A 400 for a run id that no run can have (too long, odd characters), before asking the task hub. */
@@ -109,6 +117,28 @@ async function followerView(client: df.DurableClient, followerId: string): Promi
   return view;
 }
 
+/**
+ * The timeline entries of the run's events: each notifier's custom status (orchestrations/notify.ts).
+ * The run counts its events (and its follower those it emitted), so these are notifiers 1..count;
+ * one not started yet, or already purged, is left out.
+ */
+async function notificationRecords(
+  client: df.DurableClient,
+  runId: string,
+  durable: DurableStatus,
+  follower: FollowerView | undefined,
+): Promise<StepRecord[]> {
+  const state = isRunState(durable.customStatus) ? durable.customStatus : undefined;
+  const count = Math.max(state?.notifications?.sent ?? 0, follower?.notified ?? 0);
+  const first = Math.max(1, count - MAX_NOTIFY_ENTRIES + 1);
+  const ids = Array.from({ length: Math.max(0, count - first + 1) }, (_v, i) => notifierIdOf(runId, first + i));
+  const views = await Promise.all(ids.map((id) => findRun(client, id).catch(() => undefined)));
+  return views.flatMap((v) => {
+    const record = (v?.customStatus as NotifierView | null | undefined)?.record;
+    return record ? [record] : [];
+  });
+}
+
 /** GET /api/submissions/{instanceId}: the run's status document. */
 export async function getSubmission(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const instanceId = request.params.instanceId ?? '';
@@ -136,7 +166,8 @@ export async function getSubmission(request: HttpRequest, context: InvocationCon
         ? run.customStatus.pendingWait?.followerId
         : undefined;
   const follower = waitingFor ? await followerView(client, waitingFor) : undefined;
-  return { status: 200, jsonBody: statusDocument(durable, follower, cleaningUp) };
+  const notifications = await notificationRecords(client, instanceId, durable, follower);
+  return { status: 200, jsonBody: statusDocument(durable, follower, cleaningUp, notifications) };
 }
 
 /**

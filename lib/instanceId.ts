@@ -41,6 +41,14 @@ export function ongoingWaiterIdOf(runId: string, n: number): string {
   return `${runId}-ongoing-${n}`;
 }
 
+/**
+ * The notifier of a run's n-th event (orchestrations/notify.ts), numbered from 1: the status
+ * endpoint reads 1..n to show what was delivered or given up in the run's timeline.
+ */
+export function notifierIdOf(runId: string, sequence: number): string {
+  return `${runId}-notify-${sequence}`;
+}
+
 /** The follower that watches the n-th pending submission a run waits for (another's, never deleted). */
 export function pendingFollowerIdOf(runId: string, n: number): string {
   return `${runId}-pending-${n}`;

@@ -79,6 +79,34 @@ export interface StepRecord {
   correlationIds?: string[];
   detail?: string;
   attempts?: number;
+  /** A run event's entry (step `notify:<type>`): its number in the run, and how each receiver got it. */
+  sequence?: number;
+  deliveries?: DeliveryRecord[];
+}
+
+/** One receiver of one run event: delivered, still being retried, or given up (the run never waits for it). */
+export interface DeliveryRecord {
+  /** `webhook <n>` (position in NOTIFY_WEBHOOK_URL) or `eventGrid`; never the URL, which may be a credential. */
+  target: string;
+  result: 'pending' | 'retrying' | 'delivered' | 'givenUp';
+  attempts: number;
+  detail?: string;
+  endedAt?: string;
+}
+
+/** A notifier's custom status and output (orchestrations/notify.ts): its entry in the run's timeline. */
+export interface NotifierView {
+  runId: string;
+  sequence: number;
+  record: StepRecord;
+}
+
+/** What a run has emitted so far (present only when a receiver is configured): the count numbers the next event. */
+export interface NotificationsState {
+  sent: number;
+  /** The phase and Store status the last event carried: an event goes out when either changes. */
+  phase?: Phase;
+  storeStatus?: string;
 }
 
 export interface RunFailure {
@@ -135,6 +163,8 @@ export interface RunState {
   approval?: ApprovalView;
   /** options.rollout: the ramp's steps, when each was applied, and how it ended. */
   ramp?: RampView;
+  /** Run events handed to notifiers (orchestrations/notify.ts); absent when no receiver is configured. */
+  notifications?: NotificationsState;
 }
 
 /** What a win32 run shows of its work on the draft; enough for a cleanup to put the draft back. */
@@ -297,6 +327,14 @@ export interface FollowResult {
   /** The submission followed is no more (deleted, e.g. in Partner Center): only when following another's. */
   gone?: boolean;
   correlationIds: string[];
+  /** The run's event count after the follower's own (Store status) events, when it emitted any. */
+  notified?: number;
+}
+
+/** What a follower needs to emit the run's Store status events: the count so far and the status last told. */
+export interface FollowNotify {
+  sent: number;
+  storeStatus?: string;
 }
 
 /**

@@ -171,8 +171,13 @@ export async function requestCancel(
   if (pendingFollower) await client.terminate(pendingFollower, reason).catch(() => undefined);
   if (!isRunState(run.customStatus)) return { canceled: true };
   // The follower knows the Store's latest status of a committed submission.
-  const storeStatus = (follower?.customStatus as FollowerView | undefined)?.storeStatus ?? run.customStatus.storeStatus;
+  const followerView = follower?.customStatus as FollowerView | undefined;
+  const storeStatus = followerView?.storeStatus ?? run.customStatus.storeStatus;
   const state: RunState = { ...run.customStatus, storeStatus: storeStatus as RunState['storeStatus'] };
+  // The follower numbered the run's Store status events: the cleanup's events number on after them.
+  const sent = state.notifications;
+  if (sent && (followerView?.notified ?? 0) > sent.sent)
+    state.notifications = { ...sent, sent: followerView!.notified! };
   await startCleanup(state);
   return { canceled: true, note: cancelNote(state, reason) };
 }

@@ -75,6 +75,26 @@ export interface FollowerView {
   statusDetails?: RunState['statusDetails'];
   polls?: number;
   nextPollAt?: string;
+  /** The run's event count, with the Store status events the follower emitted. */
+  notified?: number;
+}
+
+/** The most run-event entries the timeline shows (the newest): a run of days emits many. */
+export const MAX_NOTIFY_ENTRIES = 40;
+
+/**
+ * The timeline with the run's events merged in by start time: each is one entry, `notify:<type>`,
+ * saying what every receiver got (delivered, retrying, given up). They live in the notifiers'
+ * own status (orchestrations/notify.ts), not in the run's, which never waits for them.
+ */
+export function withNotifications(timeline: StepRecord[], notifications: StepRecord[]): StepRecord[] {
+  if (notifications.length === 0) return timeline;
+  const shown = [...notifications].sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0)).slice(-MAX_NOTIFY_ENTRIES);
+  // Stable: the run's own entries keep their order, an event goes after the step that began before it.
+  return [...timeline, ...shown]
+    .map((record, i) => ({ record, i }))
+    .sort((a, b) => a.record.startedAt.localeCompare(b.record.startedAt) || a.i - b.i)
+    .map(({ record }) => record);
 }
 
 export function isRunState(value: unknown): value is RunState {
@@ -114,6 +134,7 @@ export function statusDocument(
   durable: DurableStatusLike,
   follower?: FollowerView,
   cleaningUp = false,
+  notifications: StepRecord[] = [],
 ): StatusDocument {
   const state: RunState | undefined = isRunState(durable.customStatus) ? durable.customStatus : undefined;
   const input = (durable.input ?? {}) as { blob?: RunState['blob'] };
@@ -152,7 +173,7 @@ export function statusDocument(
     storeWarnings: details?.warnings ?? [],
     certificationReports: details?.certificationReports ?? [],
     failure,
-    timeline: state?.timeline ?? [],
+    timeline: withNotifications(state?.timeline ?? [], notifications),
     upload: state?.upload,
     polls: (waiting ? follower.polls : undefined) ?? state?.polls,
     nextPollAt: waiting ? follower.nextPollAt : undefined,

@@ -1,8 +1,10 @@
 import * as df from 'durable-functions';
 import { boundedFollowerStatus } from '../lib/statusBound';
 import { judgeStatus, nextPollInterval, POLLS_PER_EXECUTION } from '../lib/polling';
-import type { FollowInput, FollowResult, StatusPoll, StepRecord } from '../lib/run';
+import { eventFacts } from '../lib/notify/event';
+import type { FollowInput, FollowNotify, FollowResult, StatusPoll, StepRecord } from '../lib/run';
 import { getSubmissionStatus } from './activities/storeSubmissionSteps';
+import { emitRunEvent } from './notify';
 import { logOnce, newRecord, recordedCall } from './tracker';
 
 export interface FollowOrchestrationInput extends FollowInput {
@@ -18,6 +20,8 @@ export interface FollowOrchestrationInput extends FollowInput {
    */
   othersSubmission?: boolean;
   correlationIds?: string[];
+  /** The run emits events: each new Store status of its submission is one, numbered on from `sent`. */
+  notify?: FollowNotify;
 }
 
 /** The newest polls' `MS-CorrelationId`s the follower keeps (and carries across continue-as-new). */
@@ -49,6 +53,7 @@ export function* follow(
   let shown: Pick<StatusPoll, 'status' | 'statusDetails'> | undefined;
   /** The current poll's timeline entry: retries and failures show there. */
   let lastStep: StepRecord | undefined;
+  const notify = input.notify && !input.othersSubmission ? { ...input.notify } : undefined;
   const publish = (): void =>
     context.df.setCustomStatus(
       boundedFollowerStatus({
@@ -57,6 +62,7 @@ export function* follow(
         polls,
         nextPollAt,
         lastStep,
+        notified: notify?.sent,
       }),
     );
   const deadline = new Date(input.deadline);
@@ -80,6 +86,20 @@ export function* follow(
     correlationIds.push(...poll.correlationIds);
     correlationIds.splice(0, Math.max(0, correlationIds.length - KEPT_CORRELATION_IDS));
     if (poll.gone) return { status: poll.status, polls, timedOut: false, gone: true, correlationIds };
+    if (notify && poll.status !== notify.storeStatus) {
+      // Counted in the custom status before the hand-off: the status endpoint reads notifiers 1..sent.
+      notify.sent++;
+      notify.storeStatus = poll.status;
+      publish();
+      const facts = eventFacts(input.runId, notify.sent, 'storeStatusChanged', context.df.currentUtcDateTime, {
+        phase: 'WaitingForStore',
+        product: input.product,
+        submissionId: input.submissionId,
+        storeStatus: poll.status,
+        statusDetails: poll.statusDetails,
+      });
+      yield* emitRunEvent(context, facts);
+    }
     const verdict = judgeStatus(poll.status, input.waitFor, input.targetPublishMode, true);
     const now = context.df.currentUtcDateTime;
     const finished = verdict.verdict !== 'wait' || now >= deadline;
@@ -90,6 +110,7 @@ export function* follow(
         polls,
         timedOut: verdict.verdict === 'wait',
         correlationIds,
+        notified: notify?.sent,
       };
     }
     interval = nextPollInterval(interval, poll.status, input);
@@ -105,6 +126,7 @@ export function* follow(
         intervalSeconds: interval,
         lastStatus: poll.status,
         correlationIds,
+        ...(notify ? { notify } : {}),
       };
       context.df.continueAsNew(next);
       return undefined;

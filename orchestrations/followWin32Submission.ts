@@ -1,11 +1,13 @@
 import * as df from 'durable-functions';
 import { boundedFollowerStatus } from '../lib/statusBound';
 import { nextPollInterval, POLLS_PER_EXECUTION } from '../lib/polling';
-import type { FollowResult, StepRecord } from '../lib/run';
+import { eventFacts } from '../lib/notify/event';
+import type { FollowNotify, FollowResult, StepRecord } from '../lib/run';
 import type { Win32PublishingStatus } from '../lib/store/win32Types';
 import { judgeWin32Status } from '../lib/win32/polling';
 import type { SubmissionPoll } from '../lib/win32/steps';
 import { getWin32SubmissionStatus } from './activities/win32';
+import { emitRunEvent } from './notify';
 import { logOnce, newRecord, recordedCall } from './tracker';
 
 export const FOLLOW_WIN32_ORCHESTRATION = 'followWin32Submission';
@@ -24,6 +26,8 @@ export interface Win32FollowInput {
   firstIntervalSeconds: number;
   maxIntervalSeconds: number;
   correlationIds?: string[];
+  /** The run emits events and this is its own submission: each new publishing status is one, numbered on from `sent`. */
+  notify?: FollowNotify;
 }
 
 export interface Win32FollowResult extends Omit<FollowResult, 'status'> {
@@ -56,6 +60,7 @@ export function* followWin32SubmissionOrchestrator(
   let shown: SubmissionPoll | undefined;
   let lastStep: StepRecord | undefined;
   const statusDetailsOf = (poll: SubmissionPoll) => ({ errors: poll.errors, warnings: [], certificationReports: [] });
+  const notify = input.notify ? { ...input.notify } : undefined;
   const publish = (): void =>
     context.df.setCustomStatus(
       boundedFollowerStatus({
@@ -64,6 +69,7 @@ export function* followWin32SubmissionOrchestrator(
         polls,
         nextPollAt,
         lastStep,
+        notified: notify?.sent,
       }),
     );
   const deadline = new Date(input.deadline);
@@ -81,6 +87,19 @@ export function* followWin32SubmissionOrchestrator(
     polls++;
     correlationIds.push(...poll.correlationIds);
     correlationIds.splice(0, Math.max(0, correlationIds.length - KEPT_CORRELATION_IDS));
+    if (notify && poll.publishingStatus !== notify.storeStatus) {
+      notify.sent++;
+      notify.storeStatus = poll.publishingStatus;
+      publish();
+      const facts = eventFacts(input.runId, notify.sent, 'storeStatusChanged', context.df.currentUtcDateTime, {
+        phase: 'WaitingForStore',
+        product: { kind: 'win32', productId: input.productId },
+        submissionId: input.submissionId,
+        storeStatus: poll.publishingStatus,
+        statusDetails: statusDetailsOf(poll),
+      });
+      yield* emitRunEvent(context, facts);
+    }
     const now = context.df.currentUtcDateTime;
     const done = finished(poll, input.waitFor);
     if (done || now >= deadline) {
@@ -91,6 +110,7 @@ export function* followWin32SubmissionOrchestrator(
         polls,
         timedOut: !done,
         correlationIds,
+        notified: notify?.sent,
       };
     }
     // UNKNOWN right after submit clears within minutes; certification and publishing take hours to days.
@@ -105,7 +125,7 @@ export function* followWin32SubmissionOrchestrator(
     publish();
     yield context.df.createTimer(fireAt);
     if (inThisExecution + 1 >= POLLS_PER_EXECUTION) {
-      context.df.continueAsNew({ ...input, polls, intervalSeconds: interval, correlationIds });
+      context.df.continueAsNew({ ...input, polls, intervalSeconds: interval, correlationIds, notify });
       return undefined;
     }
   }

@@ -1,6 +1,6 @@
 import type * as df from 'durable-functions';
 import { parseActivityFailure, type ActivityFailure } from '../lib/errors';
-import { retryDelayMs } from '../lib/polling';
+import { retryDelayMs, STEP_RETRY, type RetryPolicy } from '../lib/polling';
 import type { Activity, ActivityInput } from './activities/activity';
 
 /** An activity failed and no further attempt can help (or the budget is spent). */
@@ -35,6 +35,7 @@ export function* callActivity<I extends ActivityInput, O>(
   activity: Activity<I, O>,
   input: I,
   observer: RetryObserver = {},
+  policy: RetryPolicy = STEP_RETRY,
 ): Generator<df.Task, O, unknown> {
   for (let attempt = 1; ; attempt++) {
     let failure: ActivityFailure;
@@ -43,7 +44,7 @@ export function* callActivity<I extends ActivityInput, O>(
     } catch (e) {
       failure = parseActivityFailure(e);
     }
-    const delayMs = failure.retriable ? retryDelayMs(attempt, failure.retryAfterMs) : undefined;
+    const delayMs = failure.retriable ? retryDelayMs(attempt, failure.retryAfterMs, policy) : undefined;
     if (delayMs === undefined) throw new StepFailed(activity.activityName, failure, attempt);
     observer.retrying?.(failure, attempt, delayMs);
     yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + delayMs));

@@ -28,6 +28,8 @@ export function* submitToStoreOrchestrator(context: df.OrchestrationContext): Ge
   const createdTime = run.now.toISOString();
   try {
     const { settings, zip } = yield* validate(run, input);
+    run.enableNotifications(settings.notify);
+    yield* run.notify();
     const place = queuePlace(zip, input.blob.name, input.uploadedAt ?? createdTime);
     const superseded = yield* waitForTurn(context, run, place, settings);
     // MSI/EXE apps: another API, one draft per product and no upload (phases/win32.ts).

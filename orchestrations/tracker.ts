@@ -1,8 +1,11 @@
 import type * as df from 'durable-functions';
 import { parseActivityFailure, type ErrorFacts } from '../lib/errors';
-import type { Phase, RunFailure, RunState, StepRecord } from '../lib/run';
+import type { RetryPolicy } from '../lib/polling';
+import { eventFacts, type RunEventType } from '../lib/notify/event';
+import type { FollowNotify, Phase, RunFailure, RunState, StepRecord } from '../lib/run';
 import { boundedRunState } from '../lib/statusBound';
 import type { Activity, ActivityInput } from './activities/activity';
+import { emitRunEvent } from './notify';
 import { callActivity, StepFailed } from './retry';
 
 /** A step failed for good, or the run decided to stop; carries what the report needs. */
@@ -55,20 +58,27 @@ export function* recordedCall<I extends ActivityInput, O>(
   activity: Activity<I, O>,
   input: I,
   changed: (logLine: string) => void,
+  policy?: RetryPolicy,
 ): Generator<df.Task, O, unknown> {
   let attempts = 1;
   let output: O;
   try {
-    output = yield* callActivity(context, activity, input, {
-      retrying: (failure, attempt, delayMs) => {
-        attempts = attempt + 1;
-        addCorrelationIds(record, [failure.correlationId]);
-        record.attempts = attempt;
-        record.result = 'retrying';
-        record.detail = `attempt ${attempt} failed (${failure.code}): ${failure.message}; next attempt in ${Math.round(delayMs / 1000)} s`;
-        changed(record.detail);
+    output = yield* callActivity(
+      context,
+      activity,
+      input,
+      {
+        retrying: (failure, attempt, delayMs) => {
+          attempts = attempt + 1;
+          addCorrelationIds(record, [failure.correlationId]);
+          record.attempts = attempt;
+          record.result = 'retrying';
+          record.detail = `attempt ${attempt} failed (${failure.code}): ${failure.message}; next attempt in ${Math.round(delayMs / 1000)} s`;
+          changed(record.detail);
+        },
       },
-    });
+      policy,
+    );
   } catch (e) {
     if (!(e instanceof StepFailed)) throw e;
     const { message, name: _name, ...facts } = e.failure;
@@ -149,6 +159,51 @@ export class RunTracker {
     logOnce(this.context, message);
   }
 
+  /** From here on the run emits events (RunSettings.notify: a receiver is configured). */
+  enableNotifications(on: boolean | undefined): void {
+    if (on && !this.current.notifications) this.current.notifications = { sent: 0 };
+  }
+
+  /**
+   * Emits the run event due now, if any: the phase or the Store status changed since the last
+   * one, or (`ended`) the run is over. The event is numbered and counted in the status before it
+   * is handed off, so whoever goes on from this status (a follower, a cancel's cleanup) numbers
+   * on after it. Yielded where the status changes, since handing off is an activity.
+   */
+  *notify(ended = false): Generator<df.Task, void, unknown> {
+    const sent = this.current.notifications;
+    if (!sent) return;
+    const { phase, storeStatus } = this.current;
+    const type: RunEventType | undefined = ended
+      ? 'runEnded'
+      : phase !== sent.phase
+        ? 'phaseChanged'
+        : storeStatus !== sent.storeStatus
+          ? 'storeStatusChanged'
+          : undefined;
+    if (!type) return;
+    sent.sent++;
+    sent.phase = phase;
+    sent.storeStatus = storeStatus;
+    this.publish();
+    yield* emitRunEvent(this.context, eventFacts(this.runId, sent.sent, type, this.now, this.current));
+  }
+
+  /** What a follower needs to go on numbering the run's events, or nothing when the run emits none. */
+  get notifyContext(): FollowNotify | undefined {
+    const sent = this.current.notifications;
+    return sent ? { sent: sent.sent, storeStatus: sent.storeStatus } : undefined;
+  }
+
+  /** A follower emitted Store status events of its own: count them, and remember the status they told. */
+  followed(notified: number | undefined, storeStatus: string | undefined): void {
+    const sent = this.current.notifications;
+    if (!sent || notified === undefined || notified <= sent.sent) return;
+    sent.sent = notified;
+    sent.storeStatus = storeStatus;
+    this.publish();
+  }
+
   /** A new timeline entry, begun now. */
   record(step: string): StepRecord {
     const record = newRecord(step, this.now);
@@ -170,6 +225,7 @@ export class RunTracker {
     options: { quiet?: boolean } = {},
   ): Generator<df.Task, O, unknown> {
     this.enter(phase);
+    yield* this.notify();
     const record = options.quiet ? newRecord(activity.activityName, this.now) : this.record(activity.activityName);
     this.publish();
     const full = { ...input, instanceId: this.runId } as I;

@@ -1,4 +1,4 @@
-import { config } from '../../lib/config';
+import { config, notifying } from '../../lib/config';
 import { defineActivity, type ActivityInput } from './activity';
 
 export interface RunSettings {
@@ -10,10 +10,12 @@ export interface RunSettings {
   approvalTimeoutHours?: number;
   queueSettleSeconds: number;
   queuePollSeconds: number;
+  /** A webhook or an Event Grid topic is configured: the run emits events. Absent in a run started before (none). */
+  notify?: boolean;
 }
 
 /** App settings reach the orchestrator through an activity, so a replay sees the values the run started with. */
 export const getRunSettings = defineActivity('getRunSettings', async (_input: ActivityInput): Promise<RunSettings> => {
-  const { polling } = config();
-  return { ...polling };
+  const { polling, notify } = config();
+  return { ...polling, notify: notifying(notify) };
 });

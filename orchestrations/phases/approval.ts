@@ -44,6 +44,7 @@ export function* awaitApproval(
   record.detail = `waiting for approve or reject until ${view.deadline}`;
   run.show({ approval: view });
   run.log(`submission ${draft.submissionId} awaits approval until ${view.deadline}`);
+  yield* run.notify();
 
   const decided = context.df.waitForExternalEvent(APPROVAL_EVENT);
   const timeout = context.df.createTimer(deadline);

@@ -38,9 +38,11 @@ export function* finishRun(run: RunTracker, createdTime: string | undefined): Ge
   const { outcome, failure } = run.state;
   if (outcome === 'Failed') {
     run.enter('Failed');
+    yield* run.notify(true);
     // The runtime's output: short, the whole failure is in the status and the report.
     throw new Error(failure ? shorten(failure.message, 1000) : 'The run failed.');
   }
   run.enter(outcome === 'Canceled' || outcome === 'Rejected' ? outcome : 'Succeeded');
+  yield* run.notify(true);
   return run.state;
 }

@@ -38,11 +38,16 @@ export function* followToGoal(
   };
   const record = run.record(`waitFor:${waitFor}`);
   run.enter('WaitingForStore');
+  yield* run.notify();
+  // The follower sees each Store status and emits its change; it numbers on from the run's count.
+  input.notify = run.notifyContext;
   const followed = yield* orDiscard(run, isCommitted(commitStatus) ? undefined : draft, follower(input, run.runId));
   record.endedAt = run.now.toISOString();
   record.correlationIds = followed.correlationIds;
   record.detail = `${followed.polls} polls, last status ${followed.status}`;
+  run.followed(followed.notified, followed.status);
   run.show({ storeStatus: followed.status, statusDetails: followed.statusDetails, polls: followed.polls });
+  yield* run.notify();
 
   const stop = stopOf(followed, input);
   if (stop) {

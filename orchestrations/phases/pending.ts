@@ -79,6 +79,7 @@ function* waitFor(
       followerId,
     },
   });
+  yield* run.notify();
   const input: FollowOrchestrationInput = {
     runId: run.runId,
     product,

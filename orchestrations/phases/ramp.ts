@@ -58,6 +58,7 @@ export function* rampRollout(
   while (i < steps.length) {
     run.enter('RampingRollout');
     run.show({ ramp: view });
+    yield* run.notify();
     const paused = view.state === 'Paused';
     const event = context.df.waitForExternalEvent(RAMP_EVENT);
     const timer = context.df.createTimer(paused ? pauseLimit : due[i]!);

@@ -54,11 +54,15 @@ export function* followSubmissionToGoal(
   };
   const record = run.record(`waitFor:${waitFor}`);
   run.enter('WaitingForStore');
+  yield* run.notify();
+  input.notify = run.notifyContext;
   const followed = (yield followWin32Submission(input, followerIdOf(run.runId))) as Win32FollowResult;
   record.endedAt = run.now.toISOString();
   record.correlationIds = followed.correlationIds;
   record.detail = `${followed.polls} polls, last status ${followed.status}`;
+  run.followed(followed.notified, followed.status);
   run.show({ storeStatus: followed.status, statusDetails: followed.statusDetails, polls: followed.polls });
+  yield* run.notify();
   const verdict = judgeWin32Status({ publishingStatus: followed.status, hasFailed: followed.hasFailed }, waitFor);
   if (verdict.verdict === 'failed') {
     record.result = 'failed';

@@ -84,6 +84,7 @@ export function* waitOutSubmission(w: Win32Run, ongoing: string): Generator<df.T
   const record = run.record(`waitForSubmission:${ongoing}`);
   record.detail = `submission ${ongoing} is in progress; the draft can change once it is published or has failed`;
   run.enter('WaitingForOngoingSubmission');
+  yield* run.notify();
   const input: Win32FollowInput = {
     runId: run.runId,
     productId: w.productId,
