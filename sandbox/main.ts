@@ -1,7 +1,9 @@
 /**
  * `npm run sandbox`: Azurite, the Store emulator and the local Functions host running the
  * app, wired together; every zip dropped into the `submissions` container is submitted to
- * the emulator. `--demo` also drops a sample zip and follows it to Published.
+ * the emulator. A local webhook receiver gets the runs' events (NOTIFY_WEBHOOK_URL points at
+ * it) and prints each, with whether its signature held. `--demo` also drops a sample zip and
+ * follows it to Published.
  */
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { readSeedFile } from './emulator';
 import { repoRoot, startSandbox, type Sandbox } from './stack';
 import { defaultDurableEngine, type DurableEngineKind } from './host';
 import { requireDotnet } from './refhost';
+import { sandboxSecret, startWebhookReceiver, type Arrival, type Receiver } from './notifyReceiver';
 
 interface Args {
   demo: boolean;
@@ -19,6 +22,7 @@ interface Args {
   seed?: string;
   logFile?: string;
   ports: { blob: number; queue: number; table: number; emulator: number; emulatorTls: number; host: number };
+  notifyPort: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -26,6 +30,7 @@ function parseArgs(argv: string[]): Args {
     demo: false,
     durable: defaultDurableEngine(),
     ports: { blob: 10000, queue: 10001, table: 10002, emulator: 7080, emulatorTls: 7443, host: 7071 },
+    notifyPort: 7090,
   };
   const portFlags: Record<string, keyof Args['ports']> = {
     '--blob-port': 'blob',
@@ -51,13 +56,17 @@ function parseArgs(argv: string[]): Args {
     } else if (flag === '--log-file') {
       args.logFile = argv[++i];
       if (!args.logFile) throw new Error('--log-file needs a path');
+    } else if (flag === '--notify-port') {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${flag} needs a port number`);
+      args.notifyPort = value;
     } else if (flag === '--help' || flag === '-h') {
       console.log(
         `Usage: npm run sandbox [-- --demo] [--durable real|home] [--seed FILE] [--log-file PATH] [${Object.keys(
           portFlags,
         )
           .map((f) => `${f} N`)
-          .join('] [')}]`,
+          .join('] [')}] [--notify-port N]`,
       );
       process.exit(0);
     } else if (portFlags[flag]) {
@@ -69,7 +78,7 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-function banner(sandbox: Sandbox, logFile: string): string {
+function banner(sandbox: Sandbox, logFile: string, receiver: Receiver): string {
   const e = sandbox.emulator;
   return [
     '',
@@ -78,6 +87,7 @@ function banner(sandbox: Sandbox, logFile: string): string {
     `  Store API emulator  ${e.apiBaseUrl}   admin: ${e.url}/_emulator/state`,
     `  Token endpoint      ${e.authorityHost}/${e.tenantId}/oauth2/v2.0/token`,
     `  Storage             ${sandbox.azurite.connectionString}`,
+    `  Webhook receiver    ${receiver.url}   (NOTIFY_WEBHOOK_URL; the secret is new each session)`,
     '',
     `Host log: ${logFile}`,
     '',
@@ -126,6 +136,14 @@ async function followDemo(sandbox: Sandbox): Promise<boolean> {
   return false;
 }
 
+/** One line per event that reached the sandbox's webhook receiver. */
+function printArrival(a: Arrival): void {
+  const e = a.event;
+  const what = e ? `event #${e.sequence} ${e.type}: ${e.text}` : 'a request that is no run event';
+  const check = a.verified ? 'signature verified' : `signature REFUSED (${a.why ?? 'invalid'})`;
+  console.log(`  ${a.at.slice(11, 19)}  webhook <- ${what} [${check}]`);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.durable === 'real') {
@@ -133,6 +151,15 @@ async function main(): Promise<void> {
     console.log(`Durable engine: the Durable Task extension in the .NET reference host (.NET SDK ${version})`);
   }
   mkdirSync(join(repoRoot(), '.sandbox'), { recursive: true });
+  // The runs' events come here, signed with a secret made for this session.
+  const secret = sandboxSecret();
+  const receiver = await startWebhookReceiver(secret, { port: args.notifyPort, onArrival: printArrival }).catch(
+    (e: unknown) => {
+      throw new Error(
+        `The webhook receiver cannot listen on port ${args.notifyPort} (${e instanceof Error ? e.message : String(e)}); move it with --notify-port N`,
+      );
+    },
+  );
   const logFile = args.logFile ? resolve(args.logFile) : join(repoRoot(), '.sandbox', 'host.log');
   const sandbox = await startSandbox({
     ports: args.ports,
@@ -147,15 +174,24 @@ async function main(): Promise<void> {
           console.log(`  ${line.time.slice(11, 19)}  ${line.message}`);
       },
     },
+    settings: {
+      NOTIFY_WEBHOOK_URL: receiver.url,
+      NOTIFY_WEBHOOK_SECRET: secret,
+      NOTIFY_STATUS_BASE_URL: `http://127.0.0.1:${args.ports.host}`,
+    },
+  }).catch(async (e: unknown) => {
+    await receiver.stop();
+    throw e;
   });
   const stop = async (code: number): Promise<never> => {
     await sandbox.stop();
+    await receiver.stop();
     process.exit(code);
   };
   // Signals that can be caught stop the children here; for SIGKILL each child watches its parent
   // itself (sandbox/processes.ts) and ends on its own.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop(0));
-  console.log(banner(sandbox, logFile));
+  console.log(banner(sandbox, logFile, receiver));
   if (args.demo) await stop((await followDemo(sandbox)) ? 0 : 1);
 }
 

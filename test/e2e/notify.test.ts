@@ -4,8 +4,7 @@
  * (connection refused), and an HTTPS stand-in for an Event Grid topic. Every wait is on what
  * arrived or what the status shows, never on time.
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { freePort } from '../../sandbox/azurite';
 import { SEED_IDS } from '../../sandbox/emulator';
 import {
   sandboxSecret,
@@ -44,15 +43,6 @@ function appZip(applicationId: string): Buffer {
   );
 }
 
-/** A port nothing listens on now: bound, then closed (a connection to it is refused until someone takes it). */
-async function refusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 function ofRun(arrivals: Arrival[], runId: string): Arrival[] {
   return arrivals.filter((a) => a.event?.runId === runId);
 }
@@ -69,10 +59,11 @@ describe('run events reach webhooks and an Event Grid topic', () => {
     good = await startWebhookReceiver(secret);
     flaky = await startWebhookReceiver(secret, { failFirst: 2 });
     topic = await startTopicReceiver(topicKey);
-    const dead = `http://127.0.0.1:${await refusedPort()}/hook`;
+    // A port nothing listens on (bound, then closed): a connection to it is refused.
+    const dead = `http://127.0.0.1:${await freePort()}/hook`;
     // The host's port is fixed here so the app can be told its address for the events' status URL
     // (on Azure, WEBSITE_HOSTNAME says it).
-    const hostPort = await refusedPort();
+    const hostPort = await freePort();
     sandbox = await startTestSandbox({
       ports: { host: hostPort },
       emulator: { seed: seedWithApps(CERT_APP) },

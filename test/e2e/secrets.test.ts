@@ -7,6 +7,7 @@ import { findLeakedSecrets, plantInTaskHub, type LeakText } from '../helpers/sec
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { fakeFile, goodZip, packageFor } from '../helpers/zips';
 import { dropRun, seedWithApps } from '../orchestrations/durable';
+import { sandboxSecret, startTopicReceiver, startWebhookReceiver, type Receiver } from '../../sandbox/notifyReceiver';
 
 const CERT_APP = '9NBLGGH4CRTF';
 const THROTTLED_APP = '9NBLGGH4THRT';
@@ -37,6 +38,9 @@ describe('no secret leaks into histories, statuses, reports or logs', () => {
   let logFile: string;
   /** Everything this test received over HTTP from the app and the Durable API. */
   const received: LeakText[] = [];
+  /** Run events arrive here: the HMAC secret and the topic key are looked for everywhere too. */
+  let webhook: Receiver;
+  let topic: Receiver;
 
   async function call(method: string, path: string, body?: unknown): Promise<Response> {
     const response = await fetch(`${sandbox.host.url}${path}`, {
@@ -53,15 +57,27 @@ describe('no secret leaks into histories, statuses, reports or logs', () => {
   beforeAll(async () => {
     logDir = mkdtempSync(join(tmpdir(), 'leaks-'));
     logFile = join(logDir, 'host.log');
+    const webhookSecret = sandboxSecret();
+    // The first attempt of every event fails: the retry path, which logs the most, is taken.
+    webhook = await startWebhookReceiver(webhookSecret, { failFirst: 1 });
+    const topicKey = sandboxSecret();
+    topic = await startTopicReceiver(topicKey);
     sandbox = await startTestSandbox({
       emulator: { seed: seedWithApps(CERT_APP, THROTTLED_APP, CANCEL_APP, UPLOAD_APP) },
       host: { logFile, clockSpeed: 120 },
       // Six runs at once would otherwise wait on the client's pacing of 20 calls a real minute.
-      settings: { STORE_MAX_REQUESTS_PER_MINUTE: '10000' },
+      settings: {
+        STORE_MAX_REQUESTS_PER_MINUTE: '10000',
+        NOTIFY_WEBHOOK_URL: webhook.url,
+        NOTIFY_WEBHOOK_SECRET: webhookSecret,
+        NOTIFY_EVENTGRID_ENDPOINT: topic.url,
+        NOTIFY_EVENTGRID_KEY: topicKey,
+      },
     });
   });
   afterAll(async () => {
     await sandbox?.stop();
+    await Promise.all([webhook?.stop(), topic?.stop()]);
     rmSync(logDir, { recursive: true, force: true });
   });
 
@@ -180,6 +196,24 @@ describe('no secret leaks into histories, statuses, reports or logs', () => {
     expect(uploadDoc).toMatchObject({ status: 'Failed', failure: { step: 'uploadPackageZip' } });
     expect(refusal.id).toBeDefined();
 
+    // The events went out (and were retried): what a receiver got is an output too, its body
+    // (the topic's requests carry the key in their aeg-sas-key header, by design: that header is not searched).
+    await eventually('every run to have told the receivers it ended', () =>
+      Object.values(ids)
+        .concat(uploadRun)
+        .every((id) =>
+          [webhook, topic].every((r) => r.accepted().some((a) => a.event?.runId === id && a.event.type === 'runEnded')),
+        ),
+    );
+    expect(webhook.arrivals.some((a) => a.answered === 500)).toBe(true);
+    for (const [name, receiver] of [
+      ['webhook', webhook],
+      ['topic', topic],
+    ] as const)
+      receiver.arrivals.forEach((a, i) => received.push({ where: `${name} receiver body #${i + 1}`, text: a.body }));
+    for (const a of webhook.arrivals)
+      received.push({ where: 'webhook receiver headers', text: JSON.stringify(a.headers) });
+
     const secrets = await admin.secrets();
     // Every run got a token and every created submission an upload URL: there was something to leak.
     // (two tokens at least: the refused one and its replacement).
@@ -209,7 +243,14 @@ describe('no secret leaks into histories, statuses, reports or logs', () => {
       category: 'planted',
       message: `token ${token.slice(0, 30)}...`,
     };
-    sandbox.logs.push(line);
+    // The app's own secrets are looked for as the Store's are: the topic key, in a log line.
+    const keyLine = {
+      time: new Date().toISOString(),
+      level: 'information',
+      category: 'planted',
+      message: `aeg-sas-key: ${sandbox.settings.NOTIFY_EVENTGRID_KEY}`,
+    };
+    sandbox.logs.push(line, keyLine);
     try {
       const leaks = await findLeakedSecrets(sandbox, {
         texts: [
@@ -221,18 +262,20 @@ describe('no secret leaks into histories, statuses, reports or logs', () => {
           expect.stringMatching(/^access token #\d+ \(raw\) in report blob .*\/planted\/leak\.json$/),
           expect.stringMatching(/^SAS signature #\d+ \(URL-encoded\) in planted response$/),
           expect.stringMatching(/^access token #\d+ \(first 24 characters\) in host log line \d+ \(planted\)$/),
+          expect.stringMatching(/^Event Grid topic key \(raw\) in host log line \d+ \(planted\)$/),
           expect.stringMatching(
             /^SAS signature #\d+ \(raw\) in task hub (state .*\/instances\/planted\.json|table \w+History planted\/planted)$/,
           ),
         ]),
       );
-      expect(leaks).toHaveLength(4);
+      expect(leaks).toHaveLength(5);
       // A finding never repeats the secret it found.
       for (const leak of leaks) expect(leak).not.toContain(token.slice(0, 24));
     } finally {
       await planted.delete();
       await unplant();
       sandbox.logs.splice(sandbox.logs.indexOf(line), 1);
+      sandbox.logs.splice(sandbox.logs.indexOf(keyLine), 1);
     }
     expect(await findLeakedSecrets(sandbox)).toEqual([]);
   });

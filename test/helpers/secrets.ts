@@ -1,6 +1,7 @@
 /**
  * The leak check: every secret the Store emulator ever handed out (the client secret, every
- * access token, every SAS signature), searched for in everything the product wrote or
+ * access token, every SAS signature), and the app's notification secrets when the sandbox has
+ * them (the webhook HMAC secret, the Event Grid topic key), searched for in everything the product wrote or
  * answered: orchestration status and full history of every instance (through the status API
  * and in the task hub's own storage, which also holds activity inputs), the app's HTTP API,
  * report blobs, the zips' metadata, host log lines and the host log file.
@@ -13,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { SETTINGS } from '../../lib/config';
 import type { EmulatorSecrets } from '../../sandbox/emulator';
 import type { HostLogLine } from '../../sandbox/host';
 import { containerNameFor } from '../../sandbox/host/storage';
@@ -73,9 +75,16 @@ function needlesFor(secret: string, label: string): Needle[] {
   return [...forms].map(([text, form]) => ({ secret, label, form, text }));
 }
 
+/** The app settings that hold secrets of the app's own (not the Store's), each with its label in a finding. */
+const SECRET_SETTINGS: Record<string, string> = {
+  [SETTINGS.notifyWebhookSecret]: 'webhook HMAC secret',
+  [SETTINGS.notifyEventGridKey]: 'Event Grid topic key',
+};
+
 /** Every secret of the emulator with every spelling; `all` catches forms the emulator knows of that we do not. */
-export function secretNeedles(secrets: EmulatorSecrets): Needle[] {
+export function secretNeedles(secrets: EmulatorSecrets, settings: Record<string, string> = {}): Needle[] {
   const labelled = new Map<string, string>();
+  for (const [name, label] of Object.entries(SECRET_SETTINGS)) if (settings[name]) labelled.set(settings[name], label);
   labelled.set(secrets.clientSecret, 'client secret');
   secrets.accessTokens.forEach((t, i) => labelled.set(t, `access token #${i + 1}`));
   secrets.sasSignatures.forEach((s, i) => labelled.set(s, `SAS signature #${i + 1}`));
@@ -261,7 +270,7 @@ export async function findLeakedSecrets(
   options: LeakCheckOptions = {},
 ): Promise<string[]> {
   const secrets = await sandbox.emulator.admin.secrets();
-  const needles = secretNeedles(secrets);
+  const needles = secretNeedles(secrets, sandbox.settings);
   const lines = sandbox.logs ?? sandbox.host.logs();
   const extension = onExtension(lines);
   const hub = extension ? undefined : taskHubStorage(sandbox, options.taskHub);

@@ -61,7 +61,7 @@ async function untilBanner(run: Launched, what: string): Promise<void> {
 
 async function sandboxPorts(): Promise<{ args: string[]; ports: number[] }> {
   const ports: number[] = [];
-  for (let i = 0; i < 6; i++) ports.push(await freePort());
+  for (let i = 0; i < 7; i++) ports.push(await freePort());
   const flags = [
     '--blob-port',
     '--queue-port',
@@ -69,6 +69,7 @@ async function sandboxPorts(): Promise<{ args: string[]; ports: number[] }> {
     '--emulator-port',
     '--emulator-tls-port',
     '--host-port',
+    '--notify-port',
   ];
   return { args: flags.flatMap((f, i) => [f, String(ports[i])]), ports };
 }
