@@ -39,9 +39,10 @@ function apiOptions(command: Command): Command {
         .default('http://127.0.0.1:7071'),
     )
     .addOption(
-      new Option('--function-key <key>', 'function key of the submissions API (sent as x-functions-key)').env(
-        'STORE_SUBMITTER_FUNCTION_KEY',
-      ),
+      new Option(
+        '--function-key <key>',
+        'a host key of the Functions app: the CLI calls several of its functions, and a function key opens only its own (sent as x-functions-key)',
+      ).env('STORE_SUBMITTER_FUNCTION_KEY'),
     )
     .option('--json', 'print one JSON document on stdout (progress goes to stderr)');
 }

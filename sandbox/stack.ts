@@ -49,6 +49,7 @@ export interface SandboxOptions {
     | 'durable'
     | 'queuePollingMs'
     | 'workItemVisibilityMs'
+    | 'enforceKeys'
   >;
   /** App settings to add or change. */
   settings?: Record<string, string>;

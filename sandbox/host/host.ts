@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { DURABLE_SYSTEM_KEY, generateKeys, type HostKeys } from './keys';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BlobTriggerListener } from './blobTrigger';
@@ -17,8 +18,8 @@ export interface RunOptions {
   taskHub?: string;
   clockSpeed: number;
   blobPollIntervalMs: number;
-  /** Keys are required (as in Azure) when set. */
-  masterKey?: string;
+  /** Keys are required (as in Azure) when set: generated at start (keys.ts); `masterKey` replaces the generated one. */
+  enforceKeys?: { masterKey?: string };
   /**
    * Who runs orchestrations and activities: `home`, this host's own engine (durable/engine.ts), or
    * `real`, the Durable Task extension in the .NET reference host (sandbox/refhost).
@@ -33,6 +34,8 @@ export interface RunOptions {
 export interface Running {
   url: string;
   port: number;
+  /** The keys this host requires, when it requires keys. */
+  keys?: HostKeys;
   stop(): Promise<void>;
 }
 
@@ -99,8 +102,13 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
     logger,
     routePrefix: hostJson.extensions?.http?.routePrefix ?? 'api',
     hostId,
-    masterKey: o.masterKey,
   });
+  let keys: HostKeys | undefined;
+  if (o.enforceKeys) {
+    keys = generateKeys(http.functionNames());
+    if (o.enforceKeys.masterKey) keys.master = o.enforceKeys.masterKey;
+    http.setKeys(keys);
+  }
   const port = await http.listen(o.port);
   const origin = `http://127.0.0.1:${port}`;
   // The durable client rewrites management URLs to localhost:7071 unless the host names itself.
@@ -147,7 +155,7 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
             timeSpanMs(hostJson.extensions?.durableTask?.storageProvider?.workItemQueueVisibilityTimeout),
         });
         const loaded = await engine.load();
-        const api = new DurableApi(engine, () => origin, o.masterKey);
+        const api = new DurableApi(engine, () => origin, keys?.system[DURABLE_SYSTEM_KEY]);
         durableApi = api;
         engine.setExtraInputs((fn) => extraInputs(fn, () => api.clientData()));
         http.setDurable(api);
@@ -183,6 +191,7 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
   for (const line of http.describeRoutes(origin)) logger.info('Host', line);
   return {
     url: origin,
+    keys,
     port,
     async stop() {
       await blobs?.stop();

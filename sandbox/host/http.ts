@@ -1,9 +1,9 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { extraInputs, text } from './bindings';
 import type { RpcHttpData, RpcTypedData, RegisteredFunction, Worker } from './core';
 import { RPC_BASE, WEBHOOK_BASE, type ApiRequest, type ApiResponse } from './durable/api';
+import { DURABLE_SYSTEM_KEY, opens, type HostKeys } from './keys';
 import type { Logger } from './log';
 
 interface Route {
@@ -71,13 +71,6 @@ function constraintRe(constraints: string): string {
   return '[^/]+';
 }
 
-function keyMatches(given: string | undefined, expected: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** Who serves the Durable HTTP APIs: the sandbox's own engine, or the real extension behind the reference host. */
 export interface DurableHttp {
   handle(req: ApiRequest): Promise<ApiResponse>;
@@ -93,8 +86,8 @@ export interface HttpHostOptions {
   /** `api` unless host.json says otherwise. */
   routePrefix: string;
   hostId: string;
-  /** With it, keys are required as by a deployed app: this master key opens everything. */
-  masterKey?: string;
+  /** With them, keys are required as by a deployed app (sandbox/host/keys.ts says which opens what). */
+  keys?: HostKeys;
 }
 
 /** Serves the app's HTTP functions on `/api/...`, the Durable APIs, and `/admin/host/status`. */
@@ -124,6 +117,11 @@ export class HttpHost {
   }
 
   /** Route table for the start-up log: `GET,POST http://127.0.0.1:7071/api/items/{id}`. */
+  /** The HTTP functions' names, for their keys. */
+  functionNames(): string[] {
+    return this.routes.map((r) => r.fn.name);
+  }
+
   describeRoutes(origin: string): string[] {
     return this.routes.map((r) => {
       const template =
@@ -134,6 +132,10 @@ export class HttpHost {
 
   private prefixPath(): string {
     return this.o.routePrefix ? `${this.o.routePrefix}/` : '';
+  }
+
+  setKeys(keys: HostKeys): void {
+    this.o.keys = keys;
   }
 
   setDurable(api: DurableHttp): void {
@@ -182,7 +184,7 @@ export class HttpHost {
     const key = url.searchParams.get('code') ?? headerValue(req.headers['x-functions-key']);
 
     if (path === '/admin/host/status' || path === '/admin/host/ping') {
-      if (this.o.masterKey && !keyMatches(key, this.o.masterKey)) return send(res, { status: 401 });
+      if (this.o.keys && !opens(this.o.keys, key, { kind: 'admin' })) return send(res, { status: 401 });
       return send(res, {
         status: 200,
         body: {
@@ -203,7 +205,8 @@ export class HttpHost {
         if (!this.durable)
           return send(res, { status: 404, body: { Message: 'Durable Functions is not used by this app' } });
         if (base === RPC_BASE && this.durable.servesRpcOnPublicPort === false) return send(res, { status: 404 });
-        if (needsKey && this.o.masterKey && !keyMatches(key, this.o.masterKey)) return send(res, { status: 401 });
+        if (needsKey && this.o.keys && !opens(this.o.keys, key, { kind: 'webhook', extension: DURABLE_SYSTEM_KEY }))
+          return send(res, { status: 401 });
         const segments = url.pathname.slice(base.length).replace(/^\/+/, '').split('/').map(decodeURIComponent);
         return send(
           res,
@@ -226,7 +229,10 @@ export class HttpHost {
       const m = route.regex.exec(rest);
       if (!m) continue;
       if (route.methods.size > 0 && !route.methods.has(method)) continue;
-      if (this.o.masterKey && route.authLevel !== 'anonymous' && !keyMatches(key, this.o.masterKey))
+      if (
+        this.o.keys &&
+        !opens(this.o.keys, key, { kind: 'function', name: route.fn.name, authLevel: route.authLevel })
+      )
         return send(res, { status: 401 });
       const params: Record<string, string> = {};
       route.params.forEach((name, i) => {

@@ -8,9 +8,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { HostKeys } from './keys';
 import { parseLogLine, type HostLogLine } from './log';
 
 export type { HostLogLine } from './log';
+export type { HostKeys } from './keys';
 
 export interface HostOptions {
   /** Folder with the app's package.json; `main` (a glob) names the built files to load. */
@@ -29,8 +31,11 @@ export interface HostOptions {
   logFile?: string;
   /** Parsed lines from the child's stdout. */
   onLog?: (line: HostLogLine) => void;
-  /** Addition to the agreed interface: require keys as in Azure; this master key opens everything. */
-  enforceKeys?: { masterKey: string };
+  /**
+   * Require keys as in Azure: the host generates them at start (sandbox/host/keys.ts) and hands
+   * them over on its ready line (`RunningHost.keys`); `masterKey` replaces the generated master key.
+   */
+  enforceKeys?: { masterKey?: string };
   /**
    * `home`: the host's own Durable engine. `real`: the Durable Task extension in the .NET reference
    * host (sandbox/refhost; needs the .NET SDK). Default: `real` when SANDBOX_DURABLE=real, else `home`.
@@ -54,6 +59,8 @@ export function defaultDurableEngine(env: NodeJS.ProcessEnv = process.env): Dura
 
 export interface RunningHost {
   url: string;
+  /** With `enforceKeys`: the keys the host generated (master, host, per function, system). */
+  keys?: HostKeys;
   port: number;
   pid: number;
   logs(): HostLogLine[];
@@ -110,7 +117,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   Object.assign(env, options.settings);
   if (options.enforceKeys) {
     args.push('--enforce-keys');
-    env.SANDBOX_HOST_MASTER_KEY = options.enforceKeys.masterKey;
+    if (options.enforceKeys.masterKey) env.SANDBOX_HOST_MASTER_KEY = options.enforceKeys.masterKey;
   }
 
   // stdin is the child's parent-death watch (--exit-with-parent): it reads end-of-file when we die.
@@ -122,18 +129,18 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
 
-  const ready = new Promise<{ url: string; port: number }>((resolveReady, reject) => {
+  const ready = new Promise<{ url: string; port: number; keys?: HostKeys }>((resolveReady, reject) => {
     const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     rl.on('line', (text) => {
       if (text.trim() === '') return;
-      const line = parseLogLine(text);
+      const { keys, ...line } = parseLogLine(text) as HostLogLine & { keys?: HostKeys };
       lines.push(line);
       try {
         options.onLog?.(line);
       } catch {
         // a broken listener must not break the host
       }
-      if (line.event === 'ready') resolveReady({ url: String(line.url), port: Number(line.port) });
+      if (line.event === 'ready') resolveReady({ url: String(line.url), port: Number(line.port), keys });
       if (line.event === 'startFailed') reject(new Error(line.message));
     });
     child.once('exit', (code, signal) => {
@@ -146,7 +153,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     });
   });
 
-  let info: { url: string; port: number };
+  let info: { url: string; port: number; keys?: HostKeys };
   try {
     info = await ready;
     child.once('exit', (code, signal) => {
@@ -173,6 +180,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   return {
     url: info.url,
     port: info.port,
+    keys: info.keys,
     pid: child.pid as number,
     logs: () => [...lines],
     stop: () => stopChild(child, exited, 10000),

@@ -70,7 +70,8 @@ export class Logger {
     }
     if (this.fd !== undefined) {
       try {
-        writeSync(this.fd, text);
+        // The ready line's keys are for the parent only, never for a file.
+        writeSync(this.fd, 'keys' in line ? JSON.stringify({ ...line, keys: undefined }) + '\n' : text);
       } catch {
         // A log file that cannot be written (disk full, removed volume) stops being written, once.
         this.close();

@@ -151,11 +151,8 @@ async function main(): Promise<void> {
     }
     process.on('SIGTERM', () => void shutdown(0));
     process.on('SIGINT', () => void shutdown(0));
-    let masterKey: string | undefined;
-    if (args.enforceKeys) {
-      masterKey = process.env.SANDBOX_HOST_MASTER_KEY;
-      if (!masterKey) throw new Error('--enforce-keys needs the master key in SANDBOX_HOST_MASTER_KEY');
-    }
+    // With --enforce-keys the keys are generated at start; SANDBOX_HOST_MASTER_KEY, when set, is the master key.
+    const enforceKeys = args.enforceKeys ? { masterKey: process.env.SANDBOX_HOST_MASTER_KEY || undefined } : undefined;
     running = await runHost(
       {
         appDir: args.app,
@@ -163,18 +160,21 @@ async function main(): Promise<void> {
         taskHub: args.taskHub,
         clockSpeed: args.clockSpeed || 1,
         blobPollIntervalMs: args.blobPollMs || 1000,
-        masterKey,
+        enforceKeys,
         durable: args.durable,
         queuePollingMs: args.queuePollingMs,
         workItemVisibilityMs: args.workItemVisibilityMs,
       },
       logger,
     );
-    logger.info('Host', `Host started: ${running.url}`, {
+    // The keys go to the parent on the ready line (which it keeps out of its log), as
+    // `func start` prints them; the log file never gets them.
+    logger.info('Host', `Host started: ${running.url}${running.keys ? ' (keys required)' : ''}`, {
       event: 'ready',
       url: running.url,
       port: running.port,
       pid: process.pid,
+      ...(running.keys ? { keys: running.keys } : {}),
     });
   } catch (e) {
     logger.log('critical', 'Host', `Host start failed: ${e instanceof Error ? e.message : String(e)}`, {

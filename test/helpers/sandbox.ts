@@ -130,7 +130,9 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
 
   const status = async (instanceId: string): Promise<StatusDocument | undefined> => {
     const url = `${sandbox.host.url}/api/submissions/${instanceId}`;
-    const response = await fetch(url).catch((e: Error) => {
+    // A host key, as the CLI sends one: it opens every function-level route of the app.
+    const key = sandbox.host.keys?.host.default;
+    const response = await fetch(url, key ? { headers: { 'x-functions-key': key } } : undefined).catch((e: Error) => {
       throw new StatusEndpointError(0, `GET /api/submissions/${instanceId}: ${e.message} (${String(e.cause)})`);
     });
     if (response.status === 404) return undefined;

@@ -92,22 +92,46 @@ describe('sandbox host: HTTP triggers', () => {
 describe('sandbox host: start-up', () => {
   beforeAll(ensureBuilt);
 
-  it('requires keys when enforced: code query or x-functions-key header', async () => {
+  it("requires keys when enforced, as the real host: a function's own keys, host keys, the master key; ?code= or x-functions-key", async () => {
     const host = await startHost({
       appDir: fixture('http-app'),
       settings: {},
       enforceKeys: { masterKey: 'test-master-key' },
     });
     try {
-      expect((await fetch(`${host.url}/api/guarded`)).status).toBe(401);
-      expect((await fetch(`${host.url}/api/guarded?code=wrong`)).status).toBe(401);
-      expect((await fetch(`${host.url}/api/guarded?code=test-master-key`)).status).toBe(200);
-      expect(
-        (await fetch(`${host.url}/api/guarded`, { headers: { 'x-functions-key': 'test-master-key' } })).status,
-      ).toBe(200);
+      const keys = host.keys!;
+      const get = async (path: string, key?: string, how: 'code' | 'header' = 'code'): Promise<number> => {
+        const url = `${host.url}${path}${key && how === 'code' ? `?code=${encodeURIComponent(key)}` : ''}`;
+        const headers = key && how === 'header' ? { 'x-functions-key': key } : undefined;
+        return (await fetch(url, { headers })).status;
+      };
+      // Generated at start: one per HTTP function, a host key, the Durable extension's system key.
+      expect(keys.master).toBe('test-master-key');
+      expect(Object.keys(keys.functions).sort()).toEqual(expect.arrayContaining(['guarded', 'guardedToo']));
+      const own = keys.functions.guarded!.default!;
+      const other = keys.functions.guardedToo!.default!;
+      expect(own).not.toBe(other);
+      expect(await get('/api/guarded')).toBe(401);
+      expect(await get('/api/guarded', 'wrong')).toBe(401);
+      expect(await get('/api/guarded', other)).toBe(401);
+      expect(await get('/api/guarded', keys.system.durabletask_extension)).toBe(401);
+      expect(await get('/api/guarded', own)).toBe(200);
+      expect(await get('/api/guarded', own, 'header')).toBe(200);
+      expect(await get('/api/guarded', keys.host.default)).toBe(200);
+      expect(await get('/api/guardedToo', keys.host.default, 'header')).toBe(200);
+      expect(await get('/api/guarded', 'test-master-key')).toBe(200);
+      expect(await get('/api/guarded', 'test-master-key', 'header')).toBe(200);
+      // authLevel admin: the master key only.
+      expect(await get('/api/adminOnly', keys.host.default)).toBe(401);
+      expect(await get('/api/adminOnly', 'test-master-key')).toBe(200);
+      expect(await get('/admin/host/status', keys.host.default)).toBe(401);
+      expect(await get('/admin/host/status', 'test-master-key')).toBe(200);
       // Anonymous functions stay open.
-      expect((await fetch(`${host.url}/api/plainText`)).status).toBe(200);
-      expect(host.logs().some((l) => l.message.includes('test-master-key'))).toBe(false);
+      expect(await get('/api/plainText')).toBe(200);
+      // No key reaches the log.
+      const logged = JSON.stringify(host.logs());
+      for (const key of [keys.master, keys.host.default, own, other, keys.system.durabletask_extension!])
+        expect(logged).not.toContain(key);
     } finally {
       await host.stop();
     }
