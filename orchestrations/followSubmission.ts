@@ -1,10 +1,9 @@
 import * as df from 'durable-functions';
 import { boundedFollowerStatus } from '../lib/statusBound';
 import { judgeStatus, nextPollInterval, POLLS_PER_EXECUTION } from '../lib/polling';
-import { eventFacts } from '../lib/notify/event';
 import type { FollowInput, FollowNotify, FollowResult, StatusPoll, StepRecord } from '../lib/run';
 import { getSubmissionStatus } from './activities/storeSubmissionSteps';
-import { emitRunEvent } from './notify';
+import { emitStoreStatusChange } from './notify';
 import { logOnce, newRecord, recordedCall } from './tracker';
 
 export interface FollowOrchestrationInput extends FollowInput {
@@ -86,20 +85,13 @@ export function* follow(
     correlationIds.push(...poll.correlationIds);
     correlationIds.splice(0, Math.max(0, correlationIds.length - KEPT_CORRELATION_IDS));
     if (poll.gone) return { status: poll.status, polls, timedOut: false, gone: true, correlationIds };
-    if (notify && poll.status !== notify.storeStatus) {
-      // Counted in the custom status before the hand-off: the status endpoint reads notifiers 1..sent.
-      notify.sent++;
-      notify.storeStatus = poll.status;
-      publish();
-      const facts = eventFacts(input.runId, notify.sent, 'storeStatusChanged', context.df.currentUtcDateTime, {
-        phase: 'WaitingForStore',
-        product: input.product,
-        submissionId: input.submissionId,
-        storeStatus: poll.status,
-        statusDetails: poll.statusDetails,
-      });
-      yield* emitRunEvent(context, facts);
-    }
+    yield* emitStoreStatusChange(context, notify, publish, {
+      runId: input.runId,
+      product: input.product,
+      submissionId: input.submissionId,
+      storeStatus: poll.status,
+      statusDetails: poll.statusDetails,
+    });
     const verdict = judgeStatus(poll.status, input.waitFor, input.targetPublishMode, true);
     const now = context.df.currentUtcDateTime;
     const finished = verdict.verdict !== 'wait' || now >= deadline;

@@ -1,13 +1,12 @@
 import * as df from 'durable-functions';
 import { boundedFollowerStatus } from '../lib/statusBound';
 import { nextPollInterval, POLLS_PER_EXECUTION } from '../lib/polling';
-import { eventFacts } from '../lib/notify/event';
 import type { FollowNotify, FollowResult, StepRecord } from '../lib/run';
 import type { Win32PublishingStatus } from '../lib/store/win32Types';
 import { judgeWin32Status } from '../lib/win32/polling';
 import type { SubmissionPoll } from '../lib/win32/steps';
 import { getWin32SubmissionStatus } from './activities/win32';
-import { emitRunEvent } from './notify';
+import { emitStoreStatusChange } from './notify';
 import { logOnce, newRecord, recordedCall } from './tracker';
 
 export const FOLLOW_WIN32_ORCHESTRATION = 'followWin32Submission';
@@ -87,19 +86,13 @@ export function* followWin32SubmissionOrchestrator(
     polls++;
     correlationIds.push(...poll.correlationIds);
     correlationIds.splice(0, Math.max(0, correlationIds.length - KEPT_CORRELATION_IDS));
-    if (notify && poll.publishingStatus !== notify.storeStatus) {
-      notify.sent++;
-      notify.storeStatus = poll.publishingStatus;
-      publish();
-      const facts = eventFacts(input.runId, notify.sent, 'storeStatusChanged', context.df.currentUtcDateTime, {
-        phase: 'WaitingForStore',
-        product: { kind: 'win32', productId: input.productId },
-        submissionId: input.submissionId,
-        storeStatus: poll.publishingStatus,
-        statusDetails: statusDetailsOf(poll),
-      });
-      yield* emitRunEvent(context, facts);
-    }
+    yield* emitStoreStatusChange(context, notify, publish, {
+      runId: input.runId,
+      product: { kind: 'win32', productId: input.productId },
+      submissionId: input.submissionId,
+      storeStatus: poll.publishingStatus,
+      statusDetails: statusDetailsOf(poll),
+    });
     const now = context.df.currentUtcDateTime;
     const done = finished(poll, input.waitFor);
     if (done || now >= deadline) {

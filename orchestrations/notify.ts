@@ -1,7 +1,7 @@
 import * as df from 'durable-functions';
-import type { RunEventFacts } from '../lib/notify/event';
+import { eventFacts, type RunEventFacts } from '../lib/notify/event';
 import type { RetryPolicy } from '../lib/polling';
-import type { DeliveryRecord, NotifierView, StepRecord } from '../lib/run';
+import type { DeliveryRecord, FollowNotify, NotifierView, RunState, StepRecord } from '../lib/run';
 import { deliverRunEvent, handOffRunEvent, NOTIFY_ORCHESTRATION, type NotifierInput } from './activities/notify';
 import { callActivity, StepFailed } from './retry';
 import { logOnce, newRecord, recordedCall, RunStopped } from './tracker';
@@ -49,6 +49,31 @@ export function* emitRunEvent(
       `event #${event.sequence} (${event.type}) could not be handed to a notifier: ${e.failure.message}`,
     );
   }
+}
+
+/**
+ * A follower saw the Store status `change.storeStatus`: when it differs from the last one told,
+ * the run's next event says so. The count goes into the custom status (`publish`) before the
+ * hand-off, because the status endpoint reads the run's notifiers 1..sent.
+ */
+export function* emitStoreStatusChange(
+  context: df.OrchestrationContext,
+  notify: FollowNotify | undefined,
+  publish: () => void,
+  change: { runId: string } & Pick<RunState, 'product' | 'submissionId' | 'storeStatus' | 'statusDetails'>,
+): Generator<df.Task, void, unknown> {
+  if (!notify || change.storeStatus === notify.storeStatus) return;
+  notify.sent++;
+  notify.storeStatus = change.storeStatus;
+  publish();
+  const { runId, ...state } = change;
+  yield* emitRunEvent(
+    context,
+    eventFacts(runId, notify.sent, 'storeStatusChanged', context.df.currentUtcDateTime, {
+      ...state,
+      phase: 'WaitingForStore',
+    }),
+  );
 }
 
 function summary(event: RunEventFacts): string {

@@ -1,5 +1,6 @@
 import { ApprovalRequestError, approvalDeadline, decisionOf, isDecision, partnerCenterUrl } from '../../lib/approval';
 import { loadConfig } from '../../lib/config';
+import { MINIMAL_SETTINGS } from '../helpers/settings';
 
 const AT = new Date('2026-12-02T10:00:00.000Z');
 
@@ -53,13 +54,7 @@ describe('the approval gate decisions', () => {
     );
     expect(approvalDeadline(AT, 72).toISOString()).toBe('2026-12-05T10:00:00.000Z');
     expect(approvalDeadline(AT, 0.01).getTime() - AT.getTime()).toBe(36_000);
-    const base = {
-      SUBMISSIONS_STORAGE: 'x',
-      SUBMISSIONS_CONTAINER: 'c',
-      STORE_TENANT_ID: 't',
-      STORE_CLIENT_ID: 'c',
-      STORE_CLIENT_SECRET: 's',
-    };
+    const base = MINIMAL_SETTINGS;
     expect(loadConfig(base).polling.approvalTimeoutHours).toBe(72);
     expect(loadConfig({ ...base, APPROVAL_TIMEOUT_HOURS: '1.5' }).polling.approvalTimeoutHours).toBe(1.5);
     expect(() => loadConfig({ ...base, APPROVAL_TIMEOUT_HOURS: '0' })).toThrow(

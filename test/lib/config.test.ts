@@ -1,13 +1,8 @@
 import { loadConfig } from '../../lib/config';
 import { ConfigurationError } from '../../lib/errors';
+import { MINIMAL_SETTINGS } from '../helpers/settings';
 
-const minimal = {
-  SUBMISSIONS_STORAGE: 'UseDevelopmentStorage=true',
-  SUBMISSIONS_CONTAINER: 'submissions',
-  STORE_TENANT_ID: 'tenant',
-  STORE_CLIENT_ID: 'client',
-  STORE_CLIENT_SECRET: 'not-a-real-secret',
-};
+const minimal = MINIMAL_SETTINGS;
 
 describe('loadConfig', () => {
   it('applies defaults and infers the credential kind', () => {

@@ -8,14 +8,9 @@ import {
   TIMESTAMP_HEADER,
   verifySignature,
 } from '../../lib/notify/signing';
+import { MINIMAL_SETTINGS } from '../helpers/settings';
 
-const minimal = {
-  SUBMISSIONS_STORAGE: 'UseDevelopmentStorage=true',
-  SUBMISSIONS_CONTAINER: 'submissions',
-  STORE_TENANT_ID: 'tenant',
-  STORE_CLIENT_ID: 'client',
-  STORE_CLIENT_SECRET: 'not-a-real-secret',
-};
+const minimal = MINIMAL_SETTINGS;
 const SECRET = 'a-webhook-secret-of-some-length';
 
 function problemsOf(env: Record<string, string>): string {
