@@ -51,6 +51,13 @@ export interface UploadOptions {
    * a second for every MiB it carries. Default: 10 minutes in all.
    */
   requestTimeoutMs?: number;
+  /**
+   * When this fires, no new block is begun: blocks in flight finish (each within its deadline),
+   * nothing is committed, and the call returns `complete: false`. A later call resumes from the
+   * staged blocks. The upload activity fires it when its time slice is over, so that no call
+   * runs into the host's `functionTimeout` (lib/hostPlan.ts `uploadSliceMs`).
+   */
+  sliceSignal?: AbortSignal;
 }
 
 export interface UploadResult {
@@ -61,6 +68,10 @@ export interface UploadResult {
   method: 'fromUrl' | 'stream';
   probe?: 'accepted' | 'refused' | 'skipped';
   durationMs: number;
+  /** False when the slice ended first: blocks are staged, nothing is committed; call again. */
+  complete: boolean;
+  /** Blocks staged by this call (not counting `resumedBlocks`). */
+  stagedBlocks: number;
 }
 
 const MiB = 1024 * 1024;
@@ -79,9 +90,21 @@ const TRY_TIMEOUT_MS = 10 * 60_000;
 const MIN_BYTES_PER_SECOND = MiB;
 
 /** The deadline for operations carrying up to `bytes`: a hung request must not hold a run for 10 minutes. */
-function operationTimeoutMs(options: UploadOptions, bytes: number): number {
+function operationTimeoutMs(options: Pick<UploadOptions, 'requestTimeoutMs'>, bytes: number): number {
   if (options.requestTimeoutMs === undefined) return TRY_TIMEOUT_MS;
   return options.requestTimeoutMs + Math.ceil((bytes / MIN_BYTES_PER_SECOND) * 1000);
+}
+
+/**
+ * The longest one block of an upload with these options may take before it is cut (the
+ * larger of the two paths' blocks): what a time slice must leave room for.
+ */
+export function blockDeadlineMs(
+  options: Pick<UploadOptions, 'requestTimeoutMs' | 'blockSizeBytes' | 'method'>,
+): number {
+  const streamed = Math.min(options.blockSizeBytes ?? DEFAULT_BLOCK_BYTES, MAX_BLOCK_BYTES);
+  const largest = options.method === 'stream' ? streamed : MAX_BLOCK_BYTES;
+  return operationTimeoutMs(options, largest);
 }
 
 /** The Store's SAS URLs sometimes carry an unencoded `+`, which storage would read as a space. */
@@ -179,7 +202,8 @@ async function uploadOnce(options: UploadOptions): Promise<UploadResult> {
     if (probe !== 'refused') {
       const staged = await stagedBlocks(destination, options.signal);
       let resumed = 0;
-      await runBlocks(size, plan, concurrency, options.signal, async (index, offset, count, signal) => {
+      let sent = 0;
+      const all = await runBlocks(size, plan, concurrency, options, async (index, offset, count, signal) => {
         if (staged.get(ids[index]!) !== count) {
           const what = `Copying block ${index + 1} of ${plan.count}`;
           try {
@@ -187,15 +211,23 @@ async function uploadOnce(options: UploadOptions): Promise<UploadResult> {
           } catch (e) {
             throw classify(e, 'copy', what);
           }
+          sent++;
         } else resumed++;
         progress.add(count);
       });
-      await commit(destination, ids, options.signal);
-      return finish({ blocks: plan.count, resumedBlocks: resumed, method: 'fromUrl', probe });
+      if (all) await commit(destination, ids, options.signal);
+      return finish({
+        blocks: plan.count,
+        resumedBlocks: resumed,
+        stagedBlocks: sent,
+        complete: all,
+        method: 'fromUrl',
+        probe,
+      });
     }
   }
-  const { blocks, resumedBlocks } = await streamUpload(options, destinationUrl, size, concurrency, progress);
-  return finish({ blocks, resumedBlocks, method: 'stream', probe });
+  const streamed = await streamUpload(options, destinationUrl, size, concurrency, progress);
+  return finish({ ...streamed, method: 'stream', probe });
 }
 
 // ---------------------------------------------------------------------------
@@ -236,15 +268,16 @@ async function streamUpload(
   size: number,
   concurrency: number,
   progress: Progress,
-): Promise<{ blocks: number; resumedBlocks: number }> {
+): Promise<{ blocks: number; resumedBlocks: number; stagedBlocks: number; complete: boolean }> {
   const plan = planBlocks(size, options.blockSizeBytes ?? DEFAULT_BLOCK_BYTES);
   const destination = destinationClient(destinationUrl, operationTimeoutMs(options, Math.min(plan.blockSize, size)));
   const ids = blockIds(options.sourceEtag, plan.blockSize, plan.count);
   const staged = await stagedBlocks(destination, options.signal);
   let resumed = 0;
+  let sent = 0;
   // One buffer per worker, reused block after block: memory is blockSize x concurrency.
   const spare: Buffer[] = [];
-  await runBlocks(size, plan, concurrency, options.signal, async (index, offset, count, signal) => {
+  const all = await runBlocks(size, plan, concurrency, options, async (index, offset, count, signal) => {
     if (staged.get(ids[index]!) === count) {
       resumed++;
       progress.add(count);
@@ -260,13 +293,14 @@ async function streamUpload(
       } catch (e) {
         throw classify(e, 'destination', `Uploading block ${index + 1} of ${plan.count}`);
       }
+      sent++;
       progress.add(count);
     } finally {
       spare.push(buffer);
     }
   });
-  await commit(destination, ids, options.signal);
-  return { blocks: plan.count, resumedBlocks: resumed };
+  if (all) await commit(destination, ids, options.signal);
+  return { blocks: plan.count, resumedBlocks: resumed, stagedBlocks: sent, complete: all };
 }
 
 /**
@@ -323,15 +357,18 @@ async function readRange(
 
 /**
  * Runs one task per block with at most `concurrency` in flight; the first failure stops the
- * others (their requests are aborted) and is the one thrown.
+ * others (their requests are aborted) and is the one thrown. Once `sliceSignal` fires no new
+ * task begins; returns whether every block's task ran.
  */
 async function runBlocks(
   size: number,
   plan: { blockSize: number; count: number },
   concurrency: number,
-  outer: AbortSignal | undefined,
+  signals: Pick<UploadOptions, 'signal' | 'sliceSignal'>,
   task: (index: number, offset: number, count: number, signal: AbortSignal) => Promise<void>,
-): Promise<void> {
+): Promise<boolean> {
+  const outer = signals.signal;
+  const slice = signals.sliceSignal;
   const controller = new AbortController();
   let failure: Error | undefined;
   const cancel = (): void => {
@@ -341,12 +378,14 @@ async function runBlocks(
   if (outer?.aborted) cancel();
   outer?.addEventListener('abort', cancel);
   let next = 0;
+  let finished = 0;
   const worker = async (): Promise<void> => {
-    while (failure === undefined && next < plan.count) {
+    while (failure === undefined && next < plan.count && !slice?.aborted) {
       const index = next++;
       const offset = index * plan.blockSize;
       try {
         await task(index, offset, Math.min(plan.blockSize, size - offset), controller.signal);
+        finished++;
       } catch (e) {
         failure ??= classify(e, 'destination', `Block ${index + 1} of ${plan.count}`);
         controller.abort();
@@ -359,6 +398,7 @@ async function runBlocks(
     outer?.removeEventListener('abort', cancel);
   }
   if (failure !== undefined) throw failure;
+  return finished === plan.count;
 }
 
 async function commit(destination: BlockBlobClient, ids: string[], signal?: AbortSignal): Promise<void> {

@@ -1,10 +1,11 @@
 import { config } from '../../lib/config';
-import { StoreRequestError } from '../../lib/errors';
+import { StoreRequestError, UploadError } from '../../lib/errors';
+import { APP_FUNCTION_TIMEOUT_MS, uploadSliceMs } from '../../lib/hostPlan';
 import { registerSecret } from '../../lib/redact';
 import type { BlobIdentity } from '../../lib/run';
 import { blobServiceFor } from '../../lib/storage';
 import type { ProductRef } from '../../lib/store/kinds';
-import { uploadZip } from '../../lib/upload';
+import { blockDeadlineMs, uploadZip } from '../../lib/upload';
 import { defineActivity, type ActivityInput } from './activity';
 
 export interface UploadInput extends ActivityInput {
@@ -21,6 +22,13 @@ export interface UploadSummary {
   method: string;
   probe?: string;
   durationMs: number;
+  /**
+   * False: this call's time slice ended before every block was staged; nothing is committed and
+   * the orchestration calls again (absent in outputs recorded before slices existed: complete).
+   */
+  complete?: boolean;
+  /** Blocks this call staged. */
+  stagedBlocks?: number;
   correlationIds: string[];
 }
 
@@ -49,25 +57,53 @@ export const uploadPackageZip = defineActivity(
       .getContainerClient(input.blob.container)
       .getBlobClient(input.blob.name);
     let lastReported = 0;
-    const result = await uploadZip({
-      source,
-      sourceEtag: input.blob.etag,
-      destinationUrl,
+    const options = {
       blockSizeBytes: c.upload.blockSizeBytes,
-      concurrency: c.upload.concurrency,
       method: c.upload.method,
       requestTimeoutMs: c.store.requestTimeoutMs,
-      onProgress: (done, total) => {
-        // A line per tenth keeps long uploads visible without flooding the log.
-        if (total > 0 && done - lastReported >= total / 10) {
-          lastReported = done;
-          scope.log(`uploaded ${Math.round((done / total) * 100)}% (${done} of ${total} bytes)`);
-        }
-      },
-    });
-    scope.log(
-      `upload done: ${result.bytes} bytes in ${result.blocks} blocks (${result.resumedBlocks} staged by an earlier attempt) by ${result.method} in ${result.durationMs} ms`,
-    );
+    };
+    // One call stays within the host's functionTimeout on every plan (lib/hostPlan.ts): it begins
+    // blocks for one slice only, and the orchestration calls again for the rest.
+    const slice = new AbortController();
+    const sliceMs = uploadSliceMs(APP_FUNCTION_TIMEOUT_MS, blockDeadlineMs(options));
+    const timer = setTimeout(() => slice.abort(), sliceMs);
+    timer.unref();
+    let result;
+    try {
+      result = await uploadZip({
+        ...options,
+        source,
+        sourceEtag: input.blob.etag,
+        destinationUrl,
+        concurrency: c.upload.concurrency,
+        sliceSignal: slice.signal,
+        onProgress: (done, total) => {
+          // A line per tenth keeps long uploads visible without flooding the log.
+          if (total > 0 && done - lastReported >= total / 10) {
+            lastReported = done;
+            scope.log(`uploaded ${Math.round((done / total) * 100)}% (${done} of ${total} bytes)`);
+          }
+        },
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!result.complete) {
+      if (result.stagedBlocks === 0) {
+        throw new UploadError(
+          `The upload staged no block within its ${Math.round(sliceMs / 1000)} s slice.`,
+          'Timeout',
+          true,
+        );
+      }
+      scope.log(
+        `upload slice over after ${result.durationMs} ms: ${result.stagedBlocks} blocks staged now, ${result.resumedBlocks} before, of ${result.blocks}; continuing in the next call`,
+      );
+    } else {
+      scope.log(
+        `upload done: ${result.bytes} bytes in ${result.blocks} blocks (${result.resumedBlocks} staged by an earlier call) by ${result.method} in ${result.durationMs} ms`,
+      );
+    }
     return { ...result, correlationIds: [submission.correlationId] };
   },
 );

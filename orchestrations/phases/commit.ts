@@ -29,8 +29,21 @@ function* upload(
   gate?: () => CommitGate,
 ): Generator<df.Task, SubmissionStatus | undefined, unknown> {
   const { product, submissionId } = draft;
-  const uploaded = yield* run.step('Uploading', uploadPackageZip, { blob: input.blob, product, submissionId });
-  const { bytes, blocks, method, durationMs } = uploaded;
+  let uploaded = yield* run.step('Uploading', uploadPackageZip, { blob: input.blob, product, submissionId });
+  // Each call uploads for one time slice within the host's functionTimeout (lib/hostPlan.ts);
+  // the next one resumes from the staged blocks. A call that stages nothing fails instead, so
+  // this ends: complete, or the step's retry budget spent.
+  let durationMs = uploaded.durationMs;
+  while (uploaded.complete === false) {
+    uploaded = yield* run.step(
+      'Uploading',
+      uploadPackageZip,
+      { blob: input.blob, product, submissionId },
+      { quiet: true },
+    );
+    durationMs += uploaded.durationMs;
+  }
+  const { bytes, blocks, method } = uploaded;
   run.show({ upload: { bytes, blocks, method, durationMs } });
   if (gate && !(yield* gate())) return undefined;
   const commit = yield* run.step('Committing', commitSubmission, { product, submissionId });

@@ -323,6 +323,38 @@ describe('uploadZip, streamed', () => {
     expect(await md5Of(dest.blob)).toBe(zip.md5);
   });
 
+  it('stops beginning blocks when its slice ends: staged, not committed, complete false; the next call finishes', async () => {
+    const zip = await makeZip(await freshContainer('up'), 5 * MiB + 7);
+    const dest = await storeUploadUrl({ port: proxy.port });
+    const ids = blockIds(zip.etag, MiB, 6);
+    const slice = new AbortController();
+    // The slice ends while the second block is on its way: that block finishes, no third one begins.
+    proxy.before = async (req) => {
+      if (blockIdOf(req.url) === ids[1]) slice.abort();
+    };
+    const options = {
+      source: zip.blob,
+      sourceEtag: zip.etag,
+      destinationUrl: dest.rawUrl,
+      blockSizeBytes: MiB,
+      concurrency: 1,
+      method: 'stream' as const,
+    };
+    const first = await uploadZip({ ...options, sliceSignal: slice.signal });
+    expect(first).toMatchObject({ complete: false, stagedBlocks: 2, resumedBlocks: 0, blocks: 6 });
+    expect(proxy.seen.some((s) => /comp=blocklist/.test(s.url) && s.method === 'PUT')).toBe(false);
+    expect((await dest.blob.getBlockList('uncommitted')).uncommittedBlocks?.map((b) => b.name)).toEqual(
+      ids.slice(0, 2),
+    );
+
+    proxy.before = undefined;
+    proxy.seen.length = 0;
+    const second = await uploadZip({ ...options, sliceSignal: new AbortController().signal });
+    expect(second).toMatchObject({ complete: true, stagedBlocks: 4, resumedBlocks: 2, blocks: 6 });
+    expect(proxy.seen.filter((s) => blockIdOf(s.url)).map((s) => blockIdOf(s.url))).toEqual(ids.slice(2));
+    expect(await md5Of(dest.blob)).toBe(zip.md5);
+  });
+
   it('fails with BlobChanged when the zip is replaced mid-upload, and sends no commit', async () => {
     const container = await freshContainer('up');
     const zip = await makeZip(container, 3 * MiB);

@@ -3,7 +3,8 @@
  * real durable-functions library, activities answered by a script. Each test names what the
  * Store (or storage) answered and asserts on the actions the orchestrator returned.
  */
-import { InputError } from '../../../lib/errors';
+import { InputError, UploadError } from '../../../lib/errors';
+import type { UploadSummary } from '../../../orchestrations/activities/uploadPackageZip';
 import { STEP_RETRY } from '../../../lib/polling';
 import type { RunState } from '../../../lib/run';
 import { submitToStoreOrchestrator } from '../../../orchestrations/submitToStore';
@@ -525,6 +526,48 @@ describe('submitToStore in process: the submission', () => {
     expect(state.timeline.find((s) => s.step === 'updateSubmission')).toMatchObject({ result: 'failed' });
     expect(state.timeline.find((s) => s.step === 'discardSubmission')).toMatchObject({ result: 'ok' });
     expect(lastStatus(played)).toMatchObject({ phase: 'Failed', outcome: 'Failed' });
+  });
+
+  it('calls the upload again while a call reports its time slice over, and commits only once it is complete', async () => {
+    const slice = (call: number) =>
+      ok({
+        bytes: 3 * 2048,
+        blocks: 3,
+        resumedBlocks: call - 1,
+        stagedBlocks: 1,
+        complete: call === 3,
+        method: 'stream',
+        durationMs: 100,
+        correlationIds: [`cid-upload-${call}`],
+      } satisfies UploadSummary);
+    const played = await run(store({ uploadPackageZip: (_input, call) => slice(call) }));
+    expect(played.error).toBeUndefined();
+    expect(from(played, 'uploadPackageZip')).toEqual([
+      'uploadPackageZip',
+      'uploadPackageZip',
+      'uploadPackageZip',
+      'commitSubmission',
+      'followSubmission',
+      ...FINISH,
+    ]);
+    expect(inputOf(played, 'uploadPackageZip', 3)).toEqual(inputOf(played, 'uploadPackageZip', 1));
+    const state = played.output as RunState;
+    expect(state.upload).toEqual({ bytes: 3 * 2048, blocks: 3, method: 'stream', durationMs: 300 });
+    // One timeline entry for the upload, however many slices it took.
+    expect(state.timeline.filter((s) => s.step === 'uploadPackageZip')).toHaveLength(1);
+  });
+
+  it('fails the step (no endless loop) when a slice stages nothing: the activity throws a retriable Timeout', async () => {
+    const played = await run(
+      store({
+        uploadPackageZip: () =>
+          fail(new UploadError('The upload staged no block within its 380 s slice.', 'Timeout', true)),
+      }),
+    );
+    const shape = from(played, 'uploadPackageZip');
+    expect(shape.filter((n) => n === 'uploadPackageZip')).toHaveLength(STEP_RETRY.maxAttempts);
+    expect(shape).not.toContain('commitSubmission');
+    expect(reported(played).failure).toMatchObject({ step: 'uploadPackageZip' });
   });
 
   it('says so in the advice when it cannot delete its submission after a failure', async () => {
