@@ -60,6 +60,7 @@ export function durationLabel(seconds: number): string {
 /** The app's default poll schedule, read through its own config loader. */
 export function defaultSchedule(): PollSchedule {
   const c = loadConfig({
+    TASK_HUB_NAME: 'x00',
     SUBMISSIONS_STORAGE: 'x',
     SUBMISSIONS_CONTAINER: 'x',
     STORE_TENANT_ID: 'x',

@@ -106,6 +106,7 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = resources.outputs.functionAppName
+output TASK_HUB_NAME string = resources.outputs.taskHubName
 output HOSTING_PLAN string = hostingPlan
 output BLOB_TRIGGER_SOURCE string = blobTriggerSource
 output STORE_SUBMITTER_FUNCTIONS_URL string = resources.outputs.functionAppUrl

@@ -221,7 +221,14 @@ resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   properties: union({ reserved: true }, hostingPlan == 'premium' ? { maximumElasticWorkerCount: 20 } : {})
 }
 
+// The Durable task hub, one per deployment (host.json "hubName": "%TASK_HUB_NAME%"): two apps, or
+// two slots, on one storage account with the same hub would run each other's instances
+// (learn.microsoft.com/azure/azure-functions/durable/durable-functions-task-hubs). 'StoreSubmitter'
+// and the 13 letters and digits of the token: 27 characters, within the extension's 3 to 45.
+var taskHubName = 'StoreSubmitter${resourceToken}'
+
 var storageSettings = {
+  TASK_HUB_NAME: taskHubName
   // The host's own storage: task hub, blob receipts, keys (learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity).
   AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
   AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
@@ -327,6 +334,16 @@ resource settings 'Microsoft.Web/sites/config@2025-03-01' = {
   name: 'appsettings'
   properties: appSettings
   dependsOn: [storeSecret, contentShareSecret, contentShare]
+}
+
+// Slot-sticky: a staging slot keeps its own task hub through a swap, so the production hub's
+// instances never move to the slot's code (and back). Flex Consumption has no deployment slots.
+resource stickySettings 'Microsoft.Web/sites/config@2025-03-01' = if (!isFlex) {
+  parent: app
+  name: 'slotConfigNames'
+  properties: {
+    appSettingNames: ['TASK_HUB_NAME']
+  }
 }
 
 // The app's identity: data roles on its own account only, no management role anywhere.
@@ -438,6 +455,7 @@ resource topicDeadLetter 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
 }
 
 output functionAppName string = app.name
+output taskHubName string = taskHubName
 output functionAppUrl string = 'https://${app.properties.defaultHostName}'
 output storageAccountName string = storage.name
 output blobEndpoint string = storage.properties.primaryEndpoints.blob

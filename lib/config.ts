@@ -6,7 +6,14 @@ import { ConfigurationError } from './errors';
  * README, local.settings.example.json and this file are the whole contract.
  */
 export const SETTINGS = {
-  /** Connection (string, or `__blobServiceUri`/`__serviceUri` for identity) of the storage that holds the zips. */
+  /**
+   * The Durable task hub (host.json `"hubName": "%TASK_HUB_NAME%"`): one per app and per slot on a
+   * storage account, or two apps run each other's instances. Slot-sticky in infra/resources.bicep.
+   */
+  taskHubName: 'TASK_HUB_NAME',
+  /** The host's own storage (task hub, blob receipts, keys); read here only to check an identity-based form. */
+  hostStorage: 'AzureWebJobsStorage',
+  /** Connection (a string, or `__blobServiceUri` + `__queueServiceUri` for identity) of the storage that holds the zips. */
   submissionsStorage: 'SUBMISSIONS_STORAGE',
   submissionsContainer: 'SUBMISSIONS_CONTAINER',
   reportsContainer: 'REPORTS_CONTAINER',
@@ -65,6 +72,8 @@ export type CredentialKind = 'secret' | 'certificate' | 'managedIdentity' | 'wor
 export type UploadMethod = 'auto' | 'fromUrl' | 'stream';
 
 export interface Config {
+  /** The Durable task hub's name, as host.json takes it from TASK_HUB_NAME. */
+  taskHubName: string;
   submissionsStorage: string;
   submissionsContainer: string;
   reportsContainer: string;
@@ -196,13 +205,63 @@ class Reader {
     return !!(this.env[name]?.trim() || this.env[`${name}__blobServiceUri`] || this.env[`${name}__serviceUri`]);
   }
 
-  /** A connection setting is either NAME itself or NAME__blobServiceUri / NAME__serviceUri (identity-based). */
+  /**
+   * A connection setting is either NAME itself (a connection string) or an identity-based
+   * connection, NAME__blobServiceUri plus NAME__queueServiceUri: the blob trigger puts its poison
+   * messages in a queue of the blob's own account, so a blob URI alone starts a listener that
+   * cannot work
+   * (learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger,
+   * "Identity-based connections": `__serviceUri` is blob only and cannot serve the trigger).
+   */
   connection(name: string): string {
-    if (this.env[name]?.trim() || this.env[`${name}__blobServiceUri`] || this.env[`${name}__serviceUri`]) return name;
-    this.problems.push(`${name} (or ${name}__blobServiceUri for an identity-based connection) is not set`);
+    if (this.env[name]?.trim()) return name;
+    const blob = this.env[`${name}__blobServiceUri`]?.trim();
+    const serviceUri = this.env[`${name}__serviceUri`]?.trim();
+    if (!blob && !serviceUri) {
+      this.problems.push(
+        `${name} (or ${name}__blobServiceUri and ${name}__queueServiceUri for an identity-based connection) is not set`,
+      );
+    } else if (!blob) {
+      this.problems.push(
+        `${name}__serviceUri is the blob endpoint only and cannot serve the blob trigger: set ${name}__blobServiceUri and ${name}__queueServiceUri instead`,
+      );
+    } else if (!this.env[`${name}__queueServiceUri`]?.trim()) {
+      this.problems.push(
+        `${name}__queueServiceUri is not set: an identity-based ${name} needs the queue endpoint too (the blob trigger's receipts and poison queue; role Storage Queue Data Contributor)`,
+      );
+    }
     return name;
   }
+
+  /**
+   * The host's storage, when given by identity: the Durable task hub lives in its queues and tables
+   * and the host's keys and blob receipts in its blobs, so all three endpoints are needed
+   * (functions-reference, "Connecting to host storage with an identity"; Durable Functions
+   * "Identity-based connections"). A connection string, or nothing at all, is the host's business.
+   */
+  hostConnection(name: string): void {
+    if (this.env[name]?.trim()) return;
+    const blob = this.env[`${name}__blobServiceUri`]?.trim();
+    if (!blob) return;
+    for (const service of ['queue', 'table']) {
+      if (!this.env[`${name}__${service}ServiceUri`]?.trim())
+        this.problems.push(
+          `${name}__${service}ServiceUri is not set: an identity-based ${name} needs it for the Durable task hub (role Storage ${service === 'queue' ? 'Queue' : 'Table'} Data Contributor)`,
+        );
+    }
+  }
 }
+
+/**
+ * The Durable extension's rule for an Azure Storage task hub name: letters and digits only,
+ * starting with a letter, 3 to 45 characters. The name prefixes the hub's queues, tables and
+ * containers; 45 leaves room for their suffixes. Source: azure-functions-durable-extension,
+ * src/WebJobs.Extensions.DurableTask/Options/AzureStorageOptions.cs (MinTaskHubNameSize = 3,
+ * MaxTaskHubNameSize = 45, ValidateHubName, "should contain only alphanumeric characters, start
+ * with a letter, and have length between 3 and 45"); learn.microsoft.com/azure/azure-functions/
+ * durable/durable-functions-task-hubs ("Task hub names").
+ */
+export const TASK_HUB_NAME_RE = /^[A-Za-z][A-Za-z0-9]{2,44}$/;
 
 const CREDENTIAL_KINDS: readonly CredentialKind[] = ['secret', 'certificate', 'managedIdentity', 'workloadIdentity'];
 
@@ -220,7 +279,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (credentialKind === 'certificate' && !clientCertificatePath)
     r.problems.push(`${SETTINGS.clientCertificatePath} is not set`);
 
+  const taskHubName = r.required(SETTINGS.taskHubName);
+  if (taskHubName && !TASK_HUB_NAME_RE.test(taskHubName))
+    r.problems.push(
+      `${SETTINGS.taskHubName} must be 3 to 45 letters and digits, starting with a letter (the Durable extension's rule for a task hub name), got "${taskHubName}"`,
+    );
+  r.hostConnection(SETTINGS.hostStorage);
+
   const config: Config = {
+    taskHubName,
     submissionsStorage: r.connection(SETTINGS.submissionsStorage),
     submissionsContainer: r.required(SETTINGS.submissionsContainer),
     reportsContainer: r.optional(SETTINGS.reportsContainer, 'submission-reports'),

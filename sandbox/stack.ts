@@ -6,6 +6,9 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from './emu
 import { startHost, type HostOptions, type RunningHost } from './host';
 import { assertPortsFree, type PortClaim } from './processes';
 
+/** The task hub `npm run sandbox` uses: its own, so that it never shares one with an app on the same storage. */
+export const SANDBOX_TASK_HUB = 'StoreSubmitterSandbox';
+
 /** The product's app settings for a sandbox: everything points at the local parts. */
 export function sandboxSettings(
   azurite: Pick<Azurite, 'connectionString'>,
@@ -15,6 +18,8 @@ export function sandboxSettings(
   return {
     FUNCTIONS_WORKER_RUNTIME: 'node',
     AzureWebJobsStorage: azurite.connectionString,
+    // host.json takes the hub from it; the host's taskHub option (tests, benches) replaces it.
+    TASK_HUB_NAME: SANDBOX_TASK_HUB,
     SUBMISSIONS_STORAGE: azurite.connectionString,
     SUBMISSIONS_CONTAINER: 'submissions',
     REPORTS_CONTAINER: 'submission-reports',

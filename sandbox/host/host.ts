@@ -51,6 +51,7 @@ interface HostJson {
   };
 }
 
+// The Durable extension's rule (azure-functions-durable-extension Options/AzureStorageOptions.cs: 3 to 45, alphanumeric, a letter first).
 const TASK_HUB_RE = /^[A-Za-z][A-Za-z0-9]{2,44}$/;
 
 /** A host.json TimeSpan (`[d.]hh:mm:ss[.fff]`) in milliseconds; undefined when absent. */
@@ -81,6 +82,13 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
   const hostJson: HostJson = existsSync(hostJsonPath)
     ? (JSON.parse(readFileSync(hostJsonPath, 'utf8')) as HostJson)
     : {};
+
+  // host.json may name its hub by an app setting (`"hubName": "%TASK_HUB_NAME%"`), resolved as the
+  // host resolves it; the taskHub option then stands for that setting, so the app reads the name
+  // its instances really live under.
+  const hubFromJson = hostJson.extensions?.durableTask?.hubName;
+  const hubSetting = hubFromJson ? /^%([^%]+)%$/.exec(hubFromJson.trim())?.[1] : undefined;
+  if (o.taskHub && hubSetting) env[hubSetting] = o.taskHub;
 
   const worker = new Worker(logger, appDir);
   worker.installCoreModule();
@@ -120,7 +128,6 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
   let blobs: BlobTriggerListener | undefined;
   try {
     if (usesDurable(worker.functions.values())) {
-      const hubFromJson = hostJson.extensions?.durableTask?.hubName;
       const taskHub =
         o.taskHub ??
         (hubFromJson ? resolveSettingExpressions(hubFromJson, env, 'host.json durableTask.hubName') : 'TestHubName');

@@ -21,7 +21,11 @@ export interface HostOptions {
   port?: number;
   /** App settings: they become the child's environment, as in Azure. */
   settings: Record<string, string>;
-  /** Durable task hub; state of different hubs never mixes. Default: host.json's hubName, else "TestHubName". */
+  /**
+   * Durable task hub; state of different hubs never mixes. Default: host.json's hubName (its
+   * `%SETTING%` resolved from the settings), else "TestHubName". When hubName is `%SETTING%`, this
+   * option sets that setting too, so the app reads the hub it really runs on.
+   */
   taskHub?: string;
   /** Durable timers fire N times sooner; the orchestration sees a consistent virtual clock. */
   clockSpeed?: number;

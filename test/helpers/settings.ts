@@ -4,6 +4,7 @@
  * setting that becomes required is added here once.
  */
 export const MINIMAL_SETTINGS: Readonly<Record<string, string>> = {
+  TASK_HUB_NAME: 'StoreSubmitterTest',
   SUBMISSIONS_STORAGE: 'UseDevelopmentStorage=true',
   SUBMISSIONS_CONTAINER: 'submissions',
   STORE_TENANT_ID: 'tenant',

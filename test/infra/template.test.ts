@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
-import { loadConfig, SETTINGS } from '../../lib/config';
+import { loadConfig, SETTINGS, TASK_HUB_NAME_RE } from '../../lib/config';
 import { HOOK_INPUTS, eventGridDeployment } from '../../tools/postdeploy';
 import { projectRoot } from '../../tools/package';
 import { loadApp, type LoadedApp } from '../helpers/app';
@@ -97,8 +97,14 @@ const one = (s: Snapshot, type: string): Resource => {
   return found[0]!;
 };
 const all = (s: Snapshot, type: string): Resource[] => s.predictedResources.filter((r) => r.type === type);
+/** The site's config resource `name` (appsettings, slotConfigNames), if the template makes it. */
+const siteConfig = (s: Snapshot, name: string): Resource | undefined => {
+  const found = all(s, 'Microsoft.Web/sites/config').filter((r) => r.name.split('/').pop() === name);
+  if (found.length > 1) throw new Error(`expected at most one sites/config ${name}, found ${found.length}`);
+  return found[0];
+};
 const appSettings = (s: Snapshot): Record<string, string> =>
-  one(s, 'Microsoft.Web/sites/config').properties as Record<string, string>;
+  siteConfig(s, 'appsettings')!.properties as Record<string, string>;
 /** A value ARM computes at deployment (a reference, a key) is an expression in the snapshot. */
 const isExpression = (v: string): boolean => v.startsWith('[') && v.endsWith(']');
 
@@ -296,6 +302,17 @@ describeWithBicep('infra/ (Bicep, evaluated offline)', () => {
       );
     });
 
+    it(`gives the deployment its own task hub${scenario.plan === 'flex' ? ' (Flex has no slots)' : ', slot-sticky'}`, () => {
+      const hub = appSettings(snap())[SETTINGS.taskHubName]!;
+      expect(hub).toMatch(TASK_HUB_NAME_RE);
+      expect(hub).toMatch(/^StoreSubmitter[a-z0-9]{13}$/);
+      expect(snap().outputs.TASK_HUB_NAME).toBe(hub);
+      const sticky = siteConfig(snap(), 'slotConfigNames');
+      if (scenario.plan === 'flex') expect(sticky).toBeUndefined();
+      else
+        expect((sticky?.properties as { appSettingNames?: string[] }).appSettingNames).toEqual([SETTINGS.taskHubName]);
+    });
+
     it(
       scenario.eventGrid ? 'has the storage system topic for the Event Grid trigger' : 'has no Event Grid resources',
       () => {
@@ -303,6 +320,13 @@ describeWithBicep('infra/ (Bicep, evaluated offline)', () => {
         expect(snap().outputs.BLOB_TRIGGER_SOURCE).toBe(scenario.eventGrid ? 'eventGrid' : 'polling');
       },
     );
+  });
+
+  it('names a different task hub for another environment on the same subscription', () => {
+    const hub = (s: Snapshot): string => appSettings(s)[SETTINGS.taskHubName]!;
+    const other = snapshot('main.bicep', mainParams({ environmentName: 'staging' }));
+    expect(hub(other)).toMatch(TASK_HUB_NAME_RE);
+    expect(hub(other)).not.toBe(hub(snapshots.get(SCENARIOS[0].label)!));
   });
 
   it('refuses the polling trigger on Flex Consumption, as the host would', () => {

@@ -69,6 +69,7 @@ describe('functionTimeoutProblem', () => {
 
 describe('the upload within the timeout', () => {
   const settings = {
+    TASK_HUB_NAME: 'StoreSubmitterTest',
     SUBMISSIONS_STORAGE: 'UseDevelopmentStorage=true',
     SUBMISSIONS_CONTAINER: 'submissions',
     STORE_TENANT_ID: 'tenant',

@@ -3,6 +3,7 @@ import { ConfigurationError } from '../../../lib/errors';
 import { checkCredential } from '../../../lib/store/credential';
 
 const env = {
+  TASK_HUB_NAME: 'StoreSubmitterTest',
   SUBMISSIONS_STORAGE: 'UseDevelopmentStorage=true',
   SUBMISSIONS_CONTAINER: 'submissions',
   STORE_TENANT_ID: '00000000-0000-0000-0000-000000000001',
