@@ -251,6 +251,8 @@ var storeSettings = {
   // Versionless: a new version of the secret is picked up on restart, or within a day.
   STORE_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${storeClientSecretName})'
   APPROVAL_TIMEOUT_HOURS: string(approvalTimeoutHours)
+  // The Store's rate limit shared by every instance the plan scales out to (the app creates the container).
+  STORE_BUDGET_CONTAINER: 'store-budget'
 }
 
 var monitoringSettings = {

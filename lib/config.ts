@@ -29,6 +29,8 @@ export const SETTINGS = {
   maxRequestsPerMinute: 'STORE_MAX_REQUESTS_PER_MINUTE',
   rateWindowSeconds: 'STORE_RATE_WINDOW_SECONDS',
   maxCommitsPerMinute: 'STORE_MAX_COMMITS_PER_MINUTE',
+  /** A container of SUBMISSIONS_STORAGE for the Store budget every instance shares; unset: each instance paces itself. */
+  budgetContainer: 'STORE_BUDGET_CONTAINER',
   pollFirstSeconds: 'POLL_FIRST_INTERVAL_SECONDS',
   pollMaxSeconds: 'POLL_MAX_INTERVAL_SECONDS',
   queueSettleSeconds: 'QUEUE_SETTLE_SECONDS',
@@ -93,6 +95,8 @@ export interface Config {
     rateWindowMs?: number;
     /** Commits allowed per window, on top of the call limit: the Store limits commits further (StoreBroker#159). */
     maxCommitsPerMinute?: number;
+    /** Where the budget shared by every instance lives (lib/store/budget.ts); none: per-process pacing. */
+    budget?: { storage: string; container: string };
   };
   polling: {
     firstIntervalSeconds: number;
@@ -305,6 +309,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxRequestsPerMinute: r.number(SETTINGS.maxRequestsPerMinute, 20, 1, 10000),
       rateWindowMs: r.number(SETTINGS.rateWindowSeconds, 60, 1, 3600) * 1000,
       maxCommitsPerMinute: r.number(SETTINGS.maxCommitsPerMinute, 5, 1, 10000),
+      budget: budgetOf(r.absent(SETTINGS.budgetContainer), r),
     },
     polling: {
       firstIntervalSeconds: r.number(SETTINGS.pollFirstSeconds, 30, 1, 3600),
@@ -346,6 +351,17 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return config;
 }
+
+function budgetOf(container: string | undefined, r: Reader): Config['store']['budget'] {
+  if (container === undefined) return undefined;
+  if (!CONTAINER_NAME.test(container))
+    r.problems.push(
+      `${SETTINGS.budgetContainer} must be a container name (3-63 lower-case letters, digits and single hyphens), got "${container}"`,
+    );
+  return { storage: SETTINGS.submissionsStorage, container };
+}
+
+const CONTAINER_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
 
 function readNotify(r: Reader, env: Env): NotifyConfig {
   const webhooks = (r.absent(SETTINGS.notifyWebhookUrl) ?? '').split(/[\s,]+/).filter(Boolean);

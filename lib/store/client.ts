@@ -9,7 +9,8 @@ import { registerSecret } from '../redact';
 import { storeCredential } from './credential';
 import { correlationIdOf, parseJsonLossless, storeErrorFromResponse } from './errors';
 import { productPath, segment, submissionPath, type ProductRef } from './kinds';
-import { sharedPacer, type CallPacer } from './pacing';
+import { pacersFor } from './budgetBlob';
+import type { Pacer } from './pacing';
 import { StoreSender, type StoreClientBaseOptions } from './pipeline';
 import type {
   Flight,
@@ -38,7 +39,7 @@ export interface StoreClientOptions extends StoreClientBaseOptions {
   /** `top` of list calls; lists follow every page whatever it is. Default 100. */
   pageSize?: number;
   /** Holds commits until the tenant's commit limit has room, before they take a call slot. */
-  commitPacer?: CallPacer;
+  commitPacer?: Pacer;
 }
 
 const PAGE_SIZE = 100;
@@ -292,17 +293,14 @@ export function storeClientFor(store: Config['store'], extra: Partial<StoreClien
     credential: storeCredential(store),
     scope: store.tokenScope,
     timeoutMs: store.requestTimeoutMs,
-    // One pacer per tenant and API for the whole process: every run's activities share the budget.
-    pacer: sharedPacer(
-      `${store.apiBaseUrl}|${store.tenantId}`,
-      store.maxRequestsPerMinute,
-      store.rateWindowMs ?? 60_000,
-    ),
-    commitPacer: sharedPacer(
-      `${store.apiBaseUrl}|${store.tenantId}|commit`,
-      store.maxCommitsPerMinute ?? 5,
-      store.rateWindowMs ?? 60_000,
-    ),
+    // One budget per tenant and API: shared by every instance with STORE_BUDGET_CONTAINER, else by the process's runs.
+    ...pacersFor({
+      key: `${store.apiBaseUrl}|${store.tenantId}`,
+      limit: store.maxRequestsPerMinute,
+      windowMs: store.rateWindowMs ?? 60_000,
+      commitLimit: store.maxCommitsPerMinute ?? 5,
+      budget: store.budget,
+    }),
     ...extra,
   });
 }

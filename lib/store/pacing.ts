@@ -4,16 +4,23 @@
  * runs otherwise spends about half of its calls on refusals, and at the Store's real scale
  * every 429 whose Retry-After exceeds the client's own wait costs the run a durable retry.
  *
- * Why per process: the limiter is in memory, shared by every client of the process (activities
- * make a client per invocation). When the Function App scales out, each instance paces itself
- * to the same limit, so N instances may together send N times the budget; set
- * STORE_MAX_REQUESTS_PER_MINUTE to the tenant's limit divided by the instances expected to run
- * Store calls at once. Either way the retries on 429 with Retry-After stay the backstop, for
- * scale-out and for other tools calling the Store with the same tenant.
+ * This pacer is per process: in memory, shared by every client of the process (activities make
+ * a client per invocation). When the Function App scales out, each instance would pace itself to
+ * the same limit, so N instances could together send N times the budget: with
+ * STORE_BUDGET_CONTAINER set, the clients take their slots from a budget in storage that every
+ * instance shares (lib/store/budget.ts), and this pacer is only the fallback when that storage
+ * fails. Either way the retries on 429 with Retry-After stay the backstop, for other tools
+ * calling the Store with the same tenant.
  */
 import type { PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
 
-export class CallPacer {
+/** Something that holds a call until the budget has room: this file's CallPacer, or the shared budget. */
+export interface Pacer {
+  /** Resolves when the call may go; call the returned function once its answer (or failure) is in. */
+  acquire(request?: PipelineRequest): Promise<() => void>;
+}
+
+export class CallPacer implements Pacer {
   /** When recent calls got their answer (ms), oldest first. */
   private readonly answered: number[] = [];
   private inFlight = 0;
@@ -100,7 +107,7 @@ export function sharedPacer(key: string, limit: number, windowMs: number): CallP
  * has room. It sits outside the per-attempt timeout, so waiting for a slot never times a call out.
  */
 export function pacingPolicy(
-  pacer: CallPacer,
+  pacer: Pacer,
   applies: (request: PipelineRequest) => boolean = () => true,
   name = 'storePacingPolicy',
 ): PipelinePolicy {
@@ -108,7 +115,7 @@ export function pacingPolicy(
     name,
     async sendRequest(request, next) {
       if (!applies(request)) return next(request);
-      const release = await pacer.acquire();
+      const release = await pacer.acquire(request);
       try {
         return await next(request);
       } finally {

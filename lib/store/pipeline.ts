@@ -24,7 +24,7 @@ import {
 } from '@azure/core-rest-pipeline';
 import { StoreRequestError } from '../errors';
 import { redact } from '../redact';
-import { isCommitCall, pacingPolicy, type CallPacer } from './pacing';
+import { isCommitCall, pacingPolicy, type Pacer } from './pacing';
 import {
   TIMEOUT_CODE,
   attemptTimeoutPolicy,
@@ -57,7 +57,7 @@ export interface StoreClientBaseOptions {
   /** Replaces the default HTTP client. */
   httpClient?: HttpClient;
   /** Holds every attempt until the tenant's rate limit has room (lib/store/pacing.ts). None: no pacing. */
-  pacer?: CallPacer;
+  pacer?: Pacer;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -139,9 +139,9 @@ export interface StorePipelineOptions {
   userAgent?: string;
   logger?: (line: StoreCallLog) => void;
   caCertificates?: string;
-  pacer?: CallPacer;
+  pacer?: Pacer;
   /** Holds commits to the Store's commit limit, before they take a call slot. */
-  commitPacer?: CallPacer;
+  commitPacer?: Pacer;
   /** False for a request that must not be repeated blindly. */
   isIdempotent: (request: PipelineRequest) => boolean;
   /** `METHOD path` for messages. */

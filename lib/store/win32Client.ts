@@ -15,7 +15,7 @@ import { redact, registerSecret } from '../redact';
 import { storeCredential } from './credential';
 import { correlationIdOf, parseJsonLossless, parseRetryAfter } from './errors';
 import { segment } from './kinds';
-import { sharedPacer } from './pacing';
+import { pacersFor } from './budgetBlob';
 import { StoreSender, type StoreClientBaseOptions } from './pipeline';
 import type {
   Win32LanguageAssets,
@@ -414,12 +414,13 @@ export function win32ClientFor(
     credential: storeCredential(c.store),
     scope: c.win32.tokenScope,
     timeoutMs: c.store.requestTimeoutMs,
-    // One pacer per tenant and API: this API's calls share their budget across the process's runs.
-    pacer: sharedPacer(
-      `${c.win32.apiBaseUrl}|${c.store.tenantId}`,
-      c.store.maxRequestsPerMinute,
-      c.store.rateWindowMs ?? 60_000,
-    ),
+    // One budget per tenant and API: this API's calls share theirs across instances, or across the process's runs.
+    pacer: pacersFor({
+      key: `${c.win32.apiBaseUrl}|${c.store.tenantId}`,
+      limit: c.store.maxRequestsPerMinute,
+      windowMs: c.store.rateWindowMs ?? 60_000,
+      budget: c.store.budget,
+    }).pacer,
     ...extra,
   });
 }

@@ -12,12 +12,15 @@ import type {
   SeedData,
   SubmissionState,
 } from '../../sandbox/emulator';
-import { startHost } from '../../sandbox/host';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { startHost, type HostLogLine, type RunningHost } from '../../sandbox/host';
+import type { StatusDocument } from '../../lib/statusDocument';
 import { repoRoot, type SandboxOptions } from '../../sandbox/stack';
 import { instanceIdFor } from '../../lib/instanceId';
 import { goodZip, packageFor } from '../helpers/zips';
+import { ON_REAL_ENGINE } from '../helpers/engine';
 import { eventually } from '../helpers/eventually';
-import { STORE_LIMITS, startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+import { STORE_LIMITS, StatusEndpointError, startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 
 export type Json = Record<string, unknown>;
 
@@ -31,6 +34,25 @@ export interface ReliabilitySandbox extends TestSandbox {
   responses: Array<{ url: string; status: number; body: string }>;
   /** A call on the host's HTTP API (`/api/...`), recorded in `responses`. */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json; text: string }>;
+  /**
+   * One more host process on the same storage, task hub, host id and settings, as a scaled-out
+   * instance, watching its own submissions container `container` (created): the sandbox's
+   * polling blob trigger lets the first host to scan a container take every new blob, so each
+   * host gets its share of runs by having its own. Start every extra host before the first run:
+   * a host runs the instances it starts (sandbox/host/README.md, several hosts on a task hub).
+   */
+  addHost(container: string): Promise<ExtraHost>;
+}
+
+/** A scaled-out host of a ReliabilitySandbox: its own runs, dropped into its own container. */
+export interface ExtraHost {
+  host: RunningHost;
+  logs: HostLogLine[];
+  submissions: ContainerClient;
+  /** Drops a zip into this host's container; resolves to the id of its run. */
+  drop(name: string, zip: Buffer): Promise<string>;
+  /** Polls this host's status endpoint until the run has ended. */
+  finished(instanceId: string): Promise<StatusDocument>;
 }
 
 /**
@@ -58,6 +80,7 @@ export async function startReliabilitySandbox(options: SandboxOptions = {}): Pro
     settings: { STORE_REQUEST_TIMEOUT_SECONDS: '10', ...options.settings },
   });
   let host = base.host;
+  const extraHosts: RunningHost[] = [];
   const responses: ReliabilitySandbox['responses'] = [];
   const sandbox: ReliabilitySandbox = {
     ...base,
@@ -92,7 +115,35 @@ export async function startReliabilitySandbox(options: SandboxOptions = {}): Pro
       }
       return { status: response.status, body: parsed, text };
     },
+    addHost: async (container) => {
+      const submissions = BlobServiceClient.fromConnectionString(base.azurite.connectionString).getContainerClient(
+        container,
+      );
+      await submissions.createIfNotExists();
+      const logs: HostLogLine[] = [];
+      const extra = await startHost({
+        appDir: repoRoot(),
+        settings: { ...base.settings, SUBMISSIONS_CONTAINER: container },
+        queuePollingMs: 200,
+        ...hostOptions,
+        // As startTestSandbox: the real extension keeps real time.
+        ...(ON_REAL_ENGINE ? { clockSpeed: 1 } : {}),
+        onLog: (line) => logs.push(line),
+      });
+      extraHosts.push(extra);
+      return {
+        host: extra,
+        logs,
+        submissions,
+        drop: async (name, zip) => {
+          const result = await submissions.getBlockBlobClient(name).upload(zip, zip.length);
+          return instanceIdFor(container, name, result.etag!);
+        },
+        finished: (instanceId) => finishedOn(extra, logs, instanceId),
+      };
+    },
     stop: async () => {
+      for (const extra of extraHosts) await extra.stop().catch(() => undefined);
       if (host !== base.host) await host.stop().catch(() => undefined);
       await base.stop();
     },
@@ -105,6 +156,29 @@ export async function startReliabilitySandbox(options: SandboxOptions = {}): Pro
     return doc;
   };
   return sandbox;
+}
+
+/** A run's end on one host's status endpoint, with the suite's patience (a 5xx or a broken connection passes). */
+async function finishedOn(host: RunningHost, logs: HostLogLine[], instanceId: string): Promise<StatusDocument> {
+  let last: StatusDocument | undefined;
+  return eventually(
+    `run ${instanceId} to end on the host at ${host.url}`,
+    async () => {
+      const response = await fetch(`${host.url}/api/submissions/${instanceId}`).catch((e: Error) => {
+        throw new StatusEndpointError(0, e.message);
+      });
+      if (response.status === 404) return undefined;
+      if (!response.ok) throw new StatusEndpointError(response.status, `${response.status} ${await response.text()}`);
+      last = (await response.json()) as StatusDocument;
+      return ['Succeeded', 'Failed', 'Canceled', 'Rejected'].includes(last.status) ? last : undefined;
+    },
+    {
+      everyMs: 100,
+      lastSeen: () => last,
+      retryErrors: (e) => e instanceof StatusEndpointError && (e.status === 0 || e.status >= 500),
+      progress: () => [last, logs.length],
+    },
+  );
 }
 
 /** 12-character Store ids, distinct per test file and index: `9N` + tag + index. */
