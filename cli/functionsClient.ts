@@ -2,6 +2,7 @@
  * The Functions app's HTTP API as the CLI uses it (README "The HTTP API"). The function key
  * travels in the `x-functions-key` header, never in a URL that could be printed.
  */
+import { InputError, type InputProblem } from '../lib/errors';
 import { isObject } from '../lib/json';
 import type { StatusDocument, summaryOf } from '../lib/statusDocument';
 import { RefusedError, ServiceError, UsageError } from './errors';
@@ -99,6 +100,21 @@ export class FunctionsClient {
     throw this.refusedOr(res, `the rollout of ${product}`);
   }
 
+  /**
+   * What the zip would change against the Store (POST /api/preview, the zip as the body), the
+   * Store only read. A zip the app refuses (400 with problems) is an InputError, as a local
+   * refusal is; the Store's refusals (404 no such product, 502) come back as RefusedError.
+   */
+  async preview(zip: Buffer, label: string): Promise<Record<string, unknown>> {
+    const res = await this.call('POST', '/api/preview', zip);
+    if (res.status === 200 && isObject(res.body) && isObject(res.body.preview)) return res.body;
+    const error = isObject(res.body) && isObject(res.body.error) ? res.body.error : undefined;
+    if (res.status === 400 && error && Array.isArray(error.problems))
+      throw new InputError(error.problems as InputProblem[], String(error.code));
+    if ((res.status === 400 || res.status === 413) && error) throw new UsageError(String(error.message), '<zip>');
+    throw this.refusedOr(res, `the preview of ${label}`);
+  }
+
   /** An answer with the API's JSON error (a 4xx but 401/403, or the Store's refusal) as a RefusedError; else as unexpected. */
   private refusedOr(res: { status: number; body: unknown }, what: string): Error {
     const code = errorCode(res.body);
@@ -132,13 +148,14 @@ export class FunctionsClient {
   private async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.key) headers['x-functions-key'] = this.key;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const raw = Buffer.isBuffer(body);
+    if (body !== undefined) headers['content-type'] = raw ? 'application/zip' : 'application/json';
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? new Uint8Array(body) : JSON.stringify(body),
         signal: AbortSignal.timeout(this.requestTimeoutMs),
       });
     } catch (e) {

@@ -111,15 +111,22 @@ ${EXIT_HELP}`,
       done(await packCommand(folder, opts, output(opts)));
     });
 
-  program
-    .command('validate')
-    .description("check a zip offline with the pipeline's own zip and manifest validation; prints every problem")
-    .argument('<zip>', 'the submission zip')
-    .option('--json', 'print the result as JSON')
+  apiOptions(
+    program
+      .command('validate')
+      .description(
+        "check a zip offline with the pipeline's own zip and manifest validation; prints every problem. With --against-store, then show what it would change against the Store's published submission",
+      )
+      .argument('<zip>', 'the submission zip')
+      .option(
+        '--against-store',
+        'send the valid zip to the Functions app (POST /api/preview), which reads the Store and answers the preview; nothing is created or changed',
+      ),
+  )
     .addHelpText('after', EXIT_HELP)
-    .action(async (zip: string, opts: { json?: boolean }) => {
+    .action(async (zip: string, opts: Record<string, unknown>) => {
       const { validateCommand } = await import('./commands/validate');
-      done(await validateCommand(zip, output(opts)));
+      done(await validateCommand(zip, output(opts), opts.againstStore === true ? apiValues(opts) : undefined));
     });
 
   serviceOptions(

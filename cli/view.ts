@@ -4,7 +4,7 @@
  */
 import type { StatusDocument } from '../lib/statusDocument';
 import type { Manifest, Target } from '../lib/manifest';
-import { previewLines } from '../lib/preview';
+import { previewLines, type SubmissionPreview } from '../lib/preview';
 import { formatBytes } from '../lib/zip/format';
 import { EXIT, type ExitCode } from './errors';
 
@@ -173,11 +173,16 @@ export function renderDocument(doc: StatusDocument, statusUrl?: string): string 
       );
     }
   }
-  if (doc.preview) lines.push('Preview', ...previewLines(doc.preview).map((l) => `  ${l}`));
+  if (doc.preview) lines.push(...previewBlock(doc.preview));
   for (const w of doc.storeWarnings) lines.push(`Store warning ${w.code}: ${w.details}`);
   const failure = failureLines(doc);
   if (failure.length) lines.push('Failure', ...failure);
   return lines.join('\n');
+}
+
+/** The preview as `status`, `submit` and `validate --against-store` print it. */
+export function previewBlock(preview: SubmissionPreview): string[] {
+  return ['Preview', ...previewLines(preview).map((l) => `  ${l}`)];
 }
 
 /** One line per file kind the submission uploads, for `validate` and `submit`. */

@@ -38,7 +38,7 @@ export async function resolveProduct(
       // Listing first on every attempt makes a retried create find the flight an earlier attempt made.
       const flights = await store.listFlights(target.applicationId).catch(refusedApp(target.applicationId));
       correlationIds.push(flights.correlationId);
-      let found = byName(flights.value, (f) => f.friendlyName, wanted.friendlyName);
+      let found = flightNamed(flights.value, wanted.friendlyName);
       if (!found) {
         const made = await store.createFlight(target.applicationId, {
           friendlyName: wanted.friendlyName,
@@ -57,13 +57,7 @@ export async function resolveProduct(
     const wanted = target.addon!;
     const addons = await store.listInAppProducts();
     correlationIds.push(addons.correlationId);
-    // productIds are unique per app only: another app's add-on with the same productId is not ours.
-    const ofApp = addons.value.filter(
-      (a) =>
-        !a.applications?.value ||
-        a.applications.value.some((app) => app.id.toUpperCase() === wanted.applicationId.toUpperCase()),
-    );
-    let found = byName(ofApp, (a) => a.productId, wanted.productId);
+    let found = addonNamed(addons.value, wanted.applicationId, wanted.productId);
     if (!found) {
       const made = await store.createInAppProduct({
         applicationIds: [wanted.applicationId],
@@ -152,6 +146,63 @@ export async function resolveProduct(
     publishedUnits,
     correlationIds,
   };
+}
+
+/** The flight of these that has this friendly name: the one resolveProduct uses, and findProduct. */
+function flightNamed<T extends { friendlyName?: string }>(flights: T[], name: string): T | undefined {
+  return byName(flights, (f) => f.friendlyName, name);
+}
+
+/** The add-on of this app with this productId: the one resolveProduct uses, and findProduct. */
+function addonNamed<T extends { productId?: string; applications?: { value?: Array<{ id: string }> } }>(
+  addons: T[],
+  applicationId: string,
+  productId: string,
+): T | undefined {
+  // productIds are unique per app only: another app's add-on with the same productId is not ours.
+  const ofApp = addons.filter(
+    (a) =>
+      !a.applications?.value ||
+      a.applications.value.some((app) => app.id.toUpperCase() === applicationId.toUpperCase()),
+  );
+  return byName(ofApp, (a) => a.productId, productId);
+}
+
+/** The Store calls that only read: what a preview may use (lib/storePreview.ts). */
+export type ReadOnlyStore = Pick<StoreClient, 'getProduct' | 'getSubmission' | 'listFlights' | 'listInAppProducts'>;
+
+/**
+ * The product the manifest targets, as resolveProduct finds it, but read only: a flight or
+ * add-on named by name that does not exist yet is not created; `creates` says a run would.
+ */
+export async function findProduct(
+  store: ReadOnlyStore,
+  target: Target,
+): Promise<{ product?: ProductRef; creates?: 'flight' | 'addon'; correlationIds: string[] }> {
+  if (target.kind === 'win32') throw new TypeError('a win32 target is not a product of the v1.0 submission API');
+  const correlationIds: string[] = [];
+  if (target.kind === 'app') return { product: { kind: 'app', applicationId: target.applicationId }, correlationIds };
+  if (target.kind === 'flight') {
+    if (target.flightId)
+      return {
+        product: { kind: 'flight', applicationId: target.applicationId, flightId: target.flightId },
+        correlationIds,
+      };
+    const flights = await store.listFlights(target.applicationId).catch(refusedApp(target.applicationId));
+    correlationIds.push(flights.correlationId);
+    const found = flightNamed(flights.value, target.flight!.friendlyName);
+    return found
+      ? { product: { kind: 'flight', applicationId: target.applicationId, flightId: found.flightId }, correlationIds }
+      : { creates: 'flight', correlationIds };
+  }
+  if (target.inAppProductId)
+    return { product: { kind: 'addon', inAppProductId: target.inAppProductId }, correlationIds };
+  const addons = await store.listInAppProducts();
+  correlationIds.push(addons.correlationId);
+  const found = addonNamed(addons.value, target.addon!.applicationId, target.addon!.productId);
+  return found
+    ? { product: { kind: 'addon', inAppProductId: found.id }, correlationIds }
+    : { creates: 'addon', correlationIds };
 }
 
 /**

@@ -249,3 +249,26 @@ class BlobRangeSource implements RangeReader {
 function statusOf(e: unknown): number | undefined {
   return typeof e === 'object' && e !== null ? (e as { statusCode?: number }).statusCode : undefined;
 }
+
+/** A zip held in memory (a request's body), read as a blob's is. */
+export class BufferRangeReader implements RangeReader {
+  readonly stats: ReadStats = { requests: 0, bytes: 0 };
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly label: string,
+  ) {}
+
+  get size(): number {
+    return this.bytes.length;
+  }
+
+  read(offset: number, length: number): Promise<Buffer> {
+    if (offset < 0 || length < 0 || offset + length > this.bytes.length)
+      return Promise.reject(
+        zipError([{ file: this.label, message: 'the zip is truncated or corrupt: it points past its end' }]),
+      );
+    this.stats.requests++;
+    this.stats.bytes += length;
+    return Promise.resolve(this.bytes.subarray(offset, offset + length));
+  }
+}

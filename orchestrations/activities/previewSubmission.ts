@@ -1,10 +1,9 @@
 import { config } from '../../lib/config';
 import { SUBMISSION_ZIP_LIMITS } from '../../lib/manifest';
-import { isInputError } from '../../lib/errors';
-import { readPackageInfo, storeArchitecture } from '../../lib/package/identity';
 import { boundPreview, previewChanges, type PackageFacts, type SubmissionPreview } from '../../lib/preview';
 import type { BlobIdentity } from '../../lib/run';
 import { blobServiceFor, reportsContainer } from '../../lib/storage';
+import { packageFactsIn } from '../../lib/storePreview';
 import { kindInfo, type ProductRef } from '../../lib/store/kinds';
 import { openBlobZip } from '../../lib/zip/blobZip';
 import { defineActivity, type ActivityInput } from './activity';
@@ -58,33 +57,13 @@ export const previewSubmission = defineActivity(
   },
 );
 
-/** Version and architecture of the packages the submission adds, read from the zip; a package that cannot be read has none. */
+/** Version and architecture of the packages the submission adds, read from the zip (only opened when it adds some). */
 async function packageFacts(input: PreviewInput, proposed: Record<string, unknown>): Promise<PackageFacts> {
   const field = kindInfo(input.product.kind).packagesField;
   const list = field && Array.isArray(proposed[field]) ? (proposed[field] as Array<Record<string, unknown>>) : [];
-  const adding = list.filter((p) => p.fileStatus === 'PendingUpload').map((p) => String(p.fileName));
-  if (!adding.length) return {};
+  if (!list.some((p) => p.fileStatus === 'PendingUpload')) return {};
   const blob = blobServiceFor(config().submissionsStorage)
     .getContainerClient(input.blob.container)
     .getBlobClient(input.blob.name);
-  const zip = await openBlobZip(blob, input.blob.etag, SUBMISSION_ZIP_LIMITS);
-  const facts: PackageFacts = {};
-  for (const file of adding) {
-    const entry = zip.entries.find((e) => e.name === file || e.name === file.replace(/\\/g, '/'));
-    if (!entry) continue;
-    try {
-      const info = await readPackageInfo(zip, entry.name);
-      const units = info.units;
-      facts[file] = {
-        version: info.identity.version,
-        ...(units.length
-          ? { architecture: [...new Set(units.map((u) => storeArchitecture(u.architecture)))].join(', ') }
-          : {}),
-      };
-    } catch (e) {
-      // A package that is not one: the Store's own validation names what is wrong with it, at commit.
-      if (!isInputError(e)) throw e;
-    }
-  }
-  return facts;
+  return packageFactsIn(await openBlobZip(blob, input.blob.etag, SUBMISSION_ZIP_LIMITS), input.product.kind, proposed);
 }

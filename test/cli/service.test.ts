@@ -10,7 +10,11 @@ import { followRun } from '../../cli/follow';
 import { FunctionsClient } from '../../cli/functionsClient';
 import { parseDuration } from '../../cli/main';
 import { exitCodeForRun, outcomeLines } from '../../cli/view';
-import { runCli } from './helpers';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { previewLines, type SubmissionPreview } from '../../lib/preview';
+import { goodZip, packageFor } from '../helpers/zips';
+import { runCli, tempDir } from './helpers';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -190,5 +194,80 @@ describe('exit codes of a finished run', () => {
     ]).toEqual([90_000, 500, 2000, 1_800_000, 5_400_000]);
     expect(() => parseDuration('soon')).toThrow(/duration/);
     expect(() => parseDuration('0')).toThrow(/more than 0/);
+  });
+});
+
+describe('validate --against-store', () => {
+  const pkg = 'packages/Contoso_1.2.3.0_x64.msixupload';
+  const dir = tempDir('against-store');
+  const path = join(dir, 'release.zip');
+  const zip = goodZip(
+    {
+      target: { kind: 'app', applicationId: '9NBLGGH4R315' },
+      submission: { applicationPackages: [{ fileName: pkg }] },
+    },
+    { [pkg]: packageFor(pkg) },
+  );
+  writeFileSync(path, zip);
+  const preview: SubmissionPreview = {
+    against: '1152921504606962205',
+    counts: { language: 0, text: 0, image: 0, package: 1, setting: 1 },
+    changes: [
+      { area: 'package', change: 'added', fileName: pkg, version: '1.2.3.0', architecture: 'X64' },
+      { area: 'setting', change: 'changed', field: 'visibility', before: 'Public', after: 'Hidden' },
+    ],
+  };
+  const key = 'k3y-0f-the-functions-app-for-the-preview';
+
+  it('posts the zip itself with the key, and prints the preview as status prints it', async () => {
+    const bodies: Array<{ type?: string; bytes: Buffer }> = [];
+    handler = (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push({ type: req.headers['content-type'], bytes: Buffer.concat(chunks) });
+        json(res, 200, {
+          product: { kind: 'app', applicationId: '9NBLGGH4R315' },
+          publishedSubmissionId: preview.against,
+          pendingSubmissionId: '1152921504606962999',
+          preview,
+          correlationIds: ['c-1', 'c-2'],
+        });
+      });
+    };
+    const result = await runCli(['validate', path, '--against-store', '--functions-url', url, '--function-key', key]);
+    expect(result.code).toBe(EXIT.ok);
+    expect(seen).toEqual([{ method: 'POST', url: '/api/preview', key }]);
+    expect(bodies).toEqual([{ type: 'application/zip', bytes: zip }]);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines).toContain('  store     app 9NBLGGH4R315, published submission 1152921504606962205');
+    expect(lines).toContain(
+      '  pending   submission 1152921504606962999 is pending: options.pendingSubmission decides what a run does with it',
+    );
+    expect(lines.slice(lines.indexOf('Preview'))).toEqual(['Preview', ...previewLines(preview).map((l) => `  ${l}`)]);
+    expect(`${result.stdout}${result.stderr}`).not.toContain(key);
+  });
+
+  it("the app's refusal exits 1 with its words; a zip refused locally never reaches the app (exit 2)", async () => {
+    handler = (_req, res) =>
+      json(res, 404, {
+        error: { code: 'ProductNotFound', message: 'The Store has no product that submission.json target names' },
+      });
+    const refused = await runCli(['validate', path, '--against-store', '--functions-url', url, '--json']);
+    expect(refused.code).toBe(EXIT.runFailed);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'ProductNotFound' } });
+
+    seen.length = 0;
+    const bad = join(dir, 'bad.zip');
+    writeFileSync(bad, goodZip({ target: { kind: 'app' } }));
+    const local = await runCli(['validate', bad, '--against-store', '--functions-url', url]);
+    expect(local.code).toBe(EXIT.rejected);
+    expect(local.stderr).toMatch(/submission\.json target/);
+    expect(seen).toEqual([]);
+  });
+
+  it('without --against-store nothing is sent anywhere', async () => {
+    expect((await runCli(['validate', path, '--functions-url', url])).code).toBe(EXIT.ok);
+    expect(seen).toEqual([]);
   });
 });
