@@ -9,6 +9,9 @@ import { RefusedError, ServiceError, UsageError } from './errors';
 
 export type RunSummary = ReturnType<typeof summaryOf>;
 
+/** A zip has a handful of runs: this many pages of them is a runaway listing, not a zip's history. */
+const MAX_LIST_PAGES = 100;
+
 /** An instance id no run can have: asking for it proves the API answers, without side effects. */
 const PROBE_ID = 'zip-0000000000000000000000000000000000000000';
 
@@ -54,11 +57,25 @@ export class FunctionsClient {
     throw this.unexpected(res, `starting the run for ${blob}`);
   }
 
-  /** The runs of a zip, newest first. */
+  /**
+   * The runs of a zip in the API's default window, newest first: every page, following each
+   * `next` (its path and query, on this client's base URL and with this client's key).
+   */
   async runsFor(blob: string): Promise<RunSummary[]> {
-    const res = await this.call('GET', `/api/submissions?blob=${encodeURIComponent(blob)}`);
-    if (res.status === 200 && isObject(res.body) && Array.isArray(res.body.runs)) return res.body.runs as RunSummary[];
-    throw this.unexpected(res, `the runs of ${blob}`);
+    const runs: RunSummary[] = [];
+    let path: string | undefined = `/api/submissions?blob=${encodeURIComponent(blob)}`;
+    let page = 0;
+    for (; path && page < MAX_LIST_PAGES; page++) {
+      const res = await this.call('GET', path);
+      if (!(res.status === 200 && isObject(res.body) && Array.isArray(res.body.runs)))
+        throw this.unexpected(res, `the runs of ${blob}`);
+      runs.push(...(res.body.runs as RunSummary[]));
+      const next: unknown = res.body.next;
+      path = typeof next === 'string' ? `${new URL(next).pathname}${new URL(next).search}` : undefined;
+    }
+    // Each page is newest first; pages come in the task hub's order, so several are merged by time.
+    if (page === 1) return runs;
+    return runs.sort((a, b) => (b.createdTime ?? '').localeCompare(a.createdTime ?? ''));
   }
 
   /** Approves or rejects a run waiting at the approval gate; the API's refusal (409 not waiting, 404) as RefusedError. */

@@ -6,7 +6,6 @@ import { isInputError, isSubmitterError } from '../lib/errors';
 import { cancelIdOf, followerIdOf, notifierIdOf } from '../lib/instanceId';
 import { validateOptions } from '../lib/manifest';
 import {
-  CANCEL_ORCHESTRATION,
   RUN_ORCHESTRATION,
   blobNameFrom,
   findRun,
@@ -26,6 +25,9 @@ import {
   type RunStatus,
 } from '../lib/statusDocument';
 import { submissionsContainer } from '../lib/storage';
+import { durableInstancePager, gatherPage, nextLink, parseListWindow, type DurableClientData } from '../lib/runListing';
+
+const durableClient = df.input.durableClient();
 
 /** A 400 for a run id that no run can have (too long, odd characters), before asking the task hub. */
 function badRunId(instanceId: string): HttpResponseInit | undefined {
@@ -183,7 +185,11 @@ function requestedAt(status: DurableStatus): string {
 
 const RUN_STATUSES: RunStatus[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Canceling', 'Canceled', 'Rejected'];
 
-/** GET /api/submissions?blob=<name>&status=Running,Failed: find runs. */
+/**
+ * GET /api/submissions?since=&until=&top=&continuation=&blob=<name>&status=Running,Failed: the runs
+ * created in a time window, a page at a time (lib/runListing.ts), newest first within the page,
+ * and a `next` URL while the window has more.
+ */
 export async function listSubmissions(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const blob = request.query.get('blob') ?? undefined;
   const statusParam = request.query.get('status');
@@ -201,20 +207,44 @@ export async function listSubmissions(request: HttpRequest, context: InvocationC
       `Unknown status ${unknown.join(', ')}; use any of ${RUN_STATUSES.join(', ')}.`,
     );
   }
+  const window = parseListWindow(request.query, new Date());
+  if (!window.ok) return problem(400, window.code, window.message);
+
   const client = df.getClient(context);
-  const all = await client.getStatusAll();
-  // Canceled runs whose clean-up still runs are listed as Canceling, as their status document says.
-  const cleaningUp = new Set(
-    all.filter((s) => s.name === CANCEL_ORCHESTRATION && isActive(s)).map((s) => s.instanceId.replace(/-cancel$/, '')),
-  );
-  const runs = all
-    .filter((s) => s.name === RUN_ORCHESTRATION)
-    .map((s) => ({ doc: statusDocument(s, undefined, cleaningUp.has(s.instanceId)), since: requestedAt(s) }))
-    .filter(({ doc }) => !blob || doc.blob.name === blob)
+  const fetchPage = durableInstancePager(context.extraInputs.get(durableClient) as DurableClientData);
+  // What a run's status document says decides whether it is listed: its blob and its status.
+  const docs = new Map<string, ReturnType<typeof statusDocument>>();
+  const docOf = (s: DurableStatus): ReturnType<typeof statusDocument> => {
+    let doc = docs.get(s.instanceId);
+    if (!doc) docs.set(s.instanceId, (doc = statusDocument(s)));
+    return doc;
+  };
+  const { kept, next } = await gatherPage(fetchPage, window.value, (s) => {
+    if (s.name !== RUN_ORCHESTRATION) return false;
+    if (blob && docOf(s).blob.name !== blob) return false;
+    // A terminated run is Canceled, or Canceling while its clean-up runs: decided below, so both pass here.
+    if (wanted && s.runtimeStatus !== 'Terminated' && !wanted.includes(docOf(s).status)) return false;
+    return true;
+  });
+  const runs = (
+    await Promise.all(
+      kept.map(async (s) => {
+        const cleaningUp =
+          s.runtimeStatus === 'Terminated' && isActive(await findRun(client, cancelIdOf(s.instanceId)));
+        return { doc: statusDocument(s, undefined, cleaningUp), since: requestedAt(s) };
+      }),
+    )
+  )
     .filter(({ doc }) => !wanted || wanted.includes(doc.status))
     .sort((a, b) => b.since.localeCompare(a.since))
     .map(({ doc }) => summaryOf(doc));
-  return { status: 200, jsonBody: { runs } };
+  const body: Record<string, unknown> = {
+    runs,
+    since: window.value.since.toISOString(),
+    until: window.value.until.toISOString(),
+  };
+  if (next) body.next = nextLink(request.url, window.value, next, { blob, status: statusParam ?? undefined });
+  return { status: 200, jsonBody: body };
 }
 
 /**
@@ -245,8 +275,6 @@ export async function cancelSubmission(request: HttpRequest, context: Invocation
   const { committed, submissionId, storeStatus, message } = result.note;
   return { status: 202, jsonBody: { ...canceling, committed, submissionId, storeStatus, message } };
 }
-
-const durableClient = df.input.durableClient();
 
 app.http('startSubmission', {
   methods: ['POST'],

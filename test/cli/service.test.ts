@@ -111,6 +111,28 @@ describe('the Functions API client', () => {
       `/api/submissions/${newest.instanceId}`,
     ]);
   });
+  it('status by blob name follows every page of runs and picks the newest across them', async () => {
+    const newest = doc('Succeeded', { instanceId: 'zip-4444444444444444444444444444444444444444' });
+    handler = (req, res) => {
+      if (req.url === '/api/submissions?blob=a.zip')
+        json(res, 200, {
+          runs: [{ instanceId: 'zip-5555555555555555555555555555555555555555', createdTime: '2026-11-01T00:00:00Z' }],
+          next: 'http://elsewhere.invalid/api/submissions?blob=a.zip&continuation=C2',
+        });
+      else if (req.url === '/api/submissions?blob=a.zip&continuation=C2')
+        json(res, 200, { runs: [{ instanceId: newest.instanceId, createdTime: '2026-12-01T00:00:00Z' }] });
+      else json(res, 200, newest);
+    };
+    const result = await runCli(['status', 'a.zip', '--functions-url', url, '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).instanceId).toBe(newest.instanceId);
+    // the next page on this client's own address
+    expect(seen.map((s) => s.url)).toEqual([
+      '/api/submissions?blob=a.zip',
+      '/api/submissions?blob=a.zip&continuation=C2',
+      `/api/submissions/${newest.instanceId}`,
+    ]);
+  });
 });
 
 describe('following a run', () => {

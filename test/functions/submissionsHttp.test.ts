@@ -396,4 +396,63 @@ describe('the submissions HTTP API', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toMatchObject({ code: 'RunNotFound' });
   });
+
+  it('lists runs by time window a page at a time: the pages cover every run once, and a window leaves out the rest', async () => {
+    const before = new Date();
+    const started: string[] = [];
+    for (let n = 1; n <= 7; n++)
+      started.push((await dropAndStart(`paging/${n}.zip`, appZip({ dryRun: true }, `p${n}`))).id);
+    const after = new Date();
+    // The runs created in the window, two at a time, following each next as it was answered.
+    const seen: string[] = [];
+    let url: string | undefined =
+      `${api}/submissions?since=${before.toISOString()}&until=${after.toISOString()}&top=2&code=callers-key`;
+    let pages = 0;
+    while (url) {
+      const response = await fetch(url);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { runs: Json[]; next?: string; since: string; until: string };
+      expect(body.runs.length).toBeLessThanOrEqual(2);
+      expect({ since: body.since, until: body.until }).toEqual({
+        since: before.toISOString(),
+        until: after.toISOString(),
+      });
+      seen.push(...body.runs.map((r) => String(r.instanceId)));
+      if (body.next) {
+        const next = new URL(body.next);
+        expect(next.searchParams.has('code')).toBe(false);
+        expect(body.next).not.toContain('callers-key');
+        expect(next.searchParams.get('top')).toBe('2');
+      }
+      url = body.next;
+      expect(++pages).toBeLessThan(20);
+    }
+    expect(pages).toBeGreaterThanOrEqual(4);
+    expect([...seen].sort()).toEqual([...started].sort());
+
+    // A window before the first and one after the last hold none of them.
+    const earlier = await call('GET', `/submissions?until=${new Date(before.getTime() - 1).toISOString()}`);
+    const later = await call('GET', `/submissions?since=${new Date(after.getTime() + 1).toISOString()}`);
+    for (const answer of [earlier, later]) {
+      expect(answer.status).toBe(200);
+      expect(
+        (answer.body.runs as Json[]).map((r) => r.instanceId).filter((id) => started.includes(String(id))),
+      ).toEqual([]);
+    }
+  });
+
+  it('refuses a malformed window, page size or continuation with a 400 that says which', async () => {
+    for (const [query, code] of [
+      ['since=yesterday', 'InvalidSince'],
+      ['until=2026-12-01T10:00:00', 'InvalidUntil'],
+      ['since=2026-12-02&until=2026-12-01', 'InvalidWindow'],
+      ['top=0', 'InvalidTop'],
+      ['top=1000', 'InvalidTop'],
+      ['since=2026-12-01&until=2026-12-02&continuation=garbage!', 'InvalidContinuation'],
+      ['continuation=eyJ0IjoieCJ9', 'InvalidContinuation'],
+    ]) {
+      const answer = await call('GET', `/submissions?${query}`);
+      expect([query, answer.status, (answer.body.error as Json | undefined)?.code]).toEqual([query, 400, code]);
+    }
+  });
 });

@@ -252,21 +252,29 @@ export class DurableApi {
     return true;
   }
 
-  /** Pages through `top` items at a time with `x-ms-continuation-token`, as the client expects. */
+  /**
+   * Pages through `top` instances at a time with `x-ms-continuation-token`, as the extension does
+   * (HttpApiHandler.cs: `top` is the page size, the token comes in and goes out in that header; no
+   * `top` means the query's default of 100). On Azure Storage the instances come from the Instances
+   * table, whose PartitionKey is the instance id: a table query answers in PartitionKey order and its
+   * continuation names the next key (Query Entities, "Query timeout and pagination"). So here too:
+   * ordered by instance id, the token is the last id answered, and the next page starts after it,
+   * whatever was created or purged meanwhile.
+   */
   private query(req: ApiRequest): ApiResponse {
-    const all = this.engine
-      .instances()
-      .filter((st) => this.matches(st, req.query))
-      .sort((a, b) => a.createdTime.localeCompare(b.createdTime) || a.instanceId.localeCompare(b.instanceId));
     const tokenHeader = req.headers['x-ms-continuation-token'];
     const token = Array.isArray(tokenHeader) ? tokenHeader[0] : tokenHeader;
-    const offset = token ? Number(Buffer.from(token, 'base64').toString('utf8')) || 0 : 0;
+    const after = token ? Buffer.from(token, 'base64').toString('utf8') : undefined;
+    const all = this.engine
+      .instances()
+      .filter((st) => this.matches(st, req.query) && (after === undefined || st.instanceId > after))
+      .sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
     const top = Number(req.query.get('top')) > 0 ? Number(req.query.get('top')) : 100;
-    const page = all.slice(offset, offset + top);
+    const page = all.slice(0, top);
     const showInput = flag(req.query, 'showInput', true);
     const headers: Record<string, string> = {};
-    if (offset + top < all.length)
-      headers['x-ms-continuation-token'] = Buffer.from(String(offset + top)).toString('base64');
+    if (page.length < all.length)
+      headers['x-ms-continuation-token'] = Buffer.from(page[page.length - 1]!.instanceId, 'utf8').toString('base64');
     return { status: 200, headers, body: page.map((st) => this.statusJson(st, false, false, showInput)) };
   }
 
