@@ -13,12 +13,14 @@ import { writeDemoZip } from './demo';
 import { readSeedFile } from './emulator';
 import { repoRoot, startSandbox, type Sandbox } from './stack';
 import { defaultDurableEngine, type DurableEngineKind } from './host';
+import { HOSTING_PLANS, isHostingPlan, type HostingPlan } from '../lib/hostPlan';
 import { requireDotnet } from './refhost';
 import { sandboxSecret, startWebhookReceiver, type Arrival, type Receiver } from './notifyReceiver';
 
 interface Args {
   demo: boolean;
   durable: DurableEngineKind;
+  plan?: HostingPlan;
   seed?: string;
   logFile?: string;
   ports: { blob: number; queue: number; table: number; emulator: number; emulatorTls: number; host: number };
@@ -50,6 +52,10 @@ function parseArgs(argv: string[]): Args {
           "--durable is 'real' (the Durable Task extension, needs .NET) or 'home' (the sandbox's own engine)",
         );
       args.durable = v;
+    } else if (flag === '--plan') {
+      const v = argv[++i] ?? '';
+      if (!isHostingPlan(v)) throw new Error(`--plan is one of ${HOSTING_PLANS.join(', ')}`);
+      args.plan = v;
     } else if (flag === '--seed') {
       args.seed = argv[++i];
       if (!args.seed) throw new Error('--seed needs a JSON file (see sandbox/emulator/README.md)');
@@ -62,7 +68,7 @@ function parseArgs(argv: string[]): Args {
       args.notifyPort = value;
     } else if (flag === '--help' || flag === '-h') {
       console.log(
-        `Usage: npm run sandbox [-- --demo] [--durable real|home] [--seed FILE] [--log-file PATH] [${Object.keys(
+        `Usage: npm run sandbox [-- --demo] [--durable real|home] [--plan ${HOSTING_PLANS.join('|')}] [--seed FILE] [--log-file PATH] [${Object.keys(
           portFlags,
         )
           .map((f) => `${f} N`)
@@ -166,6 +172,7 @@ async function main(): Promise<void> {
     emulator: args.seed ? { seed: readSeedFile(args.seed) } : undefined,
     host: {
       durable: args.durable,
+      plan: args.plan,
       blobPollIntervalMs: 1000,
       logFile,
       // The product's own lines tell the story; the host's bookkeeping stays in the log file.

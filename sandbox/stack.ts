@@ -55,6 +55,7 @@ export interface SandboxOptions {
     | 'queuePollingMs'
     | 'workItemVisibilityMs'
     | 'enforceKeys'
+    | 'plan'
   >;
   /** App settings to add or change. */
   settings?: Record<string, string>;

@@ -6,6 +6,7 @@ import Module, { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+import { formatTimeSpan } from '../../lib/hostPlan';
 import { globFiles, isGlob } from './glob';
 import type { Logger } from './log';
 
@@ -144,6 +145,11 @@ export class Worker {
   private readonly appHookData: Record<string, unknown> = {};
   private acceptingRegistrations = true;
   private readonly current = new AsyncLocalStorage<CurrentInvocation>();
+  /**
+   * host.json's `functionTimeout` as the plan applies it (lib/hostPlan.ts), in ms; null: none.
+   * An invocation still running after it fails as on the real host (see `withFunctionTimeout`).
+   */
+  functionTimeoutMs: number | null = null;
 
   constructor(
     private readonly logger: Logger,
@@ -345,7 +351,9 @@ export class Worker {
         let result: unknown;
         let error: unknown;
         try {
-          result = await invocModel.invokeFunction(invocationContext, inputs, callback);
+          result = await this.withFunctionTimeout(functionName, invocationId, () =>
+            invocModel.invokeFunction(invocationContext, inputs, callback),
+          );
         } catch (e) {
           error = e;
         }
@@ -388,6 +396,38 @@ export class Worker {
         throw sanitizedFailure(e);
       }
     });
+  }
+
+  /**
+   * The real host's timeout (azure-webjobs-sdk `src/Microsoft.Azure.WebJobs.Host/Executors/FunctionExecutor.cs`,
+   * `TryHandleTimeoutAsync`): it logs `Timeout value of <t> exceeded by function '<name>' (Id: '<id>').
+   * Initiating cancellation.`, then fails the invocation with a `FunctionTimeoutException` whose
+   * message is `Timeout value of <t> was exceeded by function: Functions.<name>`; Durable hands that to
+   * the orchestration as the activity's failure. The real host then restarts the worker process; this
+   * one cannot (the engine lives in it), so the abandoned call keeps running unseen and its result is dropped.
+   */
+  private async withFunctionTimeout<T>(functionName: string, invocationId: string, run: () => Promise<T>): Promise<T> {
+    const ms = this.functionTimeoutMs;
+    if (ms === null) return run();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const t = formatTimeSpan(ms);
+        this.logger.error(
+          'Host.Function',
+          `Timeout value of ${t} exceeded by function 'Functions.${functionName}' (Id: '${invocationId}'). Initiating cancellation.`,
+          { invocationId, functionName },
+        );
+        const err = new Error(`Timeout value of ${t} was exceeded by function: Functions.${functionName}`);
+        err.name = 'FunctionTimeoutException';
+        reject(err);
+      }, ms);
+    });
+    try {
+      return await Promise.race([run(), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private runLogHooks(

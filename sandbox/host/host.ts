@@ -4,13 +4,15 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BlobTriggerListener } from './blobTrigger';
 import { checkSupportedBindings, extraInputs, usesDurable } from './bindings';
-import { Worker } from './core';
+import { Worker, type RegisteredFunction } from './core';
 import { DurableApi } from './durable/api';
 import { DurableEngine, VirtualClock } from './durable/engine';
 import { HttpHost, type DurableHttp } from './http';
 import type { Logger } from './log';
 import { blobService, connectionString, containerNameFor, queueService, resolveSettingExpressions } from './storage';
 import { startRefHost, type RunningRefHost } from '../refhost';
+import { effectiveFunctionTimeoutMs, functionTimeoutProblem, type HostingPlan } from '../../lib/hostPlan';
+import { text } from './bindings';
 
 export interface RunOptions {
   appDir: string;
@@ -29,6 +31,12 @@ export interface RunOptions {
   queuePollingMs?: number;
   /** The work items' visibility timeout (both engines): when a killed host's activity runs again. */
   workItemVisibilityMs?: number;
+  /**
+   * The hosting plan this host plays (default `premium`): what it refuses at start (a
+   * `functionTimeout` over the plan's maximum; on `flex` a blob trigger whose source is not
+   * EventGrid) and the timeout every invocation gets (lib/hostPlan.ts).
+   */
+  plan?: HostingPlan;
 }
 
 export interface Running {
@@ -40,6 +48,7 @@ export interface Running {
 }
 
 interface HostJson {
+  functionTimeout?: unknown;
   extensions?: {
     http?: { routePrefix?: string };
     durableTask?: {
@@ -90,7 +99,13 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
   const hubSetting = hubFromJson ? /^%([^%]+)%$/.exec(hubFromJson.trim())?.[1] : undefined;
   if (o.taskHub && hubSetting) env[hubSetting] = o.taskHub;
 
+  // As the real host, the timeout is checked when its options are set up, before any function loads.
+  const plan = o.plan ?? 'premium';
+  const timeoutProblem = functionTimeoutProblem(plan, hostJson.functionTimeout);
+  if (timeoutProblem) throw new Error(`host.json on the ${plan} plan: ${timeoutProblem}`);
+
   const worker = new Worker(logger, appDir);
+  worker.functionTimeoutMs = effectiveFunctionTimeoutMs(plan, hostJson.functionTimeout);
   worker.installCoreModule();
   worker.captureConsole();
   env.FUNCTIONS_WORKER_RUNTIME ??= 'node';
@@ -100,7 +115,12 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
     'Host',
     `Loaded ${files.length} file(s) from package.json "main"; ${worker.functions.size} function(s) registered: ${[...worker.functions.keys()].join(', ')}`,
   );
+  if (plan === 'flex') checkFlexBlobTriggers(worker.functions.values());
   checkSupportedBindings(worker.functions.values());
+  logger.info(
+    'Host',
+    `Plan ${plan}; functionTimeout ${worker.functionTimeoutMs === null ? 'none' : `${worker.functionTimeoutMs} ms`}`,
+  );
 
   await worker.runAppStart();
 
@@ -208,6 +228,23 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
       await worker.runAppTerminate();
     },
   };
+}
+
+/**
+ * Flex Consumption takes blob triggers only with Event Grid as their source: its host stops with
+ * "The Flex Consumption SKU only supports EventGrid as the source for BlobTrigger functions"
+ * (azure-functions-host `src/WebJobs.Script/Host/ScriptHost.cs`, shared/reference/host-fidelity.md §1;
+ * Microsoft's Flex Consumption plan docs, "Considerations": only the Event Grid-based blob trigger).
+ */
+export function checkFlexBlobTriggers(functions: Iterable<RegisteredFunction>): void {
+  const polling = [...functions].filter(
+    (fn) =>
+      (fn.trigger.type ?? '').toLowerCase() === 'blobtrigger' && text(fn.trigger.source).toLowerCase() !== 'eventgrid',
+  );
+  if (polling.length > 0)
+    throw new Error(
+      `The Flex Consumption SKU only supports EventGrid as the source for BlobTrigger functions. Please update function(s): ${polling.map((f) => f.name).join(', ')}.`,
+    );
 }
 
 /** Receipts and the poison queue live in AzureWebJobsStorage; only needed when a blob trigger exists. */

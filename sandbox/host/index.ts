@@ -8,6 +8,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { HostingPlan } from '../../lib/hostPlan';
 import type { HostKeys } from './keys';
 import { parseLogLine, type HostLogLine } from './log';
 
@@ -52,6 +53,11 @@ export interface HostOptions {
    * running runs again only after it. Default: host.json's, else 5 minutes, as on the extension.
    */
   workItemVisibilityMs?: number;
+  /**
+   * The hosting plan the host plays (default `premium`): it refuses at start what that plan's host
+   * refuses and gives every invocation the plan's `functionTimeout` (lib/hostPlan.ts).
+   */
+  plan?: HostingPlan;
 }
 
 export type DurableEngineKind = 'home' | 'real';
@@ -116,6 +122,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   if (options.queuePollingMs !== undefined) args.push('--queue-polling-ms', String(options.queuePollingMs));
   if (options.workItemVisibilityMs !== undefined)
     args.push('--work-item-visibility-ms', String(options.workItemVisibilityMs));
+  if (options.plan) args.push('--plan', options.plan);
   const env: NodeJS.ProcessEnv = {};
   for (const name of PASSED_THROUGH) if (process.env[name] !== undefined) env[name] = process.env[name];
   Object.assign(env, options.settings);

@@ -3,6 +3,7 @@
  *   node dist/sandbox/host/main.js --app <dir> [--port 7071] [--task-hub NAME] [--clock-speed N]
  *        [--blob-poll-ms MS] [--log-file PATH] [--enforce-keys] [--exit-with-parent]
  *        [--durable home|real] [--queue-polling-ms MS] [--work-item-visibility-ms MS]
+ *        [--plan flex|premium|dedicated|consumption]
  * --exit-with-parent: stdin must be a pipe from the parent; its end-of-file stops the host.
  * App settings come from the environment, as in Azure. With --enforce-keys, the master key is
  * read from SANDBOX_HOST_MASTER_KEY (never from the command line, which `ps` shows).
@@ -10,6 +11,7 @@
  */
 import { runHost, type Running } from './host';
 import { Logger } from './log';
+import { HOSTING_PLANS, isHostingPlan, type HostingPlan } from '../../lib/hostPlan';
 
 interface Args {
   app?: string;
@@ -23,6 +25,7 @@ interface Args {
   durable: 'home' | 'real';
   queuePollingMs?: number;
   workItemVisibilityMs?: number;
+  plan?: HostingPlan;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -84,6 +87,12 @@ function parseArgs(argv: string[]): Args {
       case '--work-item-visibility-ms':
         args.workItemVisibilityMs = num();
         break;
+      case '--plan': {
+        const v = value();
+        if (!isHostingPlan(v)) throw new Error(`--plan is one of ${HOSTING_PLANS.join(', ')}, got '${v}'`);
+        args.plan = v;
+        break;
+      }
       default:
         throw new Error(`unknown argument '${flag}'`);
     }
@@ -164,6 +173,7 @@ async function main(): Promise<void> {
         durable: args.durable,
         queuePollingMs: args.queuePollingMs,
         workItemVisibilityMs: args.workItemVisibilityMs,
+        plan: args.plan,
       },
       logger,
     );
