@@ -31,13 +31,25 @@ export interface StorePreview {
   correlationIds: string[];
 }
 
+/** The package rollout of a new submission: none started, whatever the published one had. */
+export const ROLLOUT_NOT_STARTED = Object.freeze({
+  isPackageRollout: false,
+  packageRolloutPercentage: 0,
+  packageRolloutStatus: 'PackageRolloutNotStarted',
+  fallbackSubmissionId: '0',
+});
+
 /**
  * The submission the Store creates from the published one: a deep copy whose files are all
- * `Uploaded` (store-fidelity.md, fileStatus). Store-managed fields (id, status, upload URL,
- * friendly name) differ too, and the preview leaves those out.
+ * `Uploaded` (store-fidelity.md, fileStatus) and whose package rollout has not started (as the
+ * emulator's create answers, so a run's preview shows a published rollout going back unless
+ * the manifest sets one). Store-managed fields (id, status, upload URL, friendly name) differ
+ * too, and the preview leaves those out.
  */
 export function storeClone(published: Json): Json {
   const copy = structuredClone(published);
+  const delivery = copy.packageDeliveryOptions;
+  if (isObject(delivery) && isObject(delivery.packageRollout)) delivery.packageRollout = { ...ROLLOUT_NOT_STARTED };
   const walk = (value: unknown): void => {
     if (Array.isArray(value)) value.forEach(walk);
     else if (isObject(value)) {

@@ -7,6 +7,7 @@ import {
   shorten,
 } from '../../lib/preview';
 import { CUSTOM_STATUS_BUDGET_BYTES, utf16Bytes } from '../../lib/statusBound';
+import { ROLLOUT_NOT_STARTED, storeClone } from '../../lib/storePreview';
 
 type Json = Record<string, unknown>;
 
@@ -302,6 +303,39 @@ describe('previewChanges', () => {
     ]);
     expect(previewLines(previewChanges('app', p, cloneOf(p)))).toEqual([
       'No changes against submission 1152921504621243610.',
+    ]);
+  });
+});
+
+describe('storeClone: the submission the Store makes from the published one', () => {
+  it('has every file Uploaded and no rollout started, and leaves the published submission as it was', () => {
+    const published = {
+      id: '1152921504606962205',
+      applicationPackages: [{ fileName: 'a.msix', fileStatus: 'PendingUpload' }],
+      listings: { 'en-us': { baseListing: { images: [{ fileName: 'x.png', fileStatus: 'PendingDelete' }] } } },
+      packageDeliveryOptions: {
+        isMandatoryUpdate: false,
+        packageRollout: {
+          isPackageRollout: true,
+          packageRolloutPercentage: 25,
+          packageRolloutStatus: 'PackageRolloutInProgress',
+          fallbackSubmissionId: '1152921504606962204',
+        },
+      },
+    };
+    const before = structuredClone(published);
+    expect(storeClone(published)).toEqual({
+      id: '1152921504606962205',
+      applicationPackages: [{ fileName: 'a.msix', fileStatus: 'Uploaded' }],
+      listings: { 'en-us': { baseListing: { images: [{ fileName: 'x.png', fileStatus: 'Uploaded' }] } } },
+      packageDeliveryOptions: { isMandatoryUpdate: false, packageRollout: { ...ROLLOUT_NOT_STARTED } },
+    });
+    expect(published).toEqual(before);
+    // As a run's preview shows it: the published rollout does not carry over.
+    const changes = previewChanges('app', published, storeClone(published)).changes.map((c) => c.field);
+    expect(changes).toEqual([
+      'packageDeliveryOptions.packageRollout.isPackageRollout',
+      'packageDeliveryOptions.packageRollout.packageRolloutPercentage',
     ]);
   });
 });
