@@ -1,11 +1,11 @@
 /**
  * Issue 10.4: the Store's budget holds across instances. Three host processes on one task hub,
  * one Store emulator and one Azurite, as a Function App scaled out to three instances, each
- * running 8 runs of its own at once (240 Store calls, 12 windows of the limit). Each process alone would pace itself to the whole limit;
- * with STORE_BUDGET_CONTAINER they take their send times from one window in storage
- * (lib/store/budget.ts).
+ * running 12 runs of its own at once (360 Store calls, 18 windows of the limit). Each process
+ * alone would pace itself to the whole limit; with STORE_BUDGET_CONTAINER they take their send
+ * times from one window in storage (lib/store/budget.ts).
  *
- * Asserted: every run Succeeded, each host committed its own 8; the emulator answered at most
+ * Asserted: every run Succeeded, each host committed its own 12; the emulator answered at most
  * 1 % of the calls with 429; and the time from the first to the last Store call in the
  * emulator's own request log is within 1.5 times the least the emulator's rate limits allow for
  * the calls it answered. Both sides of the ratio come from the emulator (its settings and its
@@ -15,8 +15,8 @@
  *
  * Why a few 429s may remain: the hosts send 21 calls at least a window and the guard (600 ms
  * here) apart, on one clock (with a 300 ms guard they were 182 ms over the window at the
- * closest, and the emulator still answered 3 of 243 with 429); the emulator
- * counts them when its event loop reads them, and on a machine at load 12 that comes late by
+ * closest, and the emulator still answered 3 of 243 with 429; with 600 ms, 0 to 2 of 362); the
+ * emulator counts them when its event loop reads them, and on a machine at load 12 that comes late by
  * more than the guard now and then, so it sees 21 in its window where the hosts sent them
  * further apart. Each such 429 costs its run one retry after Retry-After (on a new slot), never
  * the run; on the Store's minute the guard is a second, and the stalls that would exceed it are
@@ -37,7 +37,7 @@ import {
 } from './support';
 
 const HOSTS = 3;
-const RUNS_PER_HOST = 8;
+const RUNS_PER_HOST = 12;
 const LIMIT = 20;
 const COMMITS = 5;
 const WINDOW_MS = 6000;
@@ -70,7 +70,7 @@ describe('scale-out within the Store budget', () => {
   });
   afterAll(() => sandbox?.stop());
 
-  it(`${HOSTS} hosts with ${RUNS_PER_HOST} runs each: all succeed, no 429, within ${MAX_RATIO}x the least time the limits allow`, async () => {
+  it(`${HOSTS} hosts with ${RUNS_PER_HOST} runs each: all succeed, at most 1 % 429s, within ${MAX_RATIO}x the least time the limits allow`, async () => {
     const perHost = [0, ...extra.map((_, i) => i + 1)].map((h) =>
       ids.slice(h * RUNS_PER_HOST, (h + 1) * RUNS_PER_HOST),
     );
@@ -105,11 +105,15 @@ describe('scale-out within the Store budget', () => {
     const times = calls.map((c) => Date.parse(c.time)).sort((a, b) => a - b);
     const spanMs = times[times.length - 1]! - times[0]!;
     const ratio = spanMs / minimumMs;
+    // Calls per window from the first call: where the time went (ramp-up, full windows, the tail).
+    const perWindow = Array.from({ length: Math.floor(spanMs / window) + 1 }, () => 0);
+    for (const t of times) perWindow[Math.floor((t - times[0]!) / window)]! += 1;
     console.log(
       `shared budget: ${HOSTS} hosts x ${RUNS_PER_HOST} runs; ${answered.length} Store calls answered ` +
         `(${commits.length} commits), ${throttled.length} answered 429; first to last call ${spanMs} ms ` +
         `(emulator log); least the limits allow ${minimumMs} ms (${limits.rateLimitPerMinute} calls, ` +
-        `${limits.commitRateLimitPerMinute} commits per ${window} ms); ratio ${ratio.toFixed(2)}`,
+        `${limits.commitRateLimitPerMinute} commits per ${window} ms); ratio ${ratio.toFixed(2)}; ` +
+        `calls per window: ${perWindow.join(' ')}`,
     );
 
     expect(docs.filter((d) => d.status !== 'Succeeded').map((d) => d.failure)).toEqual([]);
