@@ -144,6 +144,7 @@ export function renderDocument(doc: StatusDocument, statusUrl?: string): string 
         : `${doc.approval.state}, until ${doc.approval.deadline}${doc.approval.partnerCenterUrl ? `; ${doc.approval.partnerCenterUrl}` : ''}`,
     ]);
   }
+  if (doc.ramp) rows.push(['Ramp', `${doc.ramp.state}${doc.ramp.message ? `: ${doc.ramp.message}` : ''}`]);
   if (doc.upload)
     rows.push([
       'Upload',
@@ -156,6 +157,7 @@ export function renderDocument(doc: StatusDocument, statusUrl?: string): string 
   if (doc.reportBlob) rows.push(['Report', doc.reportBlob]);
   if (statusUrl) rows.push(['Status URL', statusUrl]);
   const lines = rows.map(([k, v]) => `${k.padEnd(11)} ${v}`);
+  if (doc.ramp) lines.splice(lines.findIndex((l) => l.startsWith('Ramp ')) + 1, 0, ...rampLines(doc.ramp));
   if (doc.timeline.length) {
     lines.push('Timeline');
     const width = Math.max(...doc.timeline.map((s) => s.step.length));
@@ -178,6 +180,19 @@ export function renderDocument(doc: StatusDocument, statusUrl?: string): string 
   const failure = failureLines(doc);
   if (failure.length) lines.push('Failure', ...failure);
   return lines.join('\n');
+}
+
+/** One line per step of a ramp: what it sets, and when it was applied or is due. */
+function rampLines(ramp: NonNullable<StatusDocument['ramp']>): string[] {
+  return ramp.steps.map((step) => {
+    const what = step.finalize === true ? 'finalize' : `${step.percentage ?? '?'}%`;
+    const when = step.appliedAt
+      ? `applied ${step.appliedAt}${step.correlationId ? ` (MS-CorrelationId ${step.correlationId})` : ''}`
+      : step.dueAt
+        ? `due ${step.dueAt}`
+        : 'not applied';
+    return `  ${`${what}${step.after ? ` after ${step.after}` : ''}`.padEnd(18)} ${when}`;
+  });
 }
 
 /** The preview as `status`, `submit` and `validate --against-store` print it. */

@@ -9,7 +9,7 @@ import { EXIT, ServiceError } from '../../cli/errors';
 import { followRun } from '../../cli/follow';
 import { FunctionsClient } from '../../cli/functionsClient';
 import { parseDuration } from '../../cli/main';
-import { exitCodeForRun, outcomeLines } from '../../cli/view';
+import { exitCodeForRun, outcomeLines, renderDocument } from '../../cli/view';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { previewLines, type SubmissionPreview } from '../../lib/preview';
@@ -291,5 +291,36 @@ describe('validate --against-store', () => {
   it('without --against-store nothing is sent anywhere', async () => {
     expect((await runCli(['validate', path, '--functions-url', url])).code).toBe(EXIT.ok);
     expect(seen).toEqual([]);
+  });
+});
+
+describe('status of a run with a ramp', () => {
+  it('shows the ramp state and each step, applied or due', () => {
+    const text = renderDocument(
+      doc('Succeeded', {
+        ramp: {
+          state: 'Halted',
+          message: 'Halted by ops at 2026-12-02T13:25:58.170Z.',
+          steps: [
+            { percentage: 5, appliedAt: '2026-12-02T13:25:43.941Z' },
+            {
+              percentage: 20,
+              after: '24h',
+              dueAt: '2026-12-03T13:25:43.941Z',
+              appliedAt: '2026-12-03T13:25:44.000Z',
+              correlationId: 'c-2',
+            },
+            { finalize: true, after: '72h', dueAt: '2026-12-05T13:25:43.941Z' },
+          ],
+        },
+      }),
+    ).split('\n');
+    const at = text.findIndex((l) => l.startsWith('Ramp '));
+    expect(text.slice(at, at + 4)).toEqual([
+      'Ramp        Halted: Halted by ops at 2026-12-02T13:25:58.170Z.',
+      '  5%                 applied 2026-12-02T13:25:43.941Z',
+      '  20% after 24h      applied 2026-12-03T13:25:44.000Z (MS-CorrelationId c-2)',
+      '  finalize after 72h due 2026-12-05T13:25:43.941Z',
+    ]);
   });
 });
