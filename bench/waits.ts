@@ -61,6 +61,7 @@ export function durationLabel(seconds: number): string {
 export function defaultSchedule(): PollSchedule {
   const c = loadConfig({
     TASK_HUB_NAME: 'x00',
+    PURGE_SCHEDULE: '0 0 0 * * *',
     SUBMISSIONS_STORAGE: 'x',
     SUBMISSIONS_CONTAINER: 'x',
     STORE_TENANT_ID: 'x',

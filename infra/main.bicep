@@ -62,6 +62,14 @@ param reportsContainerName string = 'submission-reports'
 @maxValue(720)
 param approvalTimeoutHours int = 72
 
+@description('HISTORY_RETENTION_DAYS: the Durable history of runs that ended is purged this many days after they were created (reports stay).')
+@minValue(1)
+@maxValue(3650)
+param historyRetentionDays int = 30
+
+@description('PURGE_SCHEDULE: when the history purge runs, a six-field NCRONTAB expression in UTC.')
+param purgeSchedule string = '0 30 3 * * *'
+
 @description('Object id of the user running azd (azd sets it): gets blob access to the submissions and reports containers (for the CLI) and may set the Store secret. Empty: no access for anyone but the app.')
 param principalId string = ''
 
@@ -95,6 +103,8 @@ module resources 'resources.bicep' = {
     submissionsContainerName: submissionsContainerName
     reportsContainerName: reportsContainerName
     approvalTimeoutHours: approvalTimeoutHours
+    historyRetentionDays: historyRetentionDays
+    purgeSchedule: purgeSchedule
     principalId: principalId
     principalType: principalType
   }

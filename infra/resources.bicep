@@ -23,6 +23,8 @@ param storeClientSecret string
 param submissionsContainerName string
 param reportsContainerName string
 param approvalTimeoutHours int
+param historyRetentionDays int
+param purgeSchedule string
 param principalId string
 param principalType string
 
@@ -251,6 +253,9 @@ var storeSettings = {
   // Versionless: a new version of the secret is picked up on restart, or within a day.
   STORE_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${storeClientSecretName})'
   APPROVAL_TIMEOUT_HOURS: string(approvalTimeoutHours)
+  // The scheduled purge of Durable history (functions/purgeHistory.ts); the timer binding names PURGE_SCHEDULE.
+  HISTORY_RETENTION_DAYS: string(historyRetentionDays)
+  PURGE_SCHEDULE: purgeSchedule
   // The Store's rate limit shared by every instance the plan scales out to (the app creates the container).
   STORE_BUDGET_CONTAINER: 'store-budget'
 }

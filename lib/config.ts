@@ -66,6 +66,13 @@ export const SETTINGS = {
   notifyMaxAttempts: 'NOTIFY_MAX_ATTEMPTS',
   /** The first retry's delay; each next one doubles, up to 10 minutes. */
   notifyRetrySeconds: 'NOTIFY_RETRY_FIRST_SECONDS',
+  /**
+   * Days an instance's Durable history is kept after it was created: the scheduled purge
+   * (functions/purgeHistory.ts) deletes finished instances older than that. Reports stay.
+   */
+  historyRetentionDays: 'HISTORY_RETENTION_DAYS',
+  /** The purge's NCRONTAB schedule; the timer binding names it (`%PURGE_SCHEDULE%`), so it must be set. */
+  purgeSchedule: 'PURGE_SCHEDULE',
   /** Set by the Functions platform (and by func start): the app's host name. Read, never set by us. */
   websiteHostname: 'WEBSITE_HOSTNAME',
 } as const;
@@ -129,6 +136,11 @@ export interface Config {
   };
   /** Run events (lib/notify): where they go and how hard delivery tries. Secrets stay here, read by activities only. */
   notify: NotifyConfig;
+  history: {
+    /** Finished instances created longer ago than this are purged (0: every finished one, at each purge). */
+    retentionDays: number;
+    purgeSchedule: string;
+  };
 }
 
 export interface NotifyConfig {
@@ -267,6 +279,12 @@ class Reader {
  */
 export const TASK_HUB_NAME_RE = /^[A-Za-z][A-Za-z0-9]{2,44}$/;
 
+/** How long Durable history is kept by default: longer than any run (the publish deadline is 14 days). */
+export const DEFAULT_HISTORY_RETENTION_DAYS = 30;
+
+/** Six fields of NCRONTAB items (numbers, `*`, ranges, lists, steps, names), as the timer trigger takes them. */
+const NCRONTAB_RE = /^\s*[\w*/,-]+(\s+[\w*/,-]+){5}\s*$/;
+
 const CREDENTIAL_KINDS: readonly CredentialKind[] = ['secret', 'certificate', 'managedIdentity', 'workloadIdentity'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -336,7 +354,16 @@ export function loadConfig(env: Env = process.env): Config {
       packageUrlDays: r.number(SETTINGS.win32PackageUrlDays, 365, 1, 3650),
     },
     notify: readNotify(r, env),
+    history: {
+      retentionDays: r.number(SETTINGS.historyRetentionDays, DEFAULT_HISTORY_RETENTION_DAYS, 0, 3650),
+      purgeSchedule: r.required(SETTINGS.purgeSchedule),
+    },
   };
+  const schedule = config.history.purgeSchedule;
+  if (schedule && !NCRONTAB_RE.test(schedule))
+    r.problems.push(
+      `${SETTINGS.purgeSchedule} must be a six-field NCRONTAB expression ({second} {minute} {hour} {day} {month} {day-of-week}, e.g. "0 30 3 * * *"), got "${schedule}"`,
+    );
   const seller = config.win32.sellerId;
   if (seller !== undefined && !/^\d{1,20}$/.test(seller))
     r.problems.push(

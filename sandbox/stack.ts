@@ -20,6 +20,8 @@ export function sandboxSettings(
     AzureWebJobsStorage: azurite.connectionString,
     // host.json takes the hub from it; the host's taskHub option (tests, benches) replaces it.
     TASK_HUB_NAME: SANDBOX_TASK_HUB,
+    // The history purge at 03:30 UTC every day; tests fire it through the admin API.
+    PURGE_SCHEDULE: '0 30 3 * * *',
     SUBMISSIONS_STORAGE: azurite.connectionString,
     SUBMISSIONS_CONTAINER: 'submissions',
     REPORTS_CONTAINER: 'submission-reports',

@@ -5,7 +5,7 @@ export function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
-const TRIGGERS = new Set(['httptrigger', 'blobtrigger', 'orchestrationtrigger', 'activitytrigger']);
+const TRIGGERS = new Set(['httptrigger', 'blobtrigger', 'timertrigger', 'orchestrationtrigger', 'activitytrigger']);
 const INPUTS = new Set(['durableclient', 'orchestrationclient']);
 
 /**

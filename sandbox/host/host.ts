@@ -3,6 +3,7 @@ import { DURABLE_SYSTEM_KEY, generateKeys, type HostKeys } from './keys';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BlobTriggerListener } from './blobTrigger';
+import { TimerTriggerListener } from './timerTrigger';
 import { checkSupportedBindings, extraInputs, usesDurable } from './bindings';
 import { Worker, type RegisteredFunction } from './core';
 import { DurableApi } from './durable/api';
@@ -146,6 +147,7 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
   let durableApi: DurableHttp | undefined;
   let refHost: RunningRefHost | undefined;
   let blobs: BlobTriggerListener | undefined;
+  let timers: TimerTriggerListener | undefined;
   try {
     if (usesDurable(worker.functions.values())) {
       const taskHub =
@@ -204,10 +206,15 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
       hostStorage: lazyHostStorage(env),
       extraInputs: (fn) => extraInputs(fn, clientData),
     });
+    timers = new TimerTriggerListener({ worker, logger, env, extraInputs: (fn) => extraInputs(fn, clientData) });
+    const timerListener = timers;
+    http.setAdminInvoker((name) => timerListener.invokeNow(name));
     http.setReady();
     engine?.resumeAll();
     await blobs.start();
+    timers.start();
   } catch (e) {
+    timers?.stop();
     await http.close();
     engine?.stop();
     await blobs?.stop();
@@ -221,6 +228,7 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
     keys,
     port,
     async stop() {
+      timers?.stop();
       await blobs?.stop();
       engine?.stop();
       await http.close();

@@ -95,6 +95,7 @@ export class HttpHost {
   private readonly routes: Route[] = [];
   private server: Server | undefined;
   private durable: DurableHttp | undefined;
+  private adminInvoke: ((name: string) => boolean) | undefined;
   private ready = false;
   private readonly started = Date.now();
 
@@ -142,6 +143,11 @@ export class HttpHost {
     this.durable = api;
   }
 
+  /** The admin API's manual run of a non-HTTP function (`POST /admin/functions/{name}`). */
+  setAdminInvoker(invoke: (name: string) => boolean): void {
+    this.adminInvoke = invoke;
+  }
+
   setReady(): void {
     this.ready = true;
   }
@@ -182,6 +188,31 @@ export class HttpHost {
     const method = (req.method ?? 'GET').toUpperCase();
     const body = await readBody(req);
     const key = url.searchParams.get('code') ?? headerValue(req.headers['x-functions-key']);
+
+    // A manual run, as the host's admin API does it: the master key, `{"input": "..."}`, 202 at once
+    // (learn.microsoft.com/azure/azure-functions/functions-manually-run-non-http).
+    const manual = /^\/admin\/functions\/([^/]+)$/.exec(path);
+    if (manual && method === 'POST') {
+      if (this.o.keys && !opens(this.o.keys, key, { kind: 'admin' })) return send(res, { status: 401 });
+      if (!this.ready) return send(res, { status: 503, body: { Message: 'The host is starting' } });
+      let input: unknown;
+      try {
+        input = body.length ? (JSON.parse(body.toString('utf8')) as { input?: unknown }).input : undefined;
+      } catch {
+        return send(res, { status: 400, body: { Message: 'The body must be JSON: {"input": "..."}' } });
+      }
+      if (input !== undefined && typeof input !== 'string')
+        return send(res, { status: 400, body: { Message: 'input must be a string' } });
+      const name = manual[1]!;
+      if (![...this.o.worker.functions.keys()].some((n) => n.toLowerCase() === name.toLowerCase()))
+        return send(res, { status: 404 });
+      if (!this.adminInvoke?.(name))
+        return send(res, {
+          status: 400,
+          body: { Message: `The sandbox host runs timer functions by hand only; '${name}' is not one` },
+        });
+      return send(res, { status: 202 });
+    }
 
     if (path === '/admin/host/status' || path === '/admin/host/ping') {
       if (this.o.keys && !opens(this.o.keys, key, { kind: 'admin' })) return send(res, { status: 401 });

@@ -18,12 +18,12 @@ async function main(): Promise<void> {
   const functions = [...worker.functions.values()].map((f) => ({
     name: f.name,
     trigger: f.trigger.type,
-    // what each binding names in app settings: a connection, or %SETTING% in a path
+    // what each binding names in app settings: a connection, or %SETTING% in a path or a timer schedule
     connections: Object.values(f.metadata.bindings)
       .map((b) => b.connection)
       .filter((c): c is string => typeof c === 'string'),
     paths: Object.values(f.metadata.bindings)
-      .map((b) => b.path)
+      .flatMap((b) => [b.path, b.schedule])
       .filter((p): p is string => typeof p === 'string'),
   }));
   process.stdout.write(JSON.stringify({ files, functions }));

@@ -5,6 +5,7 @@
  */
 export const MINIMAL_SETTINGS: Readonly<Record<string, string>> = {
   TASK_HUB_NAME: 'StoreSubmitterTest',
+  PURGE_SCHEDULE: '0 30 3 * * *',
   SUBMISSIONS_STORAGE: 'UseDevelopmentStorage=true',
   SUBMISSIONS_CONTAINER: 'submissions',
   STORE_TENANT_ID: 'tenant',

@@ -182,6 +182,8 @@ describeWithBicep('infra/ (Bicep, evaluated offline)', () => {
       // The approval gate's wait, as the template's parameter sets it (72 hours unless azd is told otherwise).
       expect(settings[SETTINGS.approvalTimeoutHours]).toBe('72');
       expect(loadConfig(env).polling.approvalTimeoutHours).toBe(72);
+      // The history purge: 30 days, every night
+      expect(loadConfig(env).history).toEqual({ retentionDays: 30, purgeSchedule: '0 30 3 * * *' });
       // and the settings the bindings and host.json name, which config does not read itself
       const referenced = new Set<string>();
       for (const p of app.functions.flatMap((f) => f.paths))

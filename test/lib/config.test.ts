@@ -44,6 +44,7 @@ describe('loadConfig', () => {
   it('accepts an identity-based storage connection and managed identity without a secret', () => {
     const c = loadConfig({
       TASK_HUB_NAME: 'StoreSubmitterTest',
+      PURGE_SCHEDULE: '0 30 3 * * *',
       SUBMISSIONS_STORAGE__blobServiceUri: 'https://acct.blob.core.windows.net',
       SUBMISSIONS_STORAGE__queueServiceUri: 'https://acct.queue.core.windows.net',
       SUBMISSIONS_CONTAINER: 'submissions',
@@ -156,6 +157,33 @@ describe('loadConfig', () => {
       ).toEqual([]);
       // a connection string is the host's business
       expect(problemsOf({ ...identity, AzureWebJobsStorage: 'UseDevelopmentStorage=true' })).toEqual([]);
+    });
+  });
+
+  describe('the history purge settings', () => {
+    const problemsOf = (env: Record<string, string>): string[] => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (e) {
+        return (e as ConfigurationError).problems;
+      }
+    };
+
+    it('keeps 30 days by default and takes 0 (every ended instance)', () => {
+      expect(loadConfig(minimal).history).toEqual({ retentionDays: 30, purgeSchedule: '0 30 3 * * *' });
+      expect(loadConfig({ ...minimal, HISTORY_RETENTION_DAYS: '0' }).history.retentionDays).toBe(0);
+    });
+
+    it('requires the schedule the timer binding names, in six fields', () => {
+      const { PURGE_SCHEDULE: _dropped, ...rest } = minimal;
+      expect(problemsOf(rest)).toEqual(['PURGE_SCHEDULE is not set']);
+      expect(problemsOf({ ...minimal, PURGE_SCHEDULE: '30 3 * * *' })[0]).toMatch(
+        /^PURGE_SCHEDULE must be a six-field NCRONTAB expression/,
+      );
+      expect(problemsOf({ ...minimal, HISTORY_RETENTION_DAYS: '-1' })[0]).toMatch(
+        /^HISTORY_RETENTION_DAYS must be a number/,
+      );
     });
   });
 });

@@ -70,6 +70,7 @@ describe('functionTimeoutProblem', () => {
 describe('the upload within the timeout', () => {
   const settings = {
     TASK_HUB_NAME: 'StoreSubmitterTest',
+    PURGE_SCHEDULE: '0 30 3 * * *',
     SUBMISSIONS_STORAGE: 'UseDevelopmentStorage=true',
     SUBMISSIONS_CONTAINER: 'submissions',
     STORE_TENANT_ID: 'tenant',

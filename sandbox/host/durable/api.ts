@@ -284,7 +284,15 @@ export class DurableApi {
     return { status: 200, body: { instancesDeleted: result === 'deleted' ? 1 : 0 } };
   }
 
+  /**
+   * Purge by filter, as the extension's HandleDeleteHistoryWithFiltersRequestAsync (HttpApiHandler.cs):
+   * createdTimeFrom is required (400 without it), createdTimeTo defaults to now, 404 when nothing
+   * was deleted.
+   */
   private async purgeBy(req: ApiRequest): Promise<ApiResponse> {
+    const from = req.query.get('createdTimeFrom');
+    if (!from || Number.isNaN(Date.parse(from)))
+      return { status: 400, body: "Please provide value for 'createdTimeFrom' parameter." };
     let deleted = 0;
     for (const st of this.engine.instances().filter((s) => this.matches(s, req.query))) {
       if ((await this.engine.purge(st.instanceId)) === 'deleted') deleted++;

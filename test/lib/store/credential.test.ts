@@ -4,6 +4,7 @@ import { checkCredential } from '../../../lib/store/credential';
 
 const env = {
   TASK_HUB_NAME: 'StoreSubmitterTest',
+  PURGE_SCHEDULE: '0 30 3 * * *',
   SUBMISSIONS_STORAGE: 'UseDevelopmentStorage=true',
   SUBMISSIONS_CONTAINER: 'submissions',
   STORE_TENANT_ID: '00000000-0000-0000-0000-000000000001',
