@@ -3,6 +3,7 @@ import * as df from 'durable-functions';
 import { blobReferenceOrFail, registerBlobBindingFactory } from '../lib/blobBinding';
 import { config } from '../lib/config';
 import { startRunForBlob } from '../lib/runClient';
+import { submissionsTriggerSource } from '../lib/triggerSource';
 
 registerBlobBindingFactory();
 
@@ -31,9 +32,13 @@ export async function submissionBlobTrigger(blob: unknown, context: InvocationCo
   );
 }
 
+// Event Grid on Flex Consumption (its host refuses the polling trigger), polling elsewhere when chosen.
+const source = submissionsTriggerSource();
+
 app.storageBlob('submissionBlobTrigger', {
   path: '%SUBMISSIONS_CONTAINER%/{name}.zip',
   connection: 'SUBMISSIONS_STORAGE',
+  ...(source === 'EventGrid' ? { source } : {}),
   sdkBinding: true,
   extraInputs: [df.input.durableClient()],
   handler: submissionBlobTrigger,

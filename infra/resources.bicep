@@ -244,6 +244,8 @@ var storageSettings = {
   SUBMISSIONS_STORAGE__clientId: identity.properties.clientId
   SUBMISSIONS_CONTAINER: submissionsContainerName
   REPORTS_CONTAINER: reportsContainerName
+  // The blob trigger's source (lib/triggerSource.ts): Event Grid, fed by infra/eventgrid.bicep, or polling.
+  SUBMISSIONS_TRIGGER_SOURCE: useEventGrid ? 'EventGrid' : 'LogsAndContainerScan'
 }
 
 var storeSettings = {

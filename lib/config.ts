@@ -11,6 +11,8 @@ export const SETTINGS = {
    * storage account, or two apps run each other's instances. Slot-sticky in infra/resources.bicep.
    */
   taskHubName: 'TASK_HUB_NAME',
+  /** The blob trigger's source: `EventGrid` (required on Flex Consumption) or `LogsAndContainerScan` (polling, the default). */
+  submissionsTriggerSource: 'SUBMISSIONS_TRIGGER_SOURCE',
   /** The host's own storage (task hub, blob receipts, keys); read here only to check an identity-based form. */
   hostStorage: 'AzureWebJobsStorage',
   /** Connection (a string, or `__blobServiceUri` + `__queueServiceUri` for identity) of the storage that holds the zips. */

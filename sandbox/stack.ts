@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { startAzurite, type Azurite } from './azurite';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from './emulator';
 import { startHost, type HostOptions, type RunningHost } from './host';
+import { startEventGridTopic, type DeliverySchema, type RunningTopic } from './eventGridTopic';
 import { assertPortsFree, type PortClaim } from './processes';
 
 /** The task hub `npm run sandbox` uses: its own, so that it never shares one with an app on the same storage. */
@@ -61,6 +62,12 @@ export interface SandboxOptions {
   >;
   /** App settings to add or change. */
   settings?: Record<string, string>;
+  /**
+   * With the host as Flex Consumption (`host.plan: 'flex'`) the blob trigger takes Event Grid as its
+   * source (`SUBMISSIONS_TRIGGER_SOURCE=EventGrid`) and a sandbox Event Grid topic on the submissions
+   * container delivers to its webhook, in this schema (default the Event Grid schema, as infra/eventgrid.bicep).
+   */
+  eventGridSchema?: DeliverySchema;
   /** Reuse a running Azurite (tests share one) instead of starting one. */
   azurite?: Pick<Azurite, 'connectionString' | 'ingestConnectionString'>;
 }
@@ -73,6 +80,8 @@ export interface Sandbox {
   /** The submissions container, created. */
   submissions: ReturnType<BlobServiceClient['getContainerClient']>;
   reports: ReturnType<BlobServiceClient['getContainerClient']>;
+  /** The Event Grid topic feeding the blob trigger, on Flex. */
+  topic?: RunningTopic;
   stop(): Promise<void>;
 }
 
@@ -125,14 +134,31 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       win32: options.emulator?.win32,
     });
     started.push(() => emulator.stop());
-    const settings = sandboxSettings(azurite, emulator, options.settings);
+    const flex = options.host?.plan === 'flex';
+    const settings = sandboxSettings(azurite, emulator, {
+      ...(flex ? { SUBMISSIONS_TRIGGER_SOURCE: 'EventGrid' } : {}),
+      ...options.settings,
+    });
     const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
     const submissions = service.getContainerClient(settings.SUBMISSIONS_CONTAINER!);
     const reports = service.getContainerClient(settings.REPORTS_CONTAINER!);
     await submissions.createIfNotExists();
     const host = await startHost({ appDir: repoRoot(), port: options.ports?.host, settings, ...options.host });
     started.push(() => host.stop());
-    return { azurite, emulator, host, settings, submissions, reports, stop };
+    let topic: RunningTopic | undefined;
+    if (settings.SUBMISSIONS_TRIGGER_SOURCE === 'EventGrid') {
+      // The subscription infra/eventgrid.bicep makes: .zip blobs of the container, to the webhook.
+      const own = await startEventGridTopic({
+        container: submissions,
+        endpoint: `${host.url}/runtime/webhooks/blobs?functionName=Host.Functions.submissionBlobTrigger`,
+        schema: options.eventGridSchema,
+        subjectEndsWith: '.zip',
+        pollIntervalMs: options.host?.blobPollIntervalMs,
+      });
+      started.push(() => own.stop());
+      topic = own;
+    }
+    return { azurite, emulator, host, settings, submissions, reports, topic, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -29,11 +29,6 @@ export function checkSupportedBindings(functions: Iterable<RegisteredFunction>):
           `function '${fn.name}': ${binding.direction ?? ''} binding '${name}' of type '${binding.type}' is not implemented by the sandbox host`,
         );
     }
-    if (triggerType === 'blobtrigger' && text(fn.trigger.source).toLowerCase() === 'eventgrid') {
-      problems.push(
-        `function '${fn.name}': blob trigger source 'EventGrid' is not implemented by the sandbox host (Azurite cannot send Event Grid events)`,
-      );
-    }
     if (fn.metadata.retryOptions)
       problems.push(`function '${fn.name}': function-level retry policies are not implemented by the sandbox host`);
   }

@@ -22,6 +22,8 @@ interface BlobFunction {
   params: string[];
   sdkBinding: boolean;
   dataType: string;
+  /** `source: 'EventGrid'`: no scan; versions arrive through the webhook (`deliver`). */
+  eventGrid: boolean;
   /** `name\netag` of versions whose receipt says they are done. */
   done: Set<string>;
   /** Versions queued or running in this process. */
@@ -101,6 +103,7 @@ export class BlobTriggerListener {
         params,
         sdkBinding: fn.trigger.properties?.supportsDeferredBinding === 'true',
         dataType: text(fn.trigger.dataType).toLowerCase(),
+        eventGrid: text(fn.trigger.source).toLowerCase() === 'eventgrid',
         done: new Set(),
         inFlight: new Set(),
         stale: new Set(),
@@ -133,7 +136,9 @@ export class BlobTriggerListener {
       }
       this.o.logger.info(
         CATEGORY,
-        `Watching container '${bf.containerName}' for function '${bf.fn.name}' (${bf.done.size} blob versions already receipted)`,
+        bf.eventGrid
+          ? `Function '${bf.fn.name}' takes container '${bf.containerName}' from Event Grid at /runtime/webhooks/blobs?functionName=${bf.functionId} (${bf.done.size} blob versions already receipted)`
+          : `Watching container '${bf.containerName}' for function '${bf.fn.name}' (${bf.done.size} blob versions already receipted)`,
       );
     }
     await this.scan();
@@ -154,9 +159,55 @@ export class BlobTriggerListener {
     await this.scanning?.catch(() => undefined);
   }
 
+  /** The functions whose source is Event Grid, by the id the webhook names them with (`Host.Functions.<name>`). */
+  eventGridFunctionIds(): string[] {
+    return this.watched.filter((bf) => bf.eventGrid).map((bf) => bf.functionId);
+  }
+
+  /**
+   * A `BlobCreated` event for an Event Grid function, as the extension handles what its webhook
+   * queued: the same receipts as the polling path (one firing per blob version, whatever the
+   * number of deliveries), the same tries and poison queue. Returns what was done with it.
+   */
+  async deliver(
+    functionId: string,
+    blob: { container: string; name: string; etag?: string },
+  ): Promise<'queued' | 'duplicate' | 'ignored'> {
+    const bf = this.watched.find((w) => w.eventGrid && w.functionId.toLowerCase() === functionId.toLowerCase());
+    if (!bf || this.stopped) return 'ignored';
+    const m = blob.container === bf.containerName ? bf.pattern.exec(blob.name) : null;
+    if (!m) return 'ignored';
+    let etag = quoteEtag(blob.etag);
+    if (!etag) {
+      try {
+        etag = quoteEtag((await bf.container.getBlobClient(blob.name).getProperties()).etag);
+      } catch {
+        return 'ignored';
+      }
+    }
+    if (!etag) return 'ignored';
+    const key = `${blob.name}\n${etag}`;
+    const duplicate = (): 'duplicate' => {
+      this.o.logger.info(
+        CATEGORY,
+        `Event for ${bf.containerName}/${blob.name} (ETag ${etag}) already received for '${bf.fn.name}'; not fired again`,
+      );
+      return 'duplicate';
+    };
+    if (bf.done.has(key) || bf.inFlight.has(key)) return duplicate();
+    if (!(await this.claim(bf, blob.name, etag, bf.stale.has(key)))) return duplicate();
+    bf.stale.delete(key);
+    bf.inFlight.add(key);
+    const bound: Record<string, string> = {};
+    bf.params.forEach((p, i) => (bound[p] = m[i + 1] as string));
+    this.enqueue(() => this.process(bf, { name: blob.name } as BlobItem, etag, bound));
+    return 'queued';
+  }
+
   private async scan(): Promise<void> {
     for (const bf of this.watched) {
       if (this.stopped) return;
+      if (bf.eventGrid) continue;
       try {
         for await (const item of bf.container.listBlobsFlat({ includeMetadata: true })) {
           const m = bf.pattern.exec(item.name);
@@ -291,7 +342,7 @@ export class BlobTriggerListener {
         await this.o.worker.invoke(bf.fn.name, {
           inputData: [{ name: bf.fn.triggerBindingName, data }, ...this.o.extraInputs(bf.fn)],
           triggerMetadata,
-          reason: `New blob detected(LogsAndContainerScan): ${bf.containerName}/${item.name}`,
+          reason: `New blob detected(${bf.eventGrid ? 'EventGrid' : 'LogsAndContainerScan'}): ${bf.containerName}/${item.name}`,
         });
         return this.finish(bf, item.name, etag);
       } catch (e) {

@@ -209,6 +209,8 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
     timers = new TimerTriggerListener({ worker, logger, env, extraInputs: (fn) => extraInputs(fn, clientData) });
     const timerListener = timers;
     http.setAdminInvoker((name) => timerListener.invokeNow(name));
+    const listener = blobs;
+    http.setBlobWebhook(listener.eventGridFunctionIds(), (functionId, blob) => listener.deliver(functionId, blob));
     http.setReady();
     engine?.resumeAll();
     await blobs.start();

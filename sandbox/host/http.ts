@@ -1,4 +1,5 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { BLOB_WEBHOOK_PATH, handleBlobWebhook, type Deliver } from './blobWebhook';
 import type { AddressInfo } from 'node:net';
 import { extraInputs, text } from './bindings';
 import type { RpcHttpData, RpcTypedData, RegisteredFunction, Worker } from './core';
@@ -96,6 +97,7 @@ export class HttpHost {
   private server: Server | undefined;
   private durable: DurableHttp | undefined;
   private adminInvoke: ((name: string) => boolean) | undefined;
+  private blobWebhook: { functionIds: string[]; deliver: Deliver } | undefined;
   private ready = false;
   private readonly started = Date.now();
 
@@ -146,6 +148,11 @@ export class HttpHost {
   /** The admin API's manual run of a non-HTTP function (`POST /admin/functions/{name}`). */
   setAdminInvoker(invoke: (name: string) => boolean): void {
     this.adminInvoke = invoke;
+  }
+
+  /** The blob extension's Event Grid webhook, for the blob triggers whose source is EventGrid. */
+  setBlobWebhook(functionIds: string[], deliver: Deliver): void {
+    if (functionIds.length > 0) this.blobWebhook = { functionIds, deliver };
   }
 
   setReady(): void {
@@ -227,6 +234,18 @@ export class HttpHost {
       });
     }
     if (!this.ready) return send(res, { status: 503, body: { Message: 'The host is starting' } });
+
+    if (path === BLOB_WEBHOOK_PATH) {
+      if (!this.blobWebhook) return send(res, { status: 404 });
+      return send(
+        res,
+        await handleBlobWebhook(
+          { method, headers: req.headers, query: url.searchParams, body },
+          this.blobWebhook.functionIds,
+          this.blobWebhook.deliver,
+        ),
+      );
+    }
 
     for (const [base, needsKey] of [
       [WEBHOOK_BASE, true],

@@ -34,11 +34,13 @@ async function storeGet(sandbox: TestSandbox, path: string): Promise<Record<stri
   return (await response.json()) as Record<string, unknown>;
 }
 
-describe('an app submission end to end', () => {
+// On Flex Consumption the blob trigger takes Event Grid as its source (the sandbox's topic
+// delivers BlobCreated to its webhook); on Premium it polls.
+describe.each(['flex', 'premium'] as const)('an app submission end to end, on %s', (plan) => {
   let sandbox: TestSandbox;
   beforeAll(async () => {
     // Certification is slow here so that the committed submission can be inspected before it is published.
-    sandbox = await startTestSandbox({ emulator: { config: { certificationMs: 60_000 } } });
+    sandbox = await startTestSandbox({ emulator: { config: { certificationMs: 60_000 } }, host: { plan } });
   });
   afterAll(() => sandbox?.stop());
 
@@ -113,5 +115,15 @@ describe('an app submission end to end', () => {
       [ZIP_METADATA.outcome]: 'Succeeded',
     });
     expect(props.contentLength).toBe(zip.length);
+
+    // The run's metadata on the zip makes a new version, which fires too (and starts nothing: see the guarantees).
+    const fired = sandbox.logs.filter((l) => /^Executing 'Functions\.submissionBlobTrigger'/.test(l.message));
+    expect(fired.length).toBeGreaterThanOrEqual(1);
+    const source = plan === 'flex' ? 'EventGrid' : 'LogsAndContainerScan';
+    for (const f of fired) expect(f.message).toContain(`New blob detected(${source})`);
+    if (plan === 'flex') {
+      expect(sandbox.topic?.deliveries.length).toBeGreaterThanOrEqual(1);
+      for (const d of sandbox.topic!.deliveries) expect(d.result).toBe('delivered');
+    } else expect(sandbox.topic).toBeUndefined();
   });
 });

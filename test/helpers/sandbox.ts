@@ -104,6 +104,8 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
       blobPollIntervalMs: 150,
       taskHub: `e2e${id}`,
       queuePollingMs: 200,
+      // SANDBOX_PLAN=flex runs the host as Flex Consumption: the blob trigger on Event Grid.
+      ...(process.env.SANDBOX_PLAN ? { plan: process.env.SANDBOX_PLAN as 'flex' } : {}),
       ...options.host,
       // The real extension keeps real time: no clock speed reaches it.
       ...(ON_REAL_ENGINE ? { clockSpeed: 1 } : {}),

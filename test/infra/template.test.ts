@@ -320,6 +320,10 @@ describeWithBicep('infra/ (Bicep, evaluated offline)', () => {
       () => {
         expect(all(snap(), 'Microsoft.EventGrid/systemTopics')).toHaveLength(scenario.eventGrid ? 1 : 0);
         expect(snap().outputs.BLOB_TRIGGER_SOURCE).toBe(scenario.eventGrid ? 'eventGrid' : 'polling');
+        // The app registers its trigger with that source (functions/submissionBlob.ts, lib/triggerSource.ts).
+        expect(appSettings(snap()).SUBMISSIONS_TRIGGER_SOURCE).toBe(
+          scenario.eventGrid ? 'EventGrid' : 'LogsAndContainerScan',
+        );
       },
     );
   });
