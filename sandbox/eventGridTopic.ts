@@ -38,8 +38,8 @@ export interface Delivery {
   subject: string;
   etag: string;
   attempts: number;
-  /** 'delivered', or 'deadLettered' after a 400/413 or the last attempt. */
-  result: 'delivered' | 'deadLettered';
+  /** 'pending' while attempts go on; 'delivered', or 'deadLettered' after a 400/413 or the last attempt. */
+  result: 'pending' | 'delivered' | 'deadLettered';
   statuses: number[];
 }
 
@@ -110,7 +110,7 @@ export async function startEventGridTopic(o: TopicOptions): Promise<RunningTopic
   };
 
   const deliver = async (subject: string, etag: string, body: unknown): Promise<void> => {
-    const record: Delivery = { subject, etag, attempts: 0, result: 'deadLettered', statuses: [] };
+    const record: Delivery = { subject, etag, attempts: 0, result: 'pending', statuses: [] };
     deliveries.push(record);
     const delays = o.retryDelaysMs ?? DEFAULT_RETRIES;
     for (let attempt = 0; attempt <= delays.length && !stopped; attempt++) {
@@ -141,6 +141,7 @@ export async function startEventGridTopic(o: TopicOptions): Promise<RunningTopic
       if (status === 400 || status === 413) break;
       log(`delivery of BlobCreated ${subject} answered ${status || 'nothing'}; retrying`);
     }
+    record.result = 'deadLettered';
     log(`dead-lettered BlobCreated ${subject} after ${record.attempts} attempt(s)`);
   };
 
