@@ -149,3 +149,16 @@ export async function quietMoment(maxWaitMs: number, maxBusyCores = 0.4, sampleM
     if (busy === undefined || busy <= maxBusyCores || Date.now() >= deadline) return busy;
   }
 }
+
+/** VmRSS and VmHWM (peak since start) of another process in bytes; undefined when it cannot be read. */
+export function memoryOf(pid: number | undefined): { rss: number; peak: number } | undefined {
+  if (!pid) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+    const m = { rss: kib('VmRSS') * 1024, peak: kib('VmHWM') * 1024 };
+    return Number.isFinite(m.rss) && Number.isFinite(m.peak) ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaultSeed, type SeedData } from '../sandbox/emulator';
 import type { HostLogLine } from '../sandbox/host';
+import type { HostingPlan } from '../lib/hostPlan';
 import type { Azurite } from '../sandbox/azurite';
 import { repoRoot, startSandbox, type Sandbox } from '../sandbox/stack';
 
@@ -135,6 +136,8 @@ export function startBenchSandbox(o: {
   azurite?: Pick<Azurite, 'connectionString' | 'ingestConnectionString'>;
   blobPollIntervalMs: number;
   clockSpeed?: number;
+  /** The hosting plan the host plays (default the sandbox's, Premium); Flex takes Event Grid as the trigger's source. */
+  plan?: HostingPlan;
 }): Promise<Sandbox> {
   return startSandbox({
     azurite: o.azurite,
@@ -144,6 +147,7 @@ export function startBenchSandbox(o: {
       clockSpeed: o.clockSpeed ?? 1,
       onLog: o.hostLog.onLog,
       taskHub: `${o.name}${Date.now().toString(36)}`,
+      ...(o.plan ? { plan: o.plan } : {}),
     },
     // Includes the app's own Store call pacer at its maximum: "rate limit off".
     settings: isolatedSettings(o.name),
