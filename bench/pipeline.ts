@@ -180,7 +180,7 @@ export async function benchPipeline(o: PipelineBenchOptions): Promise<BenchOutpu
       const commitAt = commitStartedAt(state.submissions, landedAt);
       const history = (
         (await (
-          await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances/${instanceId}?showHistory=true`)
+          await sandbox.host.fetch(`/runtime/webhooks/durabletask/instances/${instanceId}?showHistory=true`)
         ).json()) as { historyEvents?: DisplayedEvent[] }
       ).historyEvents;
       const timing = splitRun(

@@ -190,7 +190,7 @@ export async function benchWaits(o: WaitsBenchOptions): Promise<BenchOutput> {
       };
       const cpu0 = cpuSecondsOf(host!.pid);
       const t0 = performance.now();
-      const res = await fetch(`${base}/orchestrators/${orchestrator}/${instanceId}`, {
+      const res = await host!.fetch(`${base}/orchestrators/${orchestrator}/${instanceId}`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(input),
@@ -200,7 +200,7 @@ export async function benchWaits(o: WaitsBenchOptions): Promise<BenchOutput> {
       const wallSeconds = (performance.now() - t0) / 1000;
       const cpu1 = cpuSecondsOf(host!.pid);
       if (!end.ok) throw new Error(`${orchestrator} did not complete: ${end.line.message}`);
-      const status = (await (await fetch(`${base}/instances/${instanceId}?showHistory=true`)).json()) as {
+      const status = (await (await host!.fetch(`${base}/instances/${instanceId}?showHistory=true`)).json()) as {
         output: { polls: number; status: string };
         historyEvents?: unknown[];
       };

@@ -90,6 +90,10 @@ function banner(sandbox: Sandbox, logFile: string, receiver: Receiver): string {
     '',
     'Sandbox running (Ctrl+C stops it):',
     `  Functions host      ${sandbox.host.url}/api/submissions`,
+    // Keys are required, as on Azure; they are made for this sandbox and kept in its Azurite.
+    `  Host key            ${sandbox.host.keys?.host.default ?? '(none required)'}`,
+    `                      (x-functions-key or ?code=; for the CLI: export STORE_SUBMITTER_FUNCTION_KEY=<the key>)`,
+    `  Master key          ${sandbox.host.keys?.master ?? '(none required)'}   (/admin and the Durable webhooks)`,
     `  Store API emulator  ${e.apiBaseUrl}   admin: ${e.url}/_emulator/state`,
     `  Token endpoint      ${e.authorityHost}/${e.tenantId}/oauth2/v2.0/token`,
     `  Storage             ${sandbox.azurite.connectionString}`,
@@ -116,7 +120,7 @@ async function followDemo(sandbox: Sandbox): Promise<boolean> {
   const deadline = Date.now() + 5 * 60_000;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
-    const response = await fetch(statusUrl);
+    const response = await sandbox.host.fetch(statusUrl);
     if (response.status === 404) continue;
     const doc = (await response.json()) as {
       status: string;

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { DURABLE_SYSTEM_KEY, generateKeys, type HostKeys } from './keys';
+import { DURABLE_SYSTEM_KEY, generateKeys, loadOrCreateKeys, type HostKeys } from './keys';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BlobTriggerListener } from './blobTrigger';
@@ -21,7 +21,10 @@ export interface RunOptions {
   taskHub?: string;
   clockSpeed: number;
   blobPollIntervalMs: number;
-  /** Keys are required (as in Azure) when set: generated at start (keys.ts); `masterKey` replaces the generated one. */
+  /**
+   * Keys are required (as in Azure) when set: read from, or generated into, AzureWebJobsStorage at
+   * start (keys.ts); `masterKey` replaces the master key.
+   */
   enforceKeys?: { masterKey?: string };
   /**
    * Who runs orchestrations and activities: `home`, this host's own engine (durable/engine.ts), or
@@ -134,7 +137,11 @@ export async function runHost(o: RunOptions, logger: Logger): Promise<Running> {
   });
   let keys: HostKeys | undefined;
   if (o.enforceKeys) {
-    keys = generateKeys(http.functionNames());
+    // With no AzureWebJobsStorage the real host keeps its keys in files of its own; here they live
+    // as long as the process.
+    keys = env.AzureWebJobsStorage
+      ? await loadOrCreateKeys(blobService(connectionString(undefined, env, 'Host keys')), hostId, http.functionNames())
+      : generateKeys(http.functionNames());
     if (o.enforceKeys.masterKey) keys.master = o.enforceKeys.masterKey;
     http.setKeys(keys);
   }

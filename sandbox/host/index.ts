@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { HostingPlan } from '../../lib/hostPlan';
-import type { HostKeys } from './keys';
+import { DURABLE_SYSTEM_KEY, type HostKeys } from './keys';
 import { parseLogLine, type HostLogLine } from './log';
 
 export type { HostLogLine } from './log';
@@ -37,10 +37,13 @@ export interface HostOptions {
   /** Parsed lines from the child's stdout. */
   onLog?: (line: HostLogLine) => void;
   /**
-   * Require keys as in Azure: the host generates them at start (sandbox/host/keys.ts) and hands
-   * them over on its ready line (`RunningHost.keys`); `masterKey` replaces the generated master key.
+   * Keys are required as in Azure (default): the host generates them at start (sandbox/host/keys.ts)
+   * and hands them over on its ready line (`RunningHost.keys`); `masterKey` replaces the generated
+   * master key, so a restarted host keeps it, as the real host keeps its keys in storage. `false`
+   * opens every route without a key, which no deployed app does: only for tests of the host's
+   * other parts, never for the app's.
    */
-  enforceKeys?: { masterKey?: string };
+  enforceKeys?: false | { masterKey?: string };
   /**
    * `home`: the host's own Durable engine. `real`: the Durable Task extension in the .NET reference
    * host (sandbox/refhost; needs the .NET SDK). Default: `real` when SANDBOX_DURABLE=real, else `home`.
@@ -69,8 +72,14 @@ export function defaultDurableEngine(env: NodeJS.ProcessEnv = process.env): Dura
 
 export interface RunningHost {
   url: string;
-  /** With `enforceKeys`: the keys the host generated (master, host, per function, system). */
+  /** The keys the host generated (master, host, per function, system); absent with `enforceKeys: false`. */
   keys?: HostKeys;
+  /**
+   * `fetch` of a path on the host (or a full URL on it) with the key a user of that path would
+   * hold: a host key for the app's routes (as the CLI sends one), the Durable extension's system
+   * key for its webhooks, the master key for /admin. An `x-functions-key` in `init` is kept.
+   */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
   port: number;
   pid: number;
   logs(): HostLogLine[];
@@ -126,10 +135,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const env: NodeJS.ProcessEnv = {};
   for (const name of PASSED_THROUGH) if (process.env[name] !== undefined) env[name] = process.env[name];
   Object.assign(env, options.settings);
-  if (options.enforceKeys) {
-    args.push('--enforce-keys');
-    if (options.enforceKeys.masterKey) env.SANDBOX_HOST_MASTER_KEY = options.enforceKeys.masterKey;
-  }
+  if (options.enforceKeys === false) args.push('--no-keys');
+  else if (options.enforceKeys?.masterKey) env.SANDBOX_HOST_MASTER_KEY = options.enforceKeys.masterKey;
 
   // stdin is the child's parent-death watch (--exit-with-parent): it reads end-of-file when we die.
   const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -192,6 +199,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     url: info.url,
     port: info.port,
     keys: info.keys,
+    fetch: (path, init) => fetchWithKey(info.url, info.keys, path, init),
     pid: child.pid as number,
     logs: () => [...lines],
     stop: () => stopChild(child, exited, 10000),
@@ -200,6 +208,27 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       await exited;
     },
   };
+}
+
+/** The key a caller of `path` holds (see RunningHost.fetch); undefined when the host takes none. */
+export function keyForPath(keys: HostKeys | undefined, path: string): string | undefined {
+  if (!keys) return undefined;
+  if (path.startsWith('/runtime/webhooks/durabletask')) return keys.system[DURABLE_SYSTEM_KEY];
+  if (path.startsWith('/admin')) return keys.master;
+  return keys.host.default;
+}
+
+function fetchWithKey(
+  base: string,
+  keys: HostKeys | undefined,
+  target: string,
+  init: RequestInit = {},
+): Promise<Response> {
+  const url = new URL(target, base);
+  const headers = new Headers(init.headers);
+  const key = keyForPath(keys, url.pathname);
+  if (key && !headers.has('x-functions-key') && !url.searchParams.has('code')) headers.set('x-functions-key', key);
+  return fetch(url, { ...init, headers });
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<void>, graceMs: number): Promise<void> {

@@ -7,6 +7,7 @@
  * an extension's webhook to that extension's system key or the master key. Keys come as `?code=`
  * or in the `x-functions-key` header.
  */
+import type { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface HostKeys {
@@ -72,4 +73,78 @@ export function allKeyValues(keys: HostKeys): string[] {
     ...Object.values(keys.functions).flatMap((k) => Object.values(k)),
     ...Object.values(keys.system),
   ];
+}
+
+/**
+ * The host's keys, kept where the real host keeps them by default (`AzureWebJobsSecretStorageType`
+ * `blob`, BlobStorageSecretsRepository in azure-functions-host): the container
+ * `azure-webjobs-secrets` of AzureWebJobsStorage, `{hostId}/host.json` for the master, host and
+ * system keys and `{hostId}/{function}.json` for a function's own. A restarted host (or a second
+ * instance with the same host id) therefore requires the keys its callers already hold, as in
+ * Azure. Values are stored unencrypted, as the real host does when it has no encryption key
+ * (local development); the sandbox's storage is local and its keys are made for one sandbox.
+ */
+const SECRETS_CONTAINER = 'azure-webjobs-secrets';
+
+interface StoredKey {
+  name: string;
+  value: string;
+  encrypted: false;
+}
+
+function toStored(keys: Record<string, string>): StoredKey[] {
+  return Object.entries(keys).map(([name, value]) => ({ name, value, encrypted: false }));
+}
+
+function fromStored(list: StoredKey[] | undefined): Record<string, string> {
+  return Object.fromEntries((list ?? []).map((k) => [k.name, k.value]));
+}
+
+/** Reads the stored document at `name`, or creates it from `make` if absent (a racing writer's document wins). */
+async function readOrCreate<T>(container: ContainerClient, name: string, make: () => T): Promise<T> {
+  const blob = container.getBlockBlobClient(name);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return JSON.parse((await blob.downloadToBuffer()).toString('utf8')) as T;
+    } catch (e) {
+      if ((e as RestError).statusCode !== 404 || attempt > 0) throw e;
+    }
+    const made = make();
+    const body = JSON.stringify(made, null, 2);
+    try {
+      await blob.upload(body, Buffer.byteLength(body), { conditions: { ifNoneMatch: '*' } });
+      return made;
+    } catch (e) {
+      // Another host with this id wrote first: its keys are the keys.
+      if (![409, 412].includes((e as RestError).statusCode ?? 0)) throw e;
+    }
+  }
+}
+
+export async function loadOrCreateKeys(
+  service: BlobServiceClient,
+  hostId: string,
+  httpFunctions: string[],
+): Promise<HostKeys> {
+  const container = service.getContainerClient(SECRETS_CONTAINER);
+  await container.createIfNotExists();
+  const fresh = generateKeys(httpFunctions);
+  const host = await readOrCreate(container, `${hostId}/host.json`, () => ({
+    masterKey: { name: '_master', value: fresh.master, encrypted: false },
+    functionKeys: toStored(fresh.host),
+    systemKeys: toStored(fresh.system),
+  }));
+  const functions: HostKeys['functions'] = {};
+  for (const name of httpFunctions) {
+    const stored = await readOrCreate(container, `${hostId}/${name.toLowerCase()}.json`, () => ({
+      keys: toStored(fresh.functions[name]!),
+    }));
+    functions[name] = fromStored(stored.keys);
+  }
+  return {
+    master: host.masterKey.value,
+    host: fromStored(host.functionKeys),
+    functions,
+    system: { ...fresh.system, ...fromStored(host.systemKeys) },
+  };
 }

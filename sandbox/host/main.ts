@@ -1,12 +1,13 @@
 /**
  * Child-process entry of the sandbox Functions host:
  *   node dist/sandbox/host/main.js --app <dir> [--port 7071] [--task-hub NAME] [--clock-speed N]
- *        [--blob-poll-ms MS] [--log-file PATH] [--enforce-keys] [--exit-with-parent]
+ *        [--blob-poll-ms MS] [--log-file PATH] [--no-keys] [--exit-with-parent]
  *        [--durable home|real] [--queue-polling-ms MS] [--work-item-visibility-ms MS]
  *        [--plan flex|premium|dedicated|consumption]
  * --exit-with-parent: stdin must be a pipe from the parent; its end-of-file stops the host.
- * App settings come from the environment, as in Azure. With --enforce-keys, the master key is
- * read from SANDBOX_HOST_MASTER_KEY (never from the command line, which `ps` shows).
+ * App settings come from the environment, as in Azure. Keys are required as on Azure (--no-keys
+ * opens every route, for tests of the host's other parts); the master key is read from
+ * SANDBOX_HOST_MASTER_KEY when set (never from the command line, which `ps` shows).
  * Prints one JSON log line per event on stdout; the line with `"event":"ready"` says it serves.
  */
 import { runHost, type Running } from './host';
@@ -33,7 +34,7 @@ function parseArgs(argv: string[]): Args {
     port: 7071,
     clockSpeed: 1,
     blobPollMs: 1000,
-    enforceKeys: false,
+    enforceKeys: true,
     exitWithParent: false,
     durable: 'home',
   };
@@ -71,6 +72,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--enforce-keys':
         args.enforceKeys = true;
+        break;
+      case '--no-keys':
+        args.enforceKeys = false;
         break;
       case '--exit-with-parent':
         args.exitWithParent = true;
@@ -160,7 +164,7 @@ async function main(): Promise<void> {
     }
     process.on('SIGTERM', () => void shutdown(0));
     process.on('SIGINT', () => void shutdown(0));
-    // With --enforce-keys the keys are generated at start; SANDBOX_HOST_MASTER_KEY, when set, is the master key.
+    // Keys are generated at start (--no-keys: none required); SANDBOX_HOST_MASTER_KEY, when set, is the master key.
     const enforceKeys = args.enforceKeys ? { masterKey: process.env.SANDBOX_HOST_MASTER_KEY || undefined } : undefined;
     running = await runHost(
       {

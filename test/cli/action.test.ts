@@ -15,15 +15,16 @@ import { packageFor } from '../helpers/zips';
 import { ensureCliBuilt, makeFolder, tempDir } from './helpers';
 
 const REPO = resolve(__dirname, '..', '..');
-const FUNCTION_KEY = 'action-test-function-key-0123456789';
-
 let sandbox: TestSandbox;
+/** A host key of the sandbox's app, as the README tells users to store in a secret. */
+let FUNCTION_KEY: string;
 let root: string;
 
 beforeAll(async () => {
   ensureCliBuilt();
   if (!existsSync(join(REPO, 'dist', 'action', 'main.js'))) throw new Error('run npm run build first');
   sandbox = await startTestSandbox();
+  FUNCTION_KEY = sandbox.host.keys!.host.default!;
   root = tempDir('action');
 });
 afterAll(async () => {

@@ -8,8 +8,9 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { SEED_IDS } from '../../sandbox/emulator';
 import type { StatusDocument } from '../../lib/statusDocument';
-import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+import { functionsApp, startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { storeGet } from '../e2e/support';
+import { eventually } from '../helpers/eventually';
 import { ensureCliBuilt, PNG, runCliProcess, tempDir, type CliResult } from './helpers';
 
 type Json = Record<string, unknown>;
@@ -28,7 +29,7 @@ afterAll(async () => {
 
 /** The CLI with the sandbox's storage and Functions app (pack takes neither). */
 function cli(args: string[]): Promise<CliResult> {
-  const service = args[0] === 'pack' ? [] : ['--functions-url', sandbox.host.url];
+  const service = args[0] === 'pack' ? [] : functionsApp(sandbox);
   return runCliProcess([...args, ...service], {
     SUBMISSIONS_STORAGE: sandbox.azurite.connectionString,
     SUBMISSIONS_CONTAINER: sandbox.submissions.containerName,
@@ -96,7 +97,12 @@ async function roundTrip(name: string, pullArgs: string[], productPath: string):
   expect(submitted.code).toBe(0);
   const status = (JSON.parse(submitted.stdout) as { status: StatusDocument }).status;
   expect(status).toMatchObject({ status: 'Succeeded', outcome: 'Succeeded' });
-  const after = await storeGet(sandbox, productPath);
+  // The run ends at the commit (the pulled store.json keeps the default waitFor); the Store
+  // publishes a little later, on a busy machine after the CLI has returned.
+  const after = await eventually(`the Store to publish ${status.submissionId}`, async () => {
+    const product = await storeGet(sandbox, productPath);
+    return lastPublished(product) !== publishedBefore.id && product;
+  });
   const publishedAfter = await storeGet(sandbox, `${productPath}/submissions/${lastPublished(after)}`);
   expect(publishedAfter.id).not.toBe(publishedBefore.id);
   expect(comparable(publishedAfter)).toEqual(comparable(publishedBefore));
@@ -228,7 +234,7 @@ describe('store-submitter pull', () => {
 
   it.concurrent('the route answers what it cannot find with the reason, and never a secret', async () => {
     const get = async (path: string): Promise<{ status: number; body: Json }> => {
-      const res = await fetch(`${sandbox.host.url}/api/products/${path}`);
+      const res = await sandbox.host.fetch(`/api/products/${path}`);
       return { status: res.status, body: (await res.json()) as Json };
     };
     const app = await get(`app/${SEED_IDS.demoApp}/published`);

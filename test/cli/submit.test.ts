@@ -45,10 +45,14 @@ function cli(
   functionsUrl = sandbox.host.url,
   storage = sandbox.azurite.connectionString,
 ): Promise<CliResult> {
-  return runCliProcess([...args, '--functions-url', functionsUrl, '--poll-interval', '100ms'], {
-    SUBMISSIONS_STORAGE: storage,
-    SUBMISSIONS_CONTAINER: sandbox.submissions.containerName,
-  });
+  const key = sandbox.host.keys?.host.default;
+  return runCliProcess(
+    [...args, '--functions-url', functionsUrl, ...(key ? ['--function-key', key] : []), '--poll-interval', '100ms'],
+    {
+      SUBMISSIONS_STORAGE: storage,
+      SUBMISSIONS_CONTAINER: sandbox.submissions.containerName,
+    },
+  );
 }
 
 /** pack + validate as separate commands, both exit 0; returns the zip. */

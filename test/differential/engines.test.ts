@@ -227,7 +227,7 @@ describeOnBoth('the same runs on the home engine and on the Durable Task extensi
         await s.waitFor(instanceId, (d) =>
           d.timeline.some((t) => t.step === 'updateSubmission' && t.result === 'retrying'),
         );
-        const response = await fetch(`${s.host.url}/api/submissions/${instanceId}/cancel`, { method: 'POST' });
+        const response = await s.host.fetch(`/api/submissions/${instanceId}/cancel`, { method: 'POST' });
         expect(response.status).toBe(202);
       },
     );

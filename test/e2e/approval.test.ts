@@ -7,7 +7,7 @@
 import { SEED_IDS, type EmulatorState } from '../../sandbox/emulator';
 import type { StatusDocument } from '../../lib/statusDocument';
 import { packageFor } from '../helpers/zips';
-import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+import { functionsApp, startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { runCli } from '../cli/helpers';
 import { E2E_SETTINGS, apiSubmissionsOf, requestsOf, runIdOf, stepsOf, type Json } from './support';
 import { goodZip } from '../helpers/zips';
@@ -33,7 +33,7 @@ function ours(state: EmulatorState) {
 }
 
 async function post(sandbox: TestSandbox, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const response = await fetch(`${sandbox.host.url}/api/submissions/${path}`, {
+  const response = await sandbox.host.fetch(`/api/submissions/${path}`, {
     method: 'POST',
     headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -86,8 +86,7 @@ describe('the approval gate', () => {
       'release notes checked',
       '--by',
       'alice',
-      '--functions-url',
-      sandbox.host.url,
+      ...functionsApp(sandbox),
     ]);
     expect(approved.code).toBe(0);
     expect(approved.stdout).toContain(`Approved run ${id}: it commits submission ${doc.submissionId}`);
@@ -127,7 +126,7 @@ describe('the approval gate', () => {
     expectNothingLeft(await sandbox.emulator.admin.state());
     const report = JSON.parse((await sandbox.reports.getBlobClient(done.reportBlob!).downloadToBuffer()).toString());
     expect(report.approval.decision).toMatchObject({ by: 'bob', comment: 'wrong screenshots' });
-    const shown = await runCli(['status', id, '--wait', '--functions-url', sandbox.host.url]);
+    const shown = await runCli(['status', id, '--wait', ...functionsApp(sandbox)]);
     expect(shown.code).toBe(1);
     expect(shown.stdout).toContain(`Rejected: app ${APP}, submission ${doc.submissionId} deleted, nothing committed.`);
   });

@@ -7,7 +7,7 @@ import { SEED_IDS } from '../../sandbox/emulator';
 import type { StatusDocument } from '../../lib/statusDocument';
 import { itOnFastClock } from '../helpers/engine';
 import { goodZip, packageFor } from '../helpers/zips';
-import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+import { functionsApp, startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { runCli } from '../cli/helpers';
 import { E2E_SETTINGS, requestsOf, runIdOf, stepsOf, storeGet, type Json } from './support';
 
@@ -39,13 +39,13 @@ describe('rollout ramps', () => {
   }
 
   async function control(id: string, action: string): Promise<number> {
-    const response = await fetch(`${sandbox.host.url}/api/submissions/${id}/rollout/${action}`, { method: 'POST' });
+    const response = await sandbox.host.fetch(`/api/submissions/${id}/rollout/${action}`, { method: 'POST' });
     await response.text();
     return response.status;
   }
 
   /** `store-submitter ramp <action> <run>` against the sandbox's Functions app. */
-  const cli = (...args: string[]) => runCli(['ramp', ...args, '--functions-url', sandbox.host.url]);
+  const cli = (...args: string[]) => runCli(['ramp', ...args, ...functionsApp(sandbox)]);
 
   const rolloutOf = async (submissionId: string): Promise<Json> =>
     storeGet(sandbox, `applications/${APP}/submissions/${submissionId}/packagerollout`);

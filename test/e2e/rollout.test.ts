@@ -5,7 +5,7 @@
  */
 import { SEED_IDS } from '../../sandbox/emulator';
 import { packageFor } from '../helpers/zips';
-import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+import { functionsApp, startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { runCli } from '../cli/helpers';
 import { E2E_SETTINGS, dropAndFinish, requestsOf, storeGet, type Json } from './support';
 
@@ -21,7 +21,7 @@ describe('package rollouts outside a run', () => {
   beforeEach(() => sandbox.emulator.admin.reset('default'));
 
   async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-    const response = await fetch(`${sandbox.host.url}/api/products/${path}`, {
+    const response = await sandbox.host.fetch(`/api/products/${path}`, {
       method,
       headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -30,7 +30,7 @@ describe('package rollouts outside a run', () => {
     return { status: response.status, body: (text ? JSON.parse(text) : {}) as Json };
   }
 
-  const cli = (...args: string[]) => runCli(['rollout', ...args, '--functions-url', sandbox.host.url]);
+  const cli = (...args: string[]) => runCli(['rollout', ...args, ...functionsApp(sandbox)]);
 
   const storeRollout = async (appId: string, submissionId: string): Promise<Json> =>
     storeGet(sandbox, `applications/${appId}/submissions/${submissionId}/packagerollout`);

@@ -43,7 +43,7 @@ describe('no secret leaks into histories, statuses, reports or logs', () => {
   let topic: Receiver;
 
   async function call(method: string, path: string, body?: unknown): Promise<Response> {
-    const response = await fetch(`${sandbox.host.url}${path}`, {
+    const response = await sandbox.host.fetch(`${path}`, {
       method,
       headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),

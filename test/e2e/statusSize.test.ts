@@ -64,7 +64,7 @@ describe('a zip with 200 missing images', () => {
     );
 
     // The size the extension measures, through the Durable status API.
-    const durable = await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances/${id}`);
+    const durable = await sandbox.host.fetch(`/runtime/webhooks/durabletask/instances/${id}`);
     expect(durable.status).toBe(200);
     const status = (await durable.json()) as Json;
     expect(status.runtimeStatus).toBe('Failed');

@@ -301,7 +301,7 @@ describe('MSI and EXE apps end to end', () => {
       const etag = await sandbox.drop('tools-cancel.zip', goodZip(msiManifest(), msiFiles('cancel')));
       const instanceId = runIdOf(sandbox, 'tools-cancel.zip', etag);
       await sandbox.waitFor(instanceId, (d) => d.phase === 'WaitingForDraft');
-      const canceled = await fetch(`${sandbox.host.url}/api/submissions/${instanceId}/cancel`, { method: 'POST' });
+      const canceled = await sandbox.host.fetch(`/api/submissions/${instanceId}/cancel`, { method: 'POST' });
       expect(canceled.status).toBe(202);
       const doc = await sandbox.waitFor(
         instanceId,

@@ -1,5 +1,5 @@
 /**
- * Keys and exposure, on the sandbox host with keys enforced as on Azure: every route of the app
+ * Keys and exposure, on the sandbox host, which enforces keys as Azure does unless told not to: every route of the app
  * refuses a call without a key and a call with another function's key (401), opens to its own
  * function key and to a host key, and no answer of any route carries a key of any kind (the
  * Durable extension's system key above all: it opens terminate, purge and rewind on every run).
@@ -7,6 +7,9 @@
 import { SEED_IDS } from '../../sandbox/emulator';
 import { allKeyValues, type HostKeys } from '../../sandbox/host/keys';
 import { goodZip, packageFor } from '../helpers/zips';
+import { startHost } from '../../sandbox/host';
+import { repoRoot } from '../../sandbox/stack';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { E2E_SETTINGS } from '../e2e/support';
 
@@ -25,7 +28,8 @@ describe('keys and exposure of the HTTP API', () => {
 
   beforeAll(async () => {
     sandbox = await startTestSandbox({
-      host: { blobPollIntervalMs: 3_600_000, enforceKeys: {} },
+      // No enforceKeys option: keys are required by default.
+      host: { blobPollIntervalMs: 3_600_000 },
       settings: { ...E2E_SETTINGS },
     });
     keys = sandbox.host.keys!;
@@ -106,5 +110,34 @@ describe('keys and exposure of the HTTP API', () => {
     expect((await fetch(hooks, { headers: { 'x-functions-key': keys.host.default! } })).status).toBe(401);
     expect((await fetch(`${hooks}&code=${keys.system.durabletask_extension!}`)).status).toBe(200);
     expect((await fetch(hooks, { headers: { 'x-functions-key': keys.master } })).status).toBe(200);
+  });
+
+  it('a restarted host requires the keys its callers hold: they are kept in azure-webjobs-secrets, as the real host keeps them', async () => {
+    const hostId = sandbox.settings.AzureFunctionsWebHost__hostid!;
+    const secrets = BlobServiceClient.fromConnectionString(sandbox.azurite.connectionString).getContainerClient(
+      'azure-webjobs-secrets',
+    );
+    const stored = JSON.parse(
+      (await secrets.getBlockBlobClient(`${hostId}/host.json`).downloadToBuffer()).toString(),
+    ) as {
+      masterKey: { value: string };
+    };
+    expect(stored.masterKey.value).toBe(keys.master);
+    // A second host process of the same app (a restart, or another instance): the same keys.
+    const again = await startHost({
+      appDir: repoRoot(),
+      settings: sandbox.settings,
+      taskHub: `${hostId.replace(/-/g, '')}again`,
+      blobPollIntervalMs: 3_600_000,
+    });
+    try {
+      expect(again.keys).toEqual(keys);
+      const status = (key: string) =>
+        fetch(`${again.url}/api/submissions`, { headers: { 'x-functions-key': key } }).then((r) => r.status);
+      expect(await status(keys.host.default!)).toBe(200);
+      expect(await status('a-key-of-another-host')).toBe(401);
+    } finally {
+      await again.stop();
+    }
   });
 });

@@ -36,7 +36,7 @@ describe('the submissions HTTP API', () => {
   let api: string;
 
   async function call(method: string, path: string, body?: unknown): Promise<Answer> {
-    const response = await fetch(`${api}${path}`, {
+    const response = await sandbox.host.fetch(`/api${path}`, {
       method,
       headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -101,10 +101,11 @@ describe('the submissions HTTP API', () => {
     expect(requestsOf(state, /^POST .*\/submissions$/)).toHaveLength(1);
 
     // The status URL is the app's status document; the Durable built-in endpoint still answers.
-    const byLink = await fetch(String(answer.body.statusUrl));
+    // With a host key: the URL itself carries none.
+    const byLink = await sandbox.host.fetch(String(answer.body.statusUrl));
     expect(byLink.status).toBe(200);
     expect(await byLink.json()).toMatchObject({ instanceId: id, status: 'Succeeded' });
-    const direct = await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances/${id}`);
+    const direct = await sandbox.host.fetch(`/runtime/webhooks/durabletask/instances/${id}`);
     expect(direct.status).toBe(200);
     expect(await direct.json()).toMatchObject({ instanceId: id, name: 'submitToStore', runtimeStatus: 'Completed' });
   });
@@ -292,7 +293,7 @@ describe('the submissions HTTP API', () => {
     const report = JSON.parse((await sandbox.reports.getBlobClient(doc.reportBlob!).downloadToBuffer()).toString());
     expect(report).toMatchObject({ instanceId: id, status: 'Canceled', outcome: 'Canceled', submissionId });
 
-    const builtIn = await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances/${id}`);
+    const builtIn = await sandbox.host.fetch(`/runtime/webhooks/durabletask/instances/${id}`);
     expect(await builtIn.json()).toMatchObject({ runtimeStatus: 'Terminated' });
     await sandbox.emulator.admin.clearFaults();
   });
@@ -376,7 +377,7 @@ describe('the submissions HTTP API', () => {
     const state = await sandbox.emulator.admin.state();
     expect(state.submissions.find((s) => s.id === submissionId)?.status).toBe('Certification');
     expect(requestsOf(state, /^DELETE /)).toEqual([]);
-    const follower = await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances/${id}-follow`);
+    const follower = await sandbox.host.fetch(`/runtime/webhooks/durabletask/instances/${id}-follow`);
     expect(await follower.json()).toMatchObject({ runtimeStatus: 'Terminated' });
   });
 

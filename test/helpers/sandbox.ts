@@ -76,6 +76,15 @@ export class StatusEndpointError extends Error {
   }
 }
 
+/**
+ * The CLI's options for the sandbox's Functions app: its URL and a host key, the key the README
+ * tells users to give the CLI (it calls several functions; a function key opens only its own).
+ */
+export function functionsApp(sandbox: Pick<Sandbox, 'host'>): string[] {
+  const key = sandbox.host.keys?.host.default;
+  return ['--functions-url', sandbox.host.url, ...(key ? ['--function-key', key] : [])];
+}
+
 export async function startTestSandbox(options: SandboxOptions = {}): Promise<TestSandbox> {
   const id = randomBytes(4).toString('hex');
   const logs: HostLogLine[] = [];
@@ -131,10 +140,8 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
   });
 
   const status = async (instanceId: string): Promise<StatusDocument | undefined> => {
-    const url = `${sandbox.host.url}/api/submissions/${instanceId}`;
     // A host key, as the CLI sends one: it opens every function-level route of the app.
-    const key = sandbox.host.keys?.host.default;
-    const response = await fetch(url, key ? { headers: { 'x-functions-key': key } } : undefined).catch((e: Error) => {
+    const response = await sandbox.host.fetch(`/api/submissions/${instanceId}`).catch((e: Error) => {
       throw new StatusEndpointError(0, `GET /api/submissions/${instanceId}: ${e.message} (${String(e.cause)})`);
     });
     if (response.status === 404) return undefined;

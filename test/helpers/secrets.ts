@@ -36,7 +36,7 @@ export interface LeakCheckOptions {
   texts?: Array<LeakText | string>;
   /** The host's log file, when it was started with one. */
   logFile?: string;
-  /** The function (or master) key, when the host enforces keys. */
+  /** The key to read the host's APIs with; default: the host's master key (it opens the app and the Durable webhooks). */
   functionKey?: string;
   /** Task hub of the host; read from the host's start-up log line when absent. */
   taskHub?: string;
@@ -281,7 +281,7 @@ export async function findLeakedSecrets(
   const [durable, hubBlobs, reports, zips, logFile] = await Promise.all([
     // A host that was stopped or killed (reliability scenarios do that) cannot answer; everything
     // its API would show is in the task hub's storage, searched below either way.
-    durableTexts(sandbox, options.functionKey).catch((e: unknown) => {
+    durableTexts(sandbox, options.functionKey ?? sandbox.host.keys?.master).catch((e: unknown) => {
       if (hostUnreachable(e)) return [];
       throw e;
     }),

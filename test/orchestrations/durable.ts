@@ -66,8 +66,8 @@ const WEBHOOK = '/runtime/webhooks/durabletask/instances';
 
 /** Status of one instance with its full history, or undefined when the host does not know it. */
 export async function instance(sandbox: TestSandbox, instanceId: string): Promise<InstanceStatus | undefined> {
-  const response = await fetch(
-    `${sandbox.host.url}${WEBHOOK}/${encodeURIComponent(instanceId)}?showHistory=true&showHistoryOutput=true&showInput=true`,
+  const response = await sandbox.host.fetch(
+    `${WEBHOOK}/${encodeURIComponent(instanceId)}?showHistory=true&showHistoryOutput=true&showInput=true`,
   );
   if (response.status === 404) return undefined;
   if (!response.ok) throw new Error(`GET instance ${instanceId}: ${response.status} ${await response.text()}`);
@@ -79,7 +79,7 @@ export async function allInstances(sandbox: TestSandbox): Promise<InstanceStatus
   const out: InstanceStatus[] = [];
   let token: string | null = null;
   do {
-    const response: Response = await fetch(`${sandbox.host.url}${WEBHOOK}?top=100`, {
+    const response: Response = await sandbox.host.fetch(`${WEBHOOK}?top=100`, {
       headers: token ? { 'x-ms-continuation-token': token } : {},
     });
     if (!response.ok) throw new Error(`GET instances: ${response.status} ${await response.text()}`);

@@ -101,7 +101,7 @@ describe('submitToStore on the sandbox host', () => {
     // Sample custom status as fast as the status API answers, while the run goes.
     const seen: string[] = [];
     for (let done = false; !done;) {
-      const st = await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances/${id}?showInput=false`);
+      const st = await sandbox.host.fetch(`/runtime/webhooks/durabletask/instances/${id}?showInput=false`);
       if (st.status !== 404) {
         const body = (await st.json()) as { runtimeStatus: string; customStatus?: { phase?: string } };
         const phase = body.customStatus?.phase;
@@ -296,7 +296,7 @@ describe('submitToStore on the sandbox host', () => {
     started.runs++;
     await sandbox.waitFor(id, (d) => d.timeline.some((s) => s.step === 'updateSubmission' && s.result === 'retrying'));
     expect(await ourSubmissions(sandbox, CANCELED_APP)).toHaveLength(1);
-    const response = await fetch(`${sandbox.host.url}/api/submissions/${id}/cancel`, { method: 'POST' });
+    const response = await sandbox.host.fetch(`/api/submissions/${id}/cancel`, { method: 'POST' });
     expect(response.status).toBe(202);
     const doc = await sandbox.finished(id);
     expect(doc.status).toBe('Canceled');

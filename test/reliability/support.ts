@@ -100,7 +100,7 @@ export async function startReliabilitySandbox(options: SandboxOptions = {}): Pro
     },
     api: async (method, path, body) => {
       const url = `${base.host.url}${path}`;
-      const response = await fetch(url, {
+      const response = await host.fetch(path, {
         method,
         headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -321,7 +321,7 @@ export async function durableInstances(sandbox: TestSandbox): Promise<DurableIns
   const all: DurableInstance[] = [];
   let token: string | null = null;
   do {
-    const response: Response = await fetch(`${sandbox.host.url}/runtime/webhooks/durabletask/instances?top=200`, {
+    const response: Response = await sandbox.host.fetch(`/runtime/webhooks/durabletask/instances?top=200`, {
       headers: token ? { 'x-ms-continuation-token': token } : undefined,
     });
     if (!response.ok) throw new Error(`listing instances: ${response.status}`);

@@ -154,8 +154,8 @@ describe('sandbox host: durable orchestrations', () => {
   it('delivers external events raised through the webhook, and times out through a timer', async () => {
     const id = await startOrchestration(host, 'approval', { timeoutMinutes: 600_000 });
     await waitForStatus(host, id, ['Running']);
-    const raise = await fetch(
-      `${host.url}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/Approval?taskHub=${taskHub}`,
+    const raise = await host.fetch(
+      `/runtime/webhooks/durabletask/instances/${id}/raiseEvent/Approval?taskHub=${taskHub}`,
       {
         method: 'POST',
         body: JSON.stringify({ by: 'alice' }),
@@ -175,7 +175,7 @@ describe('sandbox host: durable orchestrations', () => {
     // Raising an event on a finished instance: 410, as the extension answers.
     expect(
       (
-        await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${late}/raiseEvent/Approval`, {
+        await host.fetch(`/runtime/webhooks/durabletask/instances/${late}/raiseEvent/Approval`, {
           method: 'POST',
           body: '{}',
         })
@@ -265,20 +265,21 @@ describe('sandbox host: durable orchestrations', () => {
 
   it('serves the durable client of an HTTP function: start, status, raise, query, terminate, purge', async () => {
     const id = `client-${Date.now()}`;
-    const started = await fetch(`${host.url}/api/orchestrators/approval?id=${id}`, {
+    const started = await host.fetch(`/api/orchestrators/approval?id=${id}`, {
       method: 'POST',
       body: JSON.stringify({ timeoutMinutes: 600_000 }),
     });
     expect(started.status).toBe(202);
     const links = (await started.json()) as Record<string, string>;
     expect(links.id).toBe(id);
+    // As on Azure, the management URLs carry the extension's system key (never the master key).
     expect(links.statusQueryGetUri).toBe(
-      `${host.url}/runtime/webhooks/durabletask/instances/${id}?taskHub=${taskHub}&connection=Storage`,
+      `${host.url}/runtime/webhooks/durabletask/instances/${id}?taskHub=${taskHub}&connection=Storage&code=${host.keys!.system.durabletask_extension}`,
     );
     expect(started.headers.get('location')).toBe(links.statusQueryGetUri);
     await waitForStatus(host, id, ['Running']);
 
-    const viaClient = (await (await fetch(`${host.url}/api/client/status/${id}`)).json()) as Record<string, unknown>;
+    const viaClient = (await (await host.fetch(`/api/client/status/${id}`)).json()) as Record<string, unknown>;
     expect(viaClient).toMatchObject({
       name: 'approval',
       instanceId: id,
@@ -287,13 +288,13 @@ describe('sandbox host: durable orchestrations', () => {
     });
 
     // Starting a running instance id again is refused, and the running instance is untouched.
-    const again = (await (await fetch(`${host.url}/api/client/start-again/${id}`)).json()) as { again: string };
+    const again = (await (await host.fetch(`/api/client/start-again/${id}`)).json()) as { again: string };
     expect(again.again).toContain('An Orchestration instance with the status Running already exists.');
     expect((await status(host, id)).body.input).toEqual({ timeoutMinutes: 600_000 });
 
     expect(
       (
-        await fetch(`${host.url}/api/client/raise/${id}?event=Approval`, {
+        await host.fetch(`/api/client/raise/${id}?event=Approval`, {
           method: 'POST',
           body: JSON.stringify('bob'),
         })
@@ -304,14 +305,15 @@ describe('sandbox host: durable orchestrations', () => {
     const other = await startOrchestration(host, 'approval', { timeoutMinutes: 600_000 });
     await waitForStatus(host, other, ['Running']);
     expect(
-      (await fetch(`${host.url}/api/client/terminate/${other}?reason=no%20longer%20needed`, { method: 'POST' })).status,
+      (await host.fetch(`/api/client/terminate/${other}?reason=no%20longer%20needed`, { method: 'POST' })).status,
     ).toBe(202);
     const terminated = await waitForStatus(host, other, ['Terminated']);
     expect(terminated.output).toBe('no longer needed');
 
-    const listed = (await (
-      await fetch(`${host.url}/api/client/list?runtimeStatus=Completed,Terminated`)
-    ).json()) as Array<{ instanceId: string; runtimeStatus: string }>;
+    const listed = (await (await host.fetch(`/api/client/list?runtimeStatus=Completed,Terminated`)).json()) as Array<{
+      instanceId: string;
+      runtimeStatus: string;
+    }>;
     expect(listed).toEqual(
       expect.arrayContaining([
         { instanceId: id, runtimeStatus: 'Completed' },
@@ -320,20 +322,20 @@ describe('sandbox host: durable orchestrations', () => {
     );
     expect(listed.every((s) => ['Completed', 'Terminated'].includes(s.runtimeStatus))).toBe(true);
 
-    expect(await (await fetch(`${host.url}/api/client/purge/${id}`)).json()).toEqual({ instancesDeleted: 1 });
+    expect(await (await host.fetch(`/api/client/purge/${id}`)).json()).toEqual({ instancesDeleted: 1 });
     expect((await status(host, id)).code).toBe(404);
   });
 
   it('holds events for a suspended instance until it is resumed', async () => {
     const id = await startOrchestration(host, 'approval', { timeoutMinutes: 600_000 });
     await waitForStatus(host, id, ['Running']);
-    const hooks = `${host.url}/runtime/webhooks/durabletask/instances/${id}`;
-    expect((await fetch(`${hooks}/suspend?reason=pause`, { method: 'POST' })).status).toBe(202);
+    const hooks = `/runtime/webhooks/durabletask/instances/${id}`;
+    expect((await host.fetch(`${hooks}/suspend?reason=pause`, { method: 'POST' })).status).toBe(202);
     await waitForStatus(host, id, ['Suspended']);
-    expect((await fetch(`${hooks}/raiseEvent/Approval`, { method: 'POST', body: '"carol"' })).status).toBe(202);
+    expect((await host.fetch(`${hooks}/raiseEvent/Approval`, { method: 'POST', body: '"carol"' })).status).toBe(202);
     await new Promise((r) => setTimeout(r, 300));
     expect((await status(host, id)).body.runtimeStatus).toBe('Suspended');
-    expect((await fetch(`${hooks}/resume?reason=go`, { method: 'POST' })).status).toBe(202);
+    expect((await host.fetch(`${hooks}/resume?reason=go`, { method: 'POST' })).status).toBe(202);
     expect((await waitForStatus(host, id, ['Completed', 'Failed'])).output).toEqual({ approved: 'carol' });
   });
 
@@ -346,7 +348,7 @@ describe('sandbox host: durable orchestrations', () => {
     let token: string | null = null;
     let pages = 0;
     do {
-      const res: Response = await fetch(`${host.url}/durabletask/instances/?top=1&runtimeStatus=Running,Pending`, {
+      const res: Response = await host.fetch(`/durabletask/instances/?top=1&runtimeStatus=Running,Pending`, {
         headers: token ? { 'x-ms-continuation-token': token } : {},
       });
       seen.push(...((await res.json()) as Array<{ instanceId: string }>).map((s) => s.instanceId));
@@ -359,17 +361,16 @@ describe('sandbox host: durable orchestrations', () => {
     expect(pages).toBeGreaterThanOrEqual(2);
 
     for (const id of ids) {
-      const res = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/terminate?reason=cleanup`, {
+      const res = await host.fetch(`/runtime/webhooks/durabletask/instances/${id}/terminate?reason=cleanup`, {
         method: 'POST',
       });
       expect(res.status).toBe(202);
       await waitForStatus(host, id, ['Terminated']);
-      const purge = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}`, { method: 'DELETE' });
+      const purge = await host.fetch(`/runtime/webhooks/durabletask/instances/${id}`, { method: 'DELETE' });
       expect(await purge.json()).toEqual({ instancesDeleted: 1 });
     }
     expect(
-      (await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${ids[0]}/terminate`, { method: 'POST' }))
-        .status,
+      (await host.fetch(`/runtime/webhooks/durabletask/instances/${ids[0]}/terminate`, { method: 'POST' })).status,
     ).toBe(404);
   });
 });
@@ -414,7 +415,7 @@ describe('sandbox host: durable restarts', () => {
       expect(logs.findIndex((m, i) => i > waited && m.startsWith("Executing 'Functions.slow'"))).toBeGreaterThan(
         waited,
       );
-      const raise = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${waiting}/raiseEvent/Approval`, {
+      const raise = await host.fetch(`/runtime/webhooks/durabletask/instances/${waiting}/raiseEvent/Approval`, {
         method: 'POST',
         body: '"after restart"',
       });

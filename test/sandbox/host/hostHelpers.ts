@@ -63,9 +63,7 @@ export interface StatusJson {
 }
 
 export async function status(host: RunningHost, id: string, query = ''): Promise<{ code: number; body: StatusJson }> {
-  const res = await fetch(
-    `${host.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(id)}?taskHub=x${query}`,
-  );
+  const res = await host.fetch(`/runtime/webhooks/durabletask/instances/${encodeURIComponent(id)}?taskHub=x${query}`);
   const text = await res.text();
   return { code: res.status, body: (text ? JSON.parse(text) : undefined) as StatusJson };
 }
@@ -83,8 +81,8 @@ export async function startOrchestration(
   input?: unknown,
   instanceId?: string,
 ): Promise<string> {
-  const res = await fetch(
-    `${host.url}/runtime/webhooks/durabletask/orchestrators/${name}${instanceId ? `/${instanceId}` : ''}`,
+  const res = await host.fetch(
+    `/runtime/webhooks/durabletask/orchestrators/${name}${instanceId ? `/${instanceId}` : ''}`,
     {
       method: 'POST',
       body: input === undefined ? '' : JSON.stringify(input),

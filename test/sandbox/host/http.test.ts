@@ -15,7 +15,7 @@ describe('sandbox host: HTTP triggers', () => {
   afterAll(() => host?.stop());
 
   it('routes with constraints, passes params, query, headers and body, and maps the response', async () => {
-    const res = await fetch(`${host.url}/api/items/books/42?sort=asc&page=2`, {
+    const res = await host.fetch(`/api/items/books/42?sort=asc&page=2`, {
       method: 'POST',
       headers: { 'x-custom': 'hello', 'content-type': 'text/plain' },
       body: 'payload text',
@@ -38,30 +38,30 @@ describe('sandbox host: HTTP triggers', () => {
   });
 
   it('answers 404 when the constraint, the method or the route does not match', async () => {
-    expect((await fetch(`${host.url}/api/items/books/notanumber`)).status).toBe(404);
-    expect((await fetch(`${host.url}/api/items/books/1`, { method: 'DELETE' })).status).toBe(404);
-    expect((await fetch(`${host.url}/api/nothing-here`)).status).toBe(404);
+    expect((await host.fetch(`/api/items/books/notanumber`)).status).toBe(404);
+    expect((await host.fetch(`/api/items/books/1`, { method: 'DELETE' })).status).toBe(404);
+    expect((await host.fetch(`/api/nothing-here`)).status).toBe(404);
   });
 
   it('uses the function name as the default route, GET and POST as default methods, and catch-all params', async () => {
-    const get = await fetch(`${host.url}/api/plainText`);
+    const get = await host.fetch(`/api/plainText`);
     expect(get.status).toBe(200);
     expect(await get.text()).toBe('just text');
-    expect((await fetch(`${host.url}/api/plaintext`, { method: 'POST' })).status).toBe(200);
-    expect((await fetch(`${host.url}/api/plainText`, { method: 'PUT' })).status).toBe(404);
-    expect(await (await fetch(`${host.url}/api/files/a/b/c.txt`)).json()).toEqual({ path: 'a/b/c.txt' });
+    expect((await host.fetch(`/api/plaintext`, { method: 'POST' })).status).toBe(200);
+    expect((await host.fetch(`/api/plainText`, { method: 'PUT' })).status).toBe(404);
+    expect(await (await host.fetch(`/api/files/a/b/c.txt`)).json()).toEqual({ path: 'a/b/c.txt' });
   });
 
   it('ran the appStart hook before serving', async () => {
-    expect(await (await fetch(`${host.url}/api/ready`)).json()).toEqual({ started: true, hookDataIsObject: true });
+    expect(await (await host.fetch(`/api/ready`)).json()).toEqual({ started: true, hookDataIsObject: true });
   });
 
   it('does not require keys by default, like func start', async () => {
-    expect((await fetch(`${host.url}/api/guarded`)).status).toBe(200);
+    expect((await host.fetch(`/api/guarded`)).status).toBe(200);
   });
 
   it('answers 500 when a function throws, and logs the failure and its console output', async () => {
-    const res = await fetch(`${host.url}/api/explodes`);
+    const res = await host.fetch(`/api/explodes`);
     expect(res.status).toBe(500);
     expect(await res.text()).toBe('');
     const failed = await waitFor('the failure in the log', () =>
@@ -78,7 +78,7 @@ describe('sandbox host: HTTP triggers', () => {
   });
 
   it('reports readiness on /admin/host/status and writes every line to the log file', async () => {
-    const res = await fetch(`${host.url}/admin/host/status`);
+    const res = await host.fetch(`/admin/host/status`);
     expect(await res.json()).toMatchObject({ state: 'Running' });
     const fileLines = readFileSync(logFile, 'utf8')
       .trim()

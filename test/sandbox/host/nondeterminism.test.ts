@@ -33,7 +33,7 @@ describe('sandbox host: nondeterminism check', () => {
 
     host = await startHost(options);
     try {
-      const raise = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/Go`, {
+      const raise = await host.fetch(`/runtime/webhooks/durabletask/instances/${id}/raiseEvent/Go`, {
         method: 'POST',
         body: '"go"',
       });
@@ -65,7 +65,7 @@ describe('sandbox host: nondeterminism check', () => {
     try {
       const id = await startOrchestration(host, 'workflow');
       await waitForStatus(host, id, ['Running']);
-      await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/Go`, {
+      await host.fetch(`/runtime/webhooks/durabletask/instances/${id}/raiseEvent/Go`, {
         method: 'POST',
         body: '"go"',
       });
