@@ -86,15 +86,23 @@ export const MAX_NOTIFY_ENTRIES = 40;
  * The timeline with the run's events merged in by start time: each is one entry, `notify:<type>`,
  * saying what every receiver got (delivered, retrying, given up). They live in the notifiers'
  * own status (orchestrations/notify.ts), not in the run's, which never waits for them.
+ *
+ * The events stay in their number's order. A notifier's start time is when the Durable engine
+ * got to it, and notifiers handed off a moment apart may start in either order (the real
+ * extension's queues do that; receivers order by number for the same reason), so a sort by start
+ * time would show event 5 before event 4. A merge of the two ordered lists keeps both orders: an
+ * event goes after the run's steps that began before it.
  */
 export function withNotifications(timeline: StepRecord[], notifications: StepRecord[]): StepRecord[] {
   if (notifications.length === 0) return timeline;
   const shown = [...notifications].sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0)).slice(-MAX_NOTIFY_ENTRIES);
-  // Stable: the run's own entries keep their order, an event goes after the step that began before it.
-  return [...timeline, ...shown]
-    .map((record, i) => ({ record, i }))
-    .sort((a, b) => a.record.startedAt.localeCompare(b.record.startedAt) || a.i - b.i)
-    .map(({ record }) => record);
+  const merged: StepRecord[] = [];
+  let step = 0;
+  for (const event of shown) {
+    while (step < timeline.length && timeline[step]!.startedAt <= event.startedAt) merged.push(timeline[step++]!);
+    merged.push(event);
+  }
+  return [...merged, ...timeline.slice(step)];
 }
 
 export function isRunState(value: unknown): value is RunState {
