@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { SEED_IDS, type EmulatorState } from '../../sandbox/emulator';
 import { previewLines, type SubmissionPreview } from '../../lib/preview';
 import { goodZip, packageFor } from '../helpers/zips';
-import { startTestSandbox, type TestSandbox } from '../helpers/sandbox';
+import { functionsApp, startTestSandbox, type TestSandbox } from '../helpers/sandbox';
 import { runCli, tempDir } from '../cli/helpers';
 import { E2E_SETTINGS, dropAndFinish, stepsOf, type Json } from './support';
 
@@ -104,17 +104,8 @@ describe('the preview of a submission', () => {
 
   describe('before anything is sent', () => {
     /** A call on the app with a host key, as the CLI makes it. */
-    function appFetch(path: string, init: RequestInit = {}): Promise<Response> {
-      const key = sandbox.host.keys?.host.default;
-      return fetch(`${sandbox.host.url}${path}`, {
-        ...init,
-        headers: { ...(init.headers as Record<string, string>), ...(key ? { 'x-functions-key': key } : {}) },
-      });
-    }
-    function appOptions(): string[] {
-      const key = sandbox.host.keys?.host.default;
-      return ['--functions-url', sandbox.host.url, ...(key ? ['--function-key', key] : [])];
-    }
+    const appFetch = (path: string, init: RequestInit = {}): Promise<Response> => sandbox.host.fetch(path, init);
+    const appOptions = (): string[] => functionsApp(sandbox);
     /** What the Store holds: products and submissions, not the request log. */
     function held(state: EmulatorState): unknown {
       return { applications: state.applications, inAppProducts: state.inAppProducts, submissions: state.submissions };

@@ -407,10 +407,11 @@ describe('the submissions HTTP API', () => {
     // The runs created in the window, two at a time, following each next as it was answered.
     const seen: string[] = [];
     let url: string | undefined =
-      `${api}/submissions?since=${before.toISOString()}&until=${after.toISOString()}&top=2&code=callers-key`;
+      `${api}/submissions?since=${before.toISOString()}&until=${after.toISOString()}&top=2&code=${sandbox.host.keys!.host.default}`;
     let pages = 0;
     while (url) {
-      const response = await fetch(url);
+      // The first URL carries the caller's key; each next carries none, and the caller adds its own.
+      const response = await sandbox.host.fetch(url);
       expect(response.status).toBe(200);
       const body = (await response.json()) as { runs: Json[]; next?: string; since: string; until: string };
       expect(body.runs.length).toBeLessThanOrEqual(2);

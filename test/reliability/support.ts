@@ -164,7 +164,7 @@ async function finishedOn(host: RunningHost, logs: HostLogLine[], instanceId: st
   return eventually(
     `run ${instanceId} to end on the host at ${host.url}`,
     async () => {
-      const response = await fetch(`${host.url}/api/submissions/${instanceId}`).catch((e: Error) => {
+      const response = await host.fetch(`/api/submissions/${instanceId}`).catch((e: Error) => {
         throw new StatusEndpointError(0, e.message);
       });
       if (response.status === 404) return undefined;

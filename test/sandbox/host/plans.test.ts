@@ -85,7 +85,7 @@ describe.each(['consumption', 'premium'] as const)('sandbox host as %s: function
   });
 
   it('fails an HTTP invocation the same way: 500, and the host keeps serving', async () => {
-    const res = await fetch(`${host.url}/api/hang`);
+    const res = await host.fetch(`/api/hang`);
     expect(res.status).toBe(500);
     expect(await res.text()).toBe('');
     const id = await startOrchestration(host, 'callHang');
