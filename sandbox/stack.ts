@@ -103,6 +103,12 @@ const PORT_CLAIMS: Record<keyof NonNullable<SandboxOptions['ports']>, Omit<PortC
   host: { what: 'Functions host', flag: '--host-port' },
 };
 
+/** The blob extension's webhook for one function, with the key the host requires (`blobs_extension`). */
+export function blobWebhookUrl(host: Pick<RunningHost, 'url' | 'keys'>, functionName: string): string {
+  const key = host.keys?.system.blobs_extension;
+  return `${host.url}/runtime/webhooks/blobs?functionName=Host.Functions.${functionName}${key ? `&code=${encodeURIComponent(key)}` : ''}`;
+}
+
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   // Every fixed port is checked before anything starts: a leftover process is named, with its id.
   const fixed = Object.entries(options.ports ?? {}).filter(
@@ -150,7 +156,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       // The subscription infra/eventgrid.bicep makes: .zip blobs of the container, to the webhook.
       const own = await startEventGridTopic({
         container: submissions,
-        endpoint: `${host.url}/runtime/webhooks/blobs?functionName=Host.Functions.submissionBlobTrigger`,
+        // With the blob extension's system key, as the postdeploy hook subscribes (tools/postdeploy.ts).
+        endpoint: blobWebhookUrl(host, 'submissionBlobTrigger'),
         schema: options.eventGridSchema,
         subjectEndsWith: '.zip',
         pollIntervalMs: options.host?.blobPollIntervalMs,

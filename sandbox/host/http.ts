@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { extraInputs, text } from './bindings';
 import type { RpcHttpData, RpcTypedData, RegisteredFunction, Worker } from './core';
 import { RPC_BASE, WEBHOOK_BASE, type ApiRequest, type ApiResponse } from './durable/api';
-import { DURABLE_SYSTEM_KEY, opens, type HostKeys } from './keys';
+import { BLOBS_SYSTEM_KEY, DURABLE_SYSTEM_KEY, opens, type HostKeys } from './keys';
 import type { Logger } from './log';
 
 interface Route {
@@ -237,6 +237,9 @@ export class HttpHost {
 
     if (path === BLOB_WEBHOOK_PATH) {
       if (!this.blobWebhook) return send(res, { status: 404 });
+      // An extension's webhook: its system key (the subscription's `code`) or the master key.
+      if (this.o.keys && !opens(this.o.keys, key, { kind: 'webhook', extension: BLOBS_SYSTEM_KEY }))
+        return send(res, { status: 401 });
       return send(
         res,
         await handleBlobWebhook(

@@ -21,6 +21,8 @@ export interface HostKeys {
 }
 
 export const DURABLE_SYSTEM_KEY = 'durabletask_extension';
+/** The blob extension's system key: Event Grid's subscription sends it as `code` to /runtime/webhooks/blobs. */
+export const BLOBS_SYSTEM_KEY = 'blobs_extension';
 
 /** A key as the host makes one: 40 random bytes, base64url (the real host's are of that strength). */
 function newKey(): string {
@@ -32,7 +34,7 @@ export function generateKeys(httpFunctions: string[]): HostKeys {
     master: newKey(),
     host: { default: newKey() },
     functions: Object.fromEntries(httpFunctions.map((name) => [name, { default: newKey() }])),
-    system: { [DURABLE_SYSTEM_KEY]: newKey() },
+    system: { [DURABLE_SYSTEM_KEY]: newKey(), [BLOBS_SYSTEM_KEY]: newKey() },
   };
 }
 

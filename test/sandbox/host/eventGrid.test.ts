@@ -89,7 +89,7 @@ describe('sandbox host as Flex: the Event Grid blob trigger', () => {
   it('validates the subscription, retries a failed delivery, and fires once per version (Event Grid schema)', async () => {
     const topic = await startEventGridTopic({
       container: watch,
-      endpoint: `${proxy.url}/runtime/webhooks/blobs?functionName=${FUNCTION_ID}`,
+      endpoint: `${proxy.url}/runtime/webhooks/blobs?functionName=${FUNCTION_ID}&code=${host.keys!.system.blobs_extension}`,
       schema: 'EventGridSchema',
       subjectEndsWith: '.zip',
       retryDelaysMs: [0, 0, 0],
@@ -121,7 +121,7 @@ describe('sandbox host as Flex: the Event Grid blob trigger', () => {
   });
 
   it('takes the CloudEvents schema after its OPTIONS handshake, fires for a new version, and not again for a redelivery', async () => {
-    const endpoint = `${host.url}/runtime/webhooks/blobs?functionName=${FUNCTION_ID}`;
+    const endpoint = `${host.url}/runtime/webhooks/blobs?functionName=${FUNCTION_ID}&code=${host.keys!.system.blobs_extension}`;
     const topic = await startEventGridTopic({ container: watch, endpoint, schema: 'CloudEventSchemaV1_0' });
     topics.push(topic);
     const second = await watch.getBlockBlobClient('one.zip').upload('zip v2', 6);
@@ -153,8 +153,22 @@ describe('sandbox host as Flex: the Event Grid blob trigger', () => {
     await expect(
       startEventGridTopic({
         container: watch,
-        endpoint: `${host.url}/runtime/webhooks/blobs?functionName=Host.Functions.nope`,
+        endpoint: `${host.url}/runtime/webhooks/blobs?functionName=Host.Functions.nope&code=${host.keys!.system.blobs_extension}`,
       }),
     ).rejects.toThrow(/Webhook validation handshake failed .* answered 404/);
+  });
+
+  it('the webhook takes the blob extension’s system key (or the master key), as on Azure: no key, a host key or the Durable key gets 401', async () => {
+    const keys = host.keys!;
+    const base = `${host.url}/runtime/webhooks/blobs?functionName=${FUNCTION_ID}`;
+    for (const code of [undefined, keys.host.default!, keys.system.durabletask_extension!]) {
+      await expect(
+        startEventGridTopic({ container: watch, endpoint: code ? `${base}&code=${code}` : base }),
+      ).rejects.toThrow(/Webhook validation handshake failed .* answered 401/);
+    }
+    for (const code of [keys.system.blobs_extension!, keys.master]) {
+      const topic = await startEventGridTopic({ container: watch, endpoint: `${base}&code=${code}` });
+      await topic.stop();
+    }
   });
 });
