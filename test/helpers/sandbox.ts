@@ -4,6 +4,7 @@
  * own containers, task hub and host id, so test files can run side by side on one Azurite.
  */
 import { randomBytes } from 'node:crypto';
+import type { HostingPlan } from '../../lib/hostPlan';
 import type { StatusDocument } from '../../lib/statusDocument';
 import { DEFAULT_CONFIG, type EmulatorConfig, type Win32Config } from '../../sandbox/emulator';
 import type { HostLogLine } from '../../sandbox/host';
@@ -113,8 +114,10 @@ export async function startTestSandbox(options: SandboxOptions = {}): Promise<Te
       blobPollIntervalMs: 150,
       taskHub: `e2e${id}`,
       queuePollingMs: 200,
-      // SANDBOX_PLAN=flex runs the host as Flex Consumption: the blob trigger on Event Grid.
-      ...(process.env.SANDBOX_PLAN ? { plan: process.env.SANDBOX_PLAN as 'flex' } : {}),
+      // Flex Consumption by default, the plan the docs and infra/ recommend, and the strictest: the
+      // blob trigger only on Event Grid (the sandbox's topic delivers BlobCreated to the blob
+      // extension's webhook). SANDBOX_PLAN=premium (or a test's host.plan) runs the polling trigger.
+      plan: (process.env.SANDBOX_PLAN as HostingPlan | undefined) ?? 'flex',
       ...options.host,
       // The real extension keeps real time: no clock speed reaches it.
       ...(ON_REAL_ENGINE ? { clockSpeed: 1 } : {}),

@@ -169,9 +169,11 @@ describe('bad requests', () => {
   });
 
   it('reads status=,,, as status= and as no status filter at all: any status', async () => {
-    const all = await sandbox.api('GET', '/api/submissions');
+    // One window for every call: without one, each answer's window ends at its own "now".
+    const window = `since=${new Date(Date.now() - 86_400_000).toISOString()}&until=${new Date().toISOString()}`;
+    const all = await sandbox.api('GET', `/api/submissions?${window}`);
     for (const query of ['?status=', '?status=,,,', '?status=%20,%20']) {
-      const answer = await sandbox.api('GET', `/api/submissions${query}`);
+      const answer = await sandbox.api('GET', `/api/submissions${query}&${window}`);
       expect({ query, status: answer.status, body: answer.body }).toEqual({ query, status: 200, body: all.body });
     }
   });

@@ -67,6 +67,10 @@ export async function startReliabilitySandbox(options: SandboxOptions = {}): Pro
     clockSpeed: 60,
     blobPollIntervalMs: 150,
     workItemVisibilityMs: 5_000,
+    // Premium: these scenarios kill and restart hosts and add hosts to one task hub, each host
+    // scanning with the polling trigger; the Event Grid path's redelivery and dedup have their
+    // own tests (test/sandbox/host/eventGrid.test.ts), and the e2e tier runs on Flex.
+    plan: 'premium' as const,
     ...options.host,
     taskHub,
   };
