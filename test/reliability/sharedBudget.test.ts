@@ -35,6 +35,7 @@ import {
   type ExtraHost,
   type ReliabilitySandbox,
 } from './support';
+import { ON_REAL_ENGINE } from '../helpers/engine';
 
 const HOSTS = 3;
 const RUNS_PER_HOST = 12;
@@ -118,9 +119,16 @@ describe('scale-out within the Store budget', () => {
 
     expect(docs.filter((d) => d.status !== 'Succeeded').map((d) => d.failure)).toEqual([]);
     for (const id of ids) expect(apiSubmissions(state, id)).toHaveLength(1);
-    // Each host ran its own share: the budget was shared by three processes, not used by one.
+    // The budget was shared by several processes, not used by one. On the sandbox's engine each
+    // host runs the instances it started; on the real extension the hosts of one task hub take
+    // each other's work items from the shared queues (seen: 10, 15 and 11 commits), so only the
+    // total is fixed there, and more than one host must have committed.
     const committed = (logs: Array<{ message: string }>) => logs.filter((l) => COMMITTED.test(l.message)).length;
-    expect([sandbox.logs, ...extra.map((h) => h.logs)].map(committed)).toEqual(Array(HOSTS).fill(RUNS_PER_HOST));
+    const commitsPerHost = [sandbox.logs, ...extra.map((h) => h.logs)].map(committed);
+    if (ON_REAL_ENGINE) {
+      expect(commitsPerHost.reduce((a, b) => a + b, 0)).toBe(HOSTS * RUNS_PER_HOST);
+      expect(commitsPerHost.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
+    } else expect(commitsPerHost).toEqual(Array(HOSTS).fill(RUNS_PER_HOST));
     expect(throttled.length).toBeLessThanOrEqual(Math.floor(answered.length * MAX_THROTTLED_SHARE));
     expect(minimumMs).toBeGreaterThanOrEqual(5 * window);
     expect(ratio).toBeLessThanOrEqual(MAX_RATIO);
