@@ -17,6 +17,7 @@ import {
   uploadSliceMs,
 } from '../../lib/hostPlan';
 import { blockDeadlineMs } from '../../lib/upload';
+import { MINIMAL_SETTINGS } from '../helpers/settings';
 
 const hostJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'host.json'), 'utf8')) as {
   functionTimeout?: string;
@@ -68,15 +69,7 @@ describe('functionTimeoutProblem', () => {
 });
 
 describe('the upload within the timeout', () => {
-  const settings = {
-    TASK_HUB_NAME: 'StoreSubmitterTest',
-    PURGE_SCHEDULE: '0 30 3 * * *',
-    SUBMISSIONS_STORAGE: 'UseDevelopmentStorage=true',
-    SUBMISSIONS_CONTAINER: 'submissions',
-    STORE_TENANT_ID: 'tenant',
-    STORE_CLIENT_ID: 'client',
-    STORE_CLIENT_SECRET: 'not-a-real-secret',
-  };
+  const settings = MINIMAL_SETTINGS;
 
   it('ends every call, a last block begun at the end of its slice included, within functionTimeout with the default settings', () => {
     const c = loadConfig(settings);
